@@ -1,0 +1,110 @@
+//! The generator used when no API key is configured: a deterministic, usable first draft built
+//! from the enterprise's facts and the section's outline, so the whole app works offline.
+
+use crate::{
+    domain::enterprise::EnterpriseInfo,
+    templates::{Section, Template},
+};
+
+pub const MODEL_NAME: &str = "mock";
+pub const MARKER: &str = "【这是 AI 生成的模拟内容】";
+
+const NUMERALS: [&str; 10] = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
+
+/// Fields the opening paragraph already uses.
+const CORE_FIELDS: [&str; 5] = [
+    "enterprise_name",
+    "industry_type",
+    "address",
+    "main_products",
+    "employees_count",
+];
+
+fn numeral(i: usize) -> String {
+    NUMERALS
+        .get(i)
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| (i + 1).to_string())
+}
+
+pub fn generate(template: &Template, section: &Section, info: &EnterpriseInfo) -> String {
+    let field = |id: &str| info.get(id).map(|v| v.to_string());
+    let name = field("enterprise_name").unwrap_or_else(|| "本单位".to_owned());
+
+    let mut facts = Vec::new();
+    if let Some(address) = field("address") {
+        facts.push(format!("位于{address}"));
+    }
+    if let Some(industry) = field("industry_type") {
+        facts.push(format!("属于{industry}行业"));
+    }
+    if let Some(products) = field("main_products") {
+        facts.push(format!("主要产品为{products}"));
+    }
+    if let Some(count) = field("employees_count") {
+        facts.push(format!("现有从业人员{count}人"));
+    }
+
+    let mut text = format!("{MARKER}\n\n{}\n\n", section.title);
+    text.push_str(&format!(
+        "本章为{name}《{}》的“{}”部分。",
+        template.name, section.title
+    ));
+    if !facts.is_empty() {
+        text.push_str(&format!("{name}{}。", facts.join("，")));
+    }
+    text.push('\n');
+
+    let industry = field("industry_type").unwrap_or_else(|| "本行业".to_owned());
+    for (i, item) in section.outline.iter().enumerate() {
+        text.push_str(&format!(
+            "\n{}、{item}\n{name}应结合{industry}生产经营特点，明确{item}的具体内容、责任部门和责任人，\
+             做到职责清晰、程序简明、措施可行，并在日常培训和应急演练中检验、完善。\n",
+            numeral(i)
+        ));
+    }
+
+    let extra: Vec<String> = template
+        .fields
+        .iter()
+        .filter(|f| !CORE_FIELDS.contains(&f.id.as_str()))
+        .filter_map(|f| info.get(&f.id).map(|v| format!("- {}：{v}", f.label)))
+        .collect();
+    if !extra.is_empty() {
+        text.push_str("\n企业提供的相关信息：\n");
+        text.push_str(&extra.join("\n"));
+        text.push('\n');
+    }
+    text.push_str("\n（以上为模拟生成的参考草稿，请结合企业实际情况核实、补充和完善。）");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::templates::Registry;
+
+    #[test]
+    fn draft_uses_the_facts_and_the_outline() {
+        let r = Registry::load(None).unwrap();
+        let t = r.template("emergency_plan").unwrap();
+        let s = t.section("2").unwrap();
+        let info = EnterpriseInfo::parse(
+            t,
+            &json!({"enterprise_info": {"enterprise_name": "测试企业", "industry_type": "化工制造",
+                "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100,
+                "hazardous_chemicals": "液氯 20 t"}}),
+        )
+        .unwrap();
+        let text = generate(t, s, &info);
+        assert!(text.starts_with(MARKER));
+        assert!(text.contains("测试企业位于北京市朝阳区，属于化工制造行业，主要产品为化工产品，现有从业人员100人。"));
+        for item in &s.outline {
+            assert!(text.contains(item.as_str()), "{item}");
+        }
+        assert!(text.contains("- 危险化学品（名称、CAS 号、最大储量、储存方式）：液氯 20 t"));
+        assert_eq!(text, generate(t, s, &info), "the mock is deterministic");
+    }
+}

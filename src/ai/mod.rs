@@ -1,0 +1,114 @@
+//! The language model behind generation: an OpenAI-compatible API with timeouts and retries, or
+//! a deterministic mock when no API key is configured.
+
+pub mod error;
+pub mod mock;
+pub mod openai;
+pub mod retry;
+
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
+
+use serde::Serialize;
+
+pub use error::AiError;
+
+use crate::{
+    config::AiSettings,
+    domain::enterprise::EnterpriseInfo,
+    prompt::Prompt,
+    templates::{Section, Template},
+};
+
+/// What one generation needs: the structured request for the mock, the prompt for a model.
+pub struct GenerateInput<'a> {
+    pub template: &'a Template,
+    pub section: &'a Section,
+    pub info: &'a EnterpriseInfo,
+    pub prompt: &'a Prompt,
+}
+
+/// Counters shown on the dashboard and in stats.
+#[derive(Debug, Default)]
+pub struct AiCounters {
+    pub calls: AtomicU64,
+    pub retries: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AiStats {
+    pub mode: &'static str,
+    pub model: String,
+    pub calls: u64,
+    pub retries: u64,
+    pub failures: u64,
+}
+
+enum Backend {
+    Mock,
+    OpenAi(openai::OpenAiClient),
+}
+
+pub struct AiService {
+    backend: Backend,
+    model: String,
+    counters: Arc<AiCounters>,
+}
+
+impl AiService {
+    pub fn from_settings(settings: &AiSettings) -> Result<Self, reqwest::Error> {
+        let counters = Arc::new(AiCounters::default());
+        let (backend, model) = match &settings.api_key {
+            Some(key) => (
+                Backend::OpenAi(openai::OpenAiClient::new(settings, key.clone(), counters.clone())?),
+                settings.model.clone(),
+            ),
+            None => (Backend::Mock, mock::MODEL_NAME.to_owned()),
+        };
+        Ok(Self {
+            backend,
+            model,
+            counters,
+        })
+    }
+
+    pub fn is_mock(&self) -> bool {
+        matches!(self.backend, Backend::Mock)
+    }
+
+    /// The model name, or `mock`; part of every cache key so answers of different models never
+    /// mix.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub async fn generate(&self, input: GenerateInput<'_>) -> Result<String, AiError> {
+        match &self.backend {
+            Backend::Mock => {
+                self.counters.calls.fetch_add(1, Ordering::Relaxed);
+                Ok(mock::generate(input.template, input.section, input.info))
+            }
+            Backend::OpenAi(client) => {
+                let result = client.complete(input.prompt).await;
+                if let Err(e) = &result {
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!("AI 生成失败: {}", e.log_detail());
+                }
+                result
+            }
+        }
+    }
+
+    pub fn stats(&self) -> AiStats {
+        AiStats {
+            mode: if self.is_mock() { "mock" } else { "model" },
+            model: self.model.clone(),
+            calls: self.counters.calls.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+            failures: self.counters.failures.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Cache keys: the app's prefix plus a hash of everything that decides the answer, so equal
+//! requests share an entry however they were typed.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::enterprise::EnterpriseInfo;
+
+#[derive(Serialize)]
+struct KeyMaterial<'a> {
+    template: &'a str,
+    section: &'a str,
+    model: &'a str,
+    prompt_version: &'a str,
+    data: std::collections::BTreeMap<&'a str, crate::domain::enterprise::FieldValue>,
+}
+
+/// `<prefix>gen:<template>:<section>:<sha256 hex>`; template and section stay readable so an
+/// operator can find a plan's entries in Redis.
+pub fn generation_key(
+    prefix: &str,
+    template: &str,
+    section: &str,
+    info: &EnterpriseInfo,
+    model: &str,
+    prompt_version: &str,
+) -> String {
+    let material = KeyMaterial {
+        template,
+        section,
+        model,
+        prompt_version,
+        data: info.canonical(),
+    };
+    // Serialising a struct of strings and a BTreeMap cannot fail.
+    let bytes = serde_json::to_vec(&material).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    format!("{prefix}gen:{template}:{section}:{}", hex::encode(digest))
+}
+
+/// A Redis `MATCH` pattern for every key under `prefix`, with glob characters escaped.
+pub fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('*');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::templates::Registry;
+
+    fn key_for(data: serde_json::Value, model: &str) -> String {
+        let r = Registry::load(None).unwrap();
+        let t = r.template("emergency_plan").unwrap();
+        let info = EnterpriseInfo::parse(t, &json!({ "enterprise_info": data })).unwrap();
+        generation_key("yueen:", "emergency_plan", "2", &info, model, "v1")
+    }
+
+    fn seed() -> serde_json::Value {
+        json!({"enterprise_name": "测试企业", "industry_type": "化工制造", "address": "北京市朝阳区",
+               "main_products": "化工产品", "employees_count": 100})
+    }
+
+    #[test]
+    fn key_has_prefix_and_readable_ids() {
+        let key = key_for(seed(), "gpt-4");
+        assert!(key.starts_with("yueen:gen:emergency_plan:2:"), "{key}");
+        assert_eq!(key.len(), "yueen:gen:emergency_plan:2:".len() + 64);
+    }
+
+    #[test]
+    fn order_spacing_unicode_and_number_form_do_not_change_the_key() {
+        let reordered = json!({"employees_count": "100", "main_products": "化工产品",
+            "address": "北京市朝阳区 ", "industry_type": "化工  制造", "enterprise_name": "测试企业"});
+        // Differs only inside a word: "化工  制造" collapses to "化工 制造", not "化工制造".
+        assert_ne!(key_for(seed(), "gpt-4"), key_for(reordered.clone(), "gpt-4"));
+        let mut same = reordered;
+        same["industry_type"] = json!("化工制造");
+        same["enterprise_name"] = json!("\u{3000}测试企业\t");
+        same["employees_count"] = json!("１００");
+        assert_eq!(key_for(seed(), "gpt-4"), key_for(same, "gpt-4"));
+        // Composed and decomposed forms of the same letter are one key.
+        let mut composed = seed();
+        composed["enterprise_name"] = json!("Caf\u{e9}");
+        let mut decomposed = seed();
+        decomposed["enterprise_name"] = json!("Cafe\u{301}");
+        assert_eq!(key_for(composed, "gpt-4"), key_for(decomposed, "gpt-4"));
+    }
+
+    #[test]
+    fn model_and_data_change_the_key() {
+        let mut other = seed();
+        other["employees_count"] = json!(101);
+        assert_ne!(key_for(seed(), "gpt-4"), key_for(other, "gpt-4"));
+        assert_ne!(key_for(seed(), "gpt-4"), key_for(seed(), "qwen-max"));
+    }
+
+    #[test]
+    fn pattern_escapes_glob_characters() {
+        assert_eq!(prefix_pattern("yueen:"), "yueen:*");
+        assert_eq!(prefix_pattern("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\*");
+    }
+}

@@ -1,0 +1,3 @@
+//! Validated business input: parse, don't validate.
+
+pub mod enterprise;

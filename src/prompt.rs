@@ -1,0 +1,100 @@
+//! What the model is asked: a system prompt fixing its role and output form, and a user prompt
+//! with the section's brief, its outline and the enterprise's facts.
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    domain::enterprise::EnterpriseInfo,
+    templates::{Section, Template},
+};
+
+const SYSTEM_PROMPT: &str = "你是一名资深的生产安全事故应急预案编写专家，熟悉《生产经营单位生产安全事故应急预案编制导则》\
+（GB/T 29639-2020）和相关法律法规。请根据用户提供的企业信息，用规范、严谨、可操作的中文编写应急预案的指定章节。\
+只输出章节正文，使用“一、（一）1.”的层级编号，不要使用 Markdown 标记，不要编造企业未提供的具体数字；\
+缺少的信息用“【待补充：……】”标出。";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub system: String,
+    pub user: String,
+}
+
+pub fn build(template: &Template, section: &Section, info: &EnterpriseInfo) -> Prompt {
+    let mut user = format!(
+        "请为下面的企业编写《{}》的第 {} 章“{}”。\n\n{}\n",
+        template.name, section.id, section.title, section.prompt
+    );
+    if !section.outline.is_empty() {
+        user.push_str("\n本章应包括：\n");
+        for (i, item) in section.outline.iter().enumerate() {
+            user.push_str(&format!("{}. {item}\n", i + 1));
+        }
+    }
+    user.push_str("\n企业信息：\n");
+    for field in &template.fields {
+        if let Some(value) = info.get(&field.id) {
+            user.push_str(&format!("- {}：{value}\n", field.label));
+        }
+    }
+    Prompt {
+        system: SYSTEM_PROMPT.to_owned(),
+        user,
+    }
+}
+
+/// Identifies the wording the model gets for a section, so editing a prompt in the registry (or
+/// here) stops old answers from being served.
+pub fn version(template: &Template, section: &Section) -> String {
+    let mut h = Sha256::new();
+    for part in [SYSTEM_PROMPT, &template.name, &section.title, &section.prompt] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for item in &section.outline {
+        h.update(item.as_bytes());
+        h.update([0]);
+    }
+    for field in &template.fields {
+        h.update(field.label.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..6])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::templates::Registry;
+
+    #[test]
+    fn prompt_carries_the_brief_outline_and_facts() {
+        let r = Registry::load(None).unwrap();
+        let t = r.template("emergency_plan").unwrap();
+        let s = t.section("2").unwrap();
+        let info = EnterpriseInfo::parse(
+            t,
+            &json!({"enterprise_info": {"enterprise_name": "测试企业", "industry_type": "化工制造",
+                "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100}}),
+        )
+        .unwrap();
+        let p = build(t, s, &info);
+        assert!(p.system.contains("GB/T 29639-2020"));
+        assert!(p.user.contains("“企业概况”"));
+        assert!(p.user.contains("- 企业名称：测试企业"));
+        assert!(p.user.contains("- 从业人员数量：100"));
+        assert!(p.user.contains("1. 基本情况"));
+    }
+
+    #[test]
+    fn version_changes_with_the_wording() {
+        let r = Registry::load(None).unwrap();
+        let t = r.template("emergency_plan").unwrap();
+        let s = t.section("2").unwrap().clone();
+        let mut edited = s.clone();
+        edited.prompt.push('。');
+        assert_eq!(version(t, &s), version(t, &s));
+        assert_ne!(version(t, &s), version(t, &edited));
+    }
+}

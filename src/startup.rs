@@ -1,0 +1,232 @@
+//! Building and running the application: services from settings, the router, the listener.
+//! Tests call `Application::build` with their own settings and port 0.
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+
+use axum::{
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Router,
+};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{
+    ai::AiService,
+    api::{self, auth::Tokens},
+    app::{shell, App},
+    cache::CacheService,
+    config::Settings,
+    generation::GenerationService,
+    state::AppState,
+    templates::Registry,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Templates(#[from] crate::templates::RegistryError),
+    #[error("无法创建 HTTP 客户端: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("无法监听地址 {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+    generated_admin_token: Option<SecretString>,
+}
+
+impl Application {
+    pub async fn build(
+        settings: Settings,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StartupError> {
+        let registry = Registry::load(settings.server.templates_path.as_deref())?;
+        tracing::info!("已加载 {} 个预案模板", registry.templates().len());
+
+        let cache = CacheService::start(&settings.cache).await;
+        let ai = AiService::from_settings(&settings.ai)?;
+        if ai.is_mock() {
+            tracing::info!("AI 服务已启动，未配置 OPENAI_API_KEY，使用模拟生成器");
+        } else {
+            tracing::info!("AI 服务已启动，使用模型: {}", ai.model());
+        }
+
+        let generated_admin_token = (settings.auth.admin_token.is_none()
+            && settings.auth.user_tokens.is_empty())
+        .then(random_token);
+        let tokens = Tokens::new(&settings.auth, generated_admin_token.as_ref());
+
+        let listener = TcpListener::bind(settings.server.addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.server.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.server.addr,
+            source,
+        })?;
+
+        let state = AppState {
+            leptos_options: {
+                let mut options = leptos_options;
+                options.site_addr = addr;
+                options
+            },
+            generation: Arc::new(GenerationService::new(
+                Arc::new(registry),
+                Arc::new(cache),
+                Arc::new(ai),
+            )),
+            tokens: Arc::new(tokens),
+            body_limit: settings.server.body_limit_bytes,
+        };
+        Ok(Self {
+            listener,
+            router: router(state, settings.server.body_limit_bytes),
+            addr,
+            generated_admin_token,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The admin token made up at startup when none was configured.
+    pub fn generated_admin_token(&self) -> Option<&SecretString> {
+        self.generated_admin_token.as_ref()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+fn router(state: AppState, body_limit: usize) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_state = state.clone();
+    Router::new()
+        .nest("/api", api::router(body_limit))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(leptos_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A handler panic is a bug; answer in the API's shape rather than dropping the connection.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("请求处理时发生内部错误（panic）");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"success":false,"error":{"code":"INTERNAL_ERROR","message":"服务器内部错误"}}"#,
+    )
+        .into_response()
+}
+
+fn random_token() -> SecretString {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    SecretString::from(hex::encode(bytes))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("正在关闭服务");
+}
+
+/// The binary's entry: settings from `Leptos.toml`/`.env`/environment, logs, serve.
+pub async fn run_from_env() -> ExitCode {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("配置错误: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = match crate::telemetry::init(&settings.server.log_dir) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!(
+                "无法创建日志目录 {}: {e}",
+                settings.server.log_dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let mut leptos_options = match leptos::config::get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(e) => {
+            tracing::error!("Leptos 配置错误: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if leptos_options.output_name.is_empty() {
+        leptos_options.output_name = env!("CARGO_PKG_NAME").into();
+    }
+    let public_url = settings.server.public_url.clone();
+    let app = match Application::build(settings, leptos_options).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("启动失败: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let base = public_url.unwrap_or_else(|| format!("http://{}", app.addr()));
+    tracing::info!("服务已启动: {base}");
+    if let Some(token) = app.generated_admin_token() {
+        // Printed once to the terminal and never logged: the log file must not hold secrets.
+        println!(
+            "\n未配置访问令牌，已生成本次运行的管理员令牌（仅显示这一次）:\n  {}\n登录链接: {base}/login?token={}\n",
+            token.expose_secret(),
+            token.expose_secret()
+        );
+    }
+    match app.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("服务异常退出: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! What every handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::{api::auth::Tokens, generation::GenerationService};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub generation: Arc<GenerationService>,
+    pub tokens: Arc<Tokens>,
+    pub body_limit: usize,
+}

@@ -1,0 +1,24 @@
+//! Logs to stdout and to `<log_dir>/app.log`, as the seed's operators expect (`tail -f
+//! logs/app.log`). `RUST_LOG` overrides the default level.
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+
+const DEFAULT_FILTER: &str = "info,tower_http=warn,hyper=warn,reqwest=warn,redis=warn";
+
+/// Installs the global subscriber. Keep the guard alive for the life of the process so the
+/// file writer flushes.
+pub fn init(log_dir: &Path) -> std::io::Result<WorkerGuard> {
+    std::fs::create_dir_all(log_dir)?;
+    let file = tracing_appender::rolling::never(log_dir, "app.log");
+    let (file_writer, guard) = tracing_appender::non_blocking(file);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_target(false))
+        .with(fmt::layer().with_target(false).with_ansi(false).with_writer(file_writer))
+        .init();
+    Ok(guard)
+}

@@ -1,0 +1,317 @@
+//! The template registry (`templates/registry.yaml`): which plans can be written, their sections
+//! in order, and the enterprise fields each one asks for. Checked once at load time so the rest of
+//! the app can trust it.
+
+use std::{collections::HashSet, path::Path, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+/// The registry shipped with the binary, used when no file is configured.
+pub const EMBEDDED_REGISTRY: &str = include_str!("../../templates/registry.yaml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Textarea,
+    Integer,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub id: String,
+    pub label: String,
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    /// Length limit in characters (text kinds).
+    pub max_len: Option<usize>,
+    /// Bounds for integers.
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    #[serde(default)]
+    pub placeholder: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub outline: Vec<String>,
+    pub prompt: String,
+    #[serde(skip)]
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The fields this template uses, in form order, with its own required flags.
+    pub fields: Vec<FieldSpec>,
+    pub sections: Vec<Section>,
+}
+
+impl Template {
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    templates: Vec<Template>,
+}
+
+impl Registry {
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+
+    pub fn template(&self, id: &str) -> Option<&Template> {
+        self.templates.iter().find(|t| t.id == id)
+    }
+
+    /// Reads the registry from `path`, or the embedded copy when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Self, RegistryError> {
+        match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| RegistryError {
+                    message: format!("无法读取模板文件 {}: {e}", path.display()),
+                })?;
+                Self::parse(&text).map_err(|e| RegistryError {
+                    message: format!("模板文件 {} 有误: {}", path.display(), e.message),
+                })
+            }
+            None => Self::parse(EMBEDDED_REGISTRY),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, RegistryError> {
+        let raw: RawRegistry = serde_norway::from_str(text).map_err(|e| RegistryError {
+            message: e.to_string(),
+        })?;
+        raw.check()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct RegistryError {
+    pub message: String,
+}
+
+fn fail<T>(message: String) -> Result<T, RegistryError> {
+    Err(RegistryError { message })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    version: u32,
+    fields: Vec<FieldSpec>,
+    templates: Vec<RawTemplate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplate {
+    id: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    ttl_secs: u64,
+    fields: Vec<FieldRef>,
+    sections: Vec<RawSection>,
+}
+
+/// A template names a catalogue field, optionally changing whether it is required.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FieldRef {
+    Id(String),
+    WithRequired { id: String, required: bool },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSection {
+    id: String,
+    title: String,
+    #[serde(default)]
+    outline: Vec<String>,
+    prompt: String,
+    ttl_secs: Option<u64>,
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+impl RawRegistry {
+    fn check(self) -> Result<Registry, RegistryError> {
+        if self.version != 1 {
+            return fail(format!("不支持的模板文件版本 {}", self.version));
+        }
+        let mut field_ids = HashSet::new();
+        for f in &self.fields {
+            if !is_id(&f.id) || !field_ids.insert(f.id.as_str()) {
+                return fail(format!("字段 id {:?} 无效或重复", f.id));
+            }
+            if f.label.trim().is_empty() {
+                return fail(format!("字段 {} 缺少名称", f.id));
+            }
+            if let (Some(min), Some(max)) = (f.min, f.max) {
+                if min > max {
+                    return fail(format!("字段 {} 的 min 大于 max", f.id));
+                }
+            }
+        }
+        if self.templates.is_empty() {
+            return fail("至少需要一个模板".to_owned());
+        }
+        let mut template_ids = HashSet::new();
+        let mut templates = Vec::with_capacity(self.templates.len());
+        for t in self.templates {
+            if !is_id(&t.id) || !template_ids.insert(t.id.clone()) {
+                return fail(format!("模板 id {:?} 无效或重复", t.id));
+            }
+            if t.ttl_secs == 0 {
+                return fail(format!("模板 {} 的 ttl_secs 必须大于 0", t.id));
+            }
+            let mut fields = Vec::with_capacity(t.fields.len());
+            let mut seen = HashSet::new();
+            for r in &t.fields {
+                let (id, required) = match r {
+                    FieldRef::Id(id) => (id, None),
+                    FieldRef::WithRequired { id, required } => (id, Some(*required)),
+                };
+                let Some(spec) = self.fields.iter().find(|f| &f.id == id) else {
+                    return fail(format!("模板 {} 引用了未定义的字段 {id}", t.id));
+                };
+                if !seen.insert(id.clone()) {
+                    return fail(format!("模板 {} 重复引用字段 {id}", t.id));
+                }
+                let mut spec = spec.clone();
+                if let Some(required) = required {
+                    spec.required = required;
+                }
+                fields.push(spec);
+            }
+            if t.sections.is_empty() {
+                return fail(format!("模板 {} 没有章节", t.id));
+            }
+            let mut section_ids = HashSet::new();
+            let mut sections = Vec::with_capacity(t.sections.len());
+            for s in t.sections {
+                if !is_id(&s.id) || !section_ids.insert(s.id.clone()) {
+                    return fail(format!("模板 {} 的章节 id {:?} 无效或重复", t.id, s.id));
+                }
+                if s.title.trim().is_empty() || s.prompt.trim().is_empty() {
+                    return fail(format!("模板 {} 的章节 {} 缺少标题或提示词", t.id, s.id));
+                }
+                let ttl_secs = s.ttl_secs.unwrap_or(t.ttl_secs);
+                if ttl_secs == 0 {
+                    return fail(format!("模板 {} 的章节 {} 的 ttl_secs 必须大于 0", t.id, s.id));
+                }
+                sections.push(Section {
+                    id: s.id,
+                    title: s.title,
+                    outline: s.outline,
+                    prompt: s.prompt,
+                    ttl: Duration::from_secs(ttl_secs),
+                });
+            }
+            templates.push(Template {
+                id: t.id,
+                name: t.name,
+                description: t.description,
+                fields,
+                sections,
+            });
+        }
+        Ok(Registry { templates })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_registry_follows_the_standard() {
+        let r = Registry::load(None).unwrap();
+        let plan = r.template("emergency_plan").unwrap();
+        assert_eq!(plan.name, "综合应急预案");
+        let titles: Vec<_> = plan.sections.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "总则",
+                "企业概况",
+                "风险评估结果",
+                "应急组织机构及职责",
+                "信息报告与预警",
+                "应急响应",
+                "后期处置",
+                "应急保障",
+                "预案管理"
+            ]
+        );
+        assert_eq!(plan.section("2").unwrap().title, "企业概况");
+        assert_eq!(r.template("special_plan").unwrap().sections.len(), 5);
+        assert_eq!(r.template("onsite_plan").unwrap().sections.len(), 4);
+    }
+
+    #[test]
+    fn seed_fields_are_required_in_the_main_template() {
+        let r = Registry::load(None).unwrap();
+        let plan = r.template("emergency_plan").unwrap();
+        for id in ["enterprise_name", "industry_type", "address", "main_products", "employees_count"] {
+            assert!(plan.fields.iter().any(|f| f.id == id && f.required), "{id}");
+        }
+    }
+
+    #[test]
+    fn template_can_make_a_field_required() {
+        let r = Registry::load(None).unwrap();
+        let onsite = r.template("onsite_plan").unwrap();
+        assert!(onsite.fields.iter().any(|f| f.id == "post_or_facility" && f.required));
+    }
+
+    #[test]
+    fn ttl_comes_from_the_section_or_its_template() {
+        let text = r#"
+version: 1
+fields: [{id: a, label: A, kind: text}]
+templates:
+  - id: t
+    name: T
+    ttl_secs: 60
+    fields: [a]
+    sections:
+      - {id: "1", title: One, prompt: p}
+      - {id: "2", title: Two, prompt: p, ttl_secs: 5}
+"#;
+        let r = Registry::parse(text).unwrap();
+        let t = r.template("t").unwrap();
+        assert_eq!(t.section("1").unwrap().ttl, Duration::from_secs(60));
+        assert_eq!(t.section("2").unwrap().ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn broken_registries_are_rejected() {
+        let unknown_field = "version: 1\nfields: []\ntemplates: [{id: t, name: T, ttl_secs: 1, fields: [x], sections: [{id: '1', title: A, prompt: p}]}]";
+        assert!(Registry::parse(unknown_field).unwrap_err().message.contains("未定义的字段 x"));
+        let duplicate_section = "version: 1\nfields: []\ntemplates: [{id: t, name: T, ttl_secs: 1, fields: [], sections: [{id: '1', title: A, prompt: p}, {id: '1', title: B, prompt: p}]}]";
+        assert!(Registry::parse(duplicate_section).unwrap_err().message.contains("重复"));
+        let zero_ttl = "version: 1\nfields: []\ntemplates: [{id: t, name: T, ttl_secs: 0, fields: [], sections: [{id: '1', title: A, prompt: p}]}]";
+        assert!(Registry::parse(zero_ttl).unwrap_err().message.contains("ttl_secs"));
+        assert!(Registry::parse("version: 1\nfields: []\ntemplates: []").is_err());
+    }
+}
