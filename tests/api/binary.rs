@@ -1,0 +1,186 @@
+//! The real binary as an operator runs it: what it prints at startup and on failure, and that
+//! no secret reaches stdout or `logs/app.log`.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use crate::helpers::{free_port, seed_body, FakeOpenAi, RedisServer, Reply};
+
+struct Running {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    dir: tempfile::TempDir,
+}
+
+impl Running {
+    fn start(env: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_yueen"));
+        cmd.current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("LEPTOS_OUTPUT_NAME", "yueen")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut o = output.lock().unwrap();
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+            });
+        }
+        Self { child, output, dir }
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self.output.lock().unwrap().clone();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(Instant::now() < deadline, "{needle:?} never printed; output:\n{out}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The address from the `服务已启动: http://…` line.
+    fn base_url(&self) -> String {
+        let out = self.wait_for("服务已启动: ");
+        let line = out.lines().find(|l| l.contains("服务已启动: ")).unwrap();
+        line.split("服务已启动: ").nth(1).unwrap().trim().to_owned()
+    }
+
+    fn log_file(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("logs/app.log")).unwrap_or_default()
+    }
+
+    fn exit_code(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status.code(), self.output.lock().unwrap().clone());
+            }
+            assert!(Instant::now() < deadline, "binary did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
+    let app = Running::start(&[]);
+    let base = app.base_url();
+    let out = app.wait_for("登录链接");
+    assert!(out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"), "{out}");
+    assert!(out.contains("模拟生成器"), "{out}");
+    let token = out
+        .lines()
+        .find_map(|l| l.split("/login?token=").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(token.len() >= 32);
+    assert_eq!(out.matches(&token).count(), 2, "token and link, printed once each");
+    let log = app.log_file();
+    assert!(log.contains("缓存服务已启动"), "the log file gets the same lines: {log}");
+    assert!(!log.contains(&token), "the generated token never reaches the log file");
+
+    // The generated token works as an admin token.
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .delete(format!("{base}/api/ai/cache"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn unreachable_redis_logs_the_seed_lines_without_the_password() {
+    let port = free_port();
+    let app = Running::start(&[
+        ("REDIS_URL", format!("redis://:hunter2-secret@127.0.0.1:{port}/0")),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+    ]);
+    app.base_url();
+    let out = app.wait_for("缓存服务已启动");
+    assert!(out.contains("Redis 不可用，降级到内存缓存: "), "{out}");
+    assert!(out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"), "{out}");
+    for text in [out, app.log_file()] {
+        assert!(!text.contains("hunter2-secret"), "{text}");
+        assert!(!text.contains("admin-token-for-binary"), "{text}");
+    }
+}
+
+#[test]
+fn reachable_redis_logs_the_redacted_url() {
+    let redis = RedisServer::start_with(Some("hunter2-secret"));
+    let app = Running::start(&[("REDIS_URL", redis.url()), ("ADMIN_TOKEN", "admin-token-for-binary".into())]);
+    app.base_url();
+    let out = app.wait_for("缓存服务已启动");
+    let expected = format!("成功连接到 Redis: redis://:***@127.0.0.1:{}/0", redis.port);
+    assert!(out.contains(&expected), "{out}");
+    assert!(out.contains("缓存服务已启动，使用 Redis 后端"), "{out}");
+    assert!(!out.contains("hunter2-secret"), "{out}");
+    assert!(!app.log_file().contains("hunter2-secret"));
+}
+
+#[test]
+fn real_model_mode_logs_the_model_and_failures_without_the_key() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(FakeOpenAi::start(vec![Reply::Status(401)]));
+    let app = Running::start(&[
+        ("OPENAI_API_KEY", "sk-binary-secret-key".into()),
+        ("OPENAI_BASE_URL", fake.base_url.clone()),
+        ("AI_MODEL", "qwen-max".into()),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+    ]);
+    let base = app.base_url();
+    app.wait_for("AI 服务已启动，使用模型: qwen-max");
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/ai/generate"))
+        .bearer_auth("admin-token-for-binary")
+        .json(&seed_body())
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let out = app.wait_for("AI 生成失败: ");
+    for text in [out, app.log_file()] {
+        assert!(!text.contains("sk-binary-secret-key"), "{text}");
+    }
+    drop(runtime);
+}
+
+#[test]
+fn bad_configuration_stops_with_the_key_named() {
+    let app = Running::start(&[("AI_MAX_RETRIES", "three".into())]);
+    let (code, out) = app.exit_code();
+    assert_eq!(code, Some(2));
+    assert!(out.contains("配置项 AI_MAX_RETRIES 无效"), "{out}");
+}

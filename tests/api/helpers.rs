@@ -1,0 +1,329 @@
+//! Test harness: the real app on a random port, a real `redis-server` on a free port, and a fake
+//! OpenAI-compatible upstream whose answers each test scripts.
+
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, TcpListener as StdListener},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use leptos::config::LeptosOptions;
+use serde_json::{json, Value};
+use yueen::{config::Settings, startup::Application};
+
+pub const ADMIN: &str = "admin-token-for-tests";
+pub const USER: &str = "user-token-for-tests";
+
+pub fn seed_body() -> Value {
+    json!({
+        "template_id": "emergency_plan",
+        "section_id": "2",
+        "data": {"enterprise_info": {
+            "enterprise_name": "测试企业", "industry_type": "化工制造", "address": "北京市朝阳区",
+            "main_products": "化工产品", "employees_count": 100
+        }}
+    })
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn generate_as(&self, token: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/api/ai/generate"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the app");
+        read(response).await
+    }
+
+    pub async fn generate(&self, body: &Value) -> (StatusCode, Value) {
+        self.generate_as(USER, body).await
+    }
+
+    pub async fn stats(&self) -> Value {
+        let response = self
+            .http
+            .get(self.url("/api/ai/cache/stats"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(response).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn clear_as(&self, token: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .delete(self.url("/api/ai/cache"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, body)
+}
+
+/// Starts the app with test tokens, memory cache and mock AI, changed by `env`.
+pub async fn spawn_app(env: &[(&str, String)]) -> TestApp {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        ("ADMIN_TOKEN".into(), ADMIN.into()),
+        ("USER_TOKENS".into(), USER.into()),
+    ]);
+    for (k, v) in env {
+        vars.insert(k.to_string(), v.clone());
+    }
+    let settings = Settings::from_sources(None, &vars).expect("test settings are valid");
+    let options = LeptosOptions::builder()
+        .output_name("yueen")
+        .site_root("target/site")
+        .build();
+    let app = Application::build(settings, options)
+        .await
+        .expect("app starts");
+    let addr = app.addr();
+    tokio::spawn(app.run());
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+    }
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real `redis-server` on a free loopback port, killed on drop.
+pub struct RedisServer {
+    pub port: u16,
+    pub password: Option<String>,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    pub fn start_with(password: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(p) = password {
+            cmd.args(["--requirepass", p]);
+        }
+        let child = cmd
+            .spawn()
+            .expect("redis-server is installed (the test command installs it)");
+        let server = Self {
+            port,
+            password: password.map(str::to_owned),
+            child,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut c) = redis::Client::open(server.url()).and_then(|c| c.get_connection()) {
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    return server;
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match &self.password {
+            Some(p) => format!("redis://:{p}@127.0.0.1:{}/0", self.port),
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+        }
+    }
+
+    pub fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query(&mut self.connection())
+            .unwrap();
+        keys.sort();
+        keys
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the fake upstream does for one call.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Text(&'static str),
+    Status(u16),
+    RateLimited { retry_after: &'static str },
+    Hang(Duration),
+    Malformed,
+}
+
+#[derive(Default)]
+struct FakeState {
+    script: Vec<Reply>,
+    calls: Vec<Call>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub at: Instant,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+/// An OpenAI-compatible `/v1/chat/completions` that follows a script: reply `n` for call `n`,
+/// the last reply for every call after.
+#[derive(Clone)]
+pub struct FakeOpenAi {
+    pub base_url: String,
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeOpenAi {
+    pub async fn start(script: Vec<Reply>) -> Self {
+        let state = Arc::new(Mutex::new(FakeState {
+            script,
+            calls: Vec::new(),
+        }));
+        let app = Router::new()
+            .route("/v1/chat/completions", post(fake_completion))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            state,
+        }
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Time between consecutive calls.
+    pub fn gaps(&self) -> Vec<Duration> {
+        let calls = self.calls();
+        calls.windows(2).map(|w| w[1].at - w[0].at).collect()
+    }
+
+    pub fn env(&self, retry_base: &str, timeout: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("OPENAI_API_KEY", "sk-test-secret-key".into()),
+            ("OPENAI_BASE_URL", self.base_url.clone()),
+            ("AI_MODEL", "fake-model".into()),
+            ("AI_RETRY_BASE_SECS", retry_base.into()),
+            ("AI_TIMEOUT_SECS", timeout.into()),
+        ]
+    }
+}
+
+async fn fake_completion(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let reply = {
+        let mut s = state.lock().unwrap();
+        let n = s.calls.len();
+        s.calls.push(Call {
+            at: Instant::now(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body,
+        });
+        s.script
+            .get(n)
+            .or(s.script.last())
+            .cloned()
+            .unwrap_or(Reply::Text("默认回答"))
+    };
+    match reply {
+        Reply::Text(text) => Json(json!({
+            "id": "chatcmpl-test", "object": "chat.completion", "model": "fake-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+        }))
+        .into_response(),
+        Reply::Status(code) => (
+            StatusCode::from_u16(code).unwrap(),
+            Json(json!({"error": {"message": "scripted failure"}})),
+        )
+            .into_response(),
+        Reply::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", retry_after)],
+            Json(json!({"error": {"message": "rate limited"}})),
+        )
+            .into_response(),
+        Reply::Hang(d) => {
+            tokio::time::sleep(d).await;
+            Json(json!({"choices": [{"message": {"content": "太迟了"}}]})).into_response()
+        }
+        Reply::Malformed => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            "{\"choices\": [",
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP integration tests on the real router, compiled into one binary.
+#![cfg(feature = "ssr")]
+
+mod ai_retry;
+mod binary;
+mod errors;
+mod helpers;
+mod memory_cache;
+mod redis_cache;
