@@ -201,8 +201,18 @@ struct Source<'a> {
 
 impl Source<'_> {
     /// The environment value for `env_key` if set and non-empty, else the file's value.
-    fn pick(&self, env_key: &str, file_key: &str, file: Option<String>) -> Option<(String, String)> {
-        match self.env.get(env_key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+    fn pick(
+        &self,
+        env_key: &str,
+        file_key: &str,
+        file: Option<String>,
+    ) -> Option<(String, String)> {
+        match self
+            .env
+            .get(env_key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
             Some(v) => Some((env_key.to_owned(), v.to_owned())),
             None => file.map(|v| (file_key.to_owned(), v)),
         }
@@ -217,7 +227,12 @@ impl Source<'_> {
     where
         T::Err: fmt::Display,
     {
-        match self.env.get(env_key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        match self
+            .env
+            .get(env_key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
             Some(v) => v
                 .parse::<T>()
                 .map(|t| Some((env_key.to_owned(), t)))
@@ -296,19 +311,30 @@ fn server_settings(src: &Source, file: FileServer) -> Result<ServerSettings, Con
         Some((key, v)) => {
             let url = Url::parse(&v).map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(ConfigError::invalid(&key, "必须以 http:// 或 https:// 开头"));
+                return Err(ConfigError::invalid(
+                    &key,
+                    "必须以 http:// 或 https:// 开头",
+                ));
             }
             Some(v.trim_end_matches('/').to_owned())
         }
         None => None,
     };
-    let body_limit_bytes = match src.parsed("BODY_LIMIT_BYTES", "server.body_limit_bytes", file.body_limit_bytes)? {
+    let body_limit_bytes = match src.parsed(
+        "BODY_LIMIT_BYTES",
+        "server.body_limit_bytes",
+        file.body_limit_bytes,
+    )? {
         Some((key, 0)) => return Err(ConfigError::invalid(&key, "必须大于 0")),
         Some((key, n)) => usize::try_from(n).map_err(|_| ConfigError::invalid(&key, "数值过大"))?,
         None => 64 * 1024,
     };
     let templates_path = src
-        .pick("TEMPLATES_PATH", "server.templates_path", file.templates_path)
+        .pick(
+            "TEMPLATES_PATH",
+            "server.templates_path",
+            file.templates_path,
+        )
         .map(|(_, v)| PathBuf::from(v));
     let log_dir = src
         .pick("LOG_DIR", "server.log_dir", file.log_dir)
@@ -365,7 +391,9 @@ fn auth_settings(src: &Source, file: FileAuth) -> Result<AuthSettings, ConfigErr
 
 fn cache_settings(src: &Source, file: FileCache) -> Result<CacheSettings, ConfigError> {
     let redis_url = match src.pick("REDIS_URL", "cache.redis_url", file.redis_url) {
-        Some((key, v)) => Some(RedisUrl::parse(&v).map_err(|reason| ConfigError::invalid(&key, reason))?),
+        Some((key, v)) => {
+            Some(RedisUrl::parse(&v).map_err(|reason| ConfigError::invalid(&key, reason))?)
+        }
         None => None,
     };
     let key_prefix = match src.pick("CACHE_KEY_PREFIX", "cache.key_prefix", file.key_prefix) {
@@ -389,7 +417,11 @@ fn cache_settings(src: &Source, file: FileCache) -> Result<CacheSettings, Config
         Some((key, n)) => usize::try_from(n).map_err(|_| ConfigError::invalid(&key, "数值过大"))?,
         None => 10_000,
     };
-    let redis_timeout = match src.parsed("CACHE_REDIS_TIMEOUT_MS", "cache.redis_timeout_ms", file.redis_timeout_ms)? {
+    let redis_timeout = match src.parsed(
+        "CACHE_REDIS_TIMEOUT_MS",
+        "cache.redis_timeout_ms",
+        file.redis_timeout_ms,
+    )? {
         Some((key, 0)) => return Err(ConfigError::invalid(&key, "必须大于 0")),
         Some((key, n)) if n > 10_000 => {
             return Err(ConfigError::invalid(&key, "不能超过 10000 毫秒"))
@@ -407,7 +439,11 @@ fn cache_settings(src: &Source, file: FileCache) -> Result<CacheSettings, Config
 
 fn seconds(key: &str, value: f64, max: f64, allow_zero: bool) -> Result<Duration, ConfigError> {
     if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
-        let bound = if allow_zero { "不能为负数" } else { "必须大于 0" };
+        let bound = if allow_zero {
+            "不能为负数"
+        } else {
+            "必须大于 0"
+        };
         return Err(ConfigError::invalid(key, bound));
     }
     if value > max {
@@ -425,7 +461,10 @@ fn ai_settings(src: &Source, file: FileAi) -> Result<AiSettings, ConfigError> {
             let url = Url::parse(v.trim_end_matches('/'))
                 .map_err(|e| ConfigError::invalid(&key, format!("不是有效的 URL（{e}）")))?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(ConfigError::invalid(&key, "必须以 http:// 或 https:// 开头"));
+                return Err(ConfigError::invalid(
+                    &key,
+                    "必须以 http:// 或 https:// 开头",
+                ));
             }
             url
         }
@@ -440,7 +479,11 @@ fn ai_settings(src: &Source, file: FileAi) -> Result<AiSettings, ConfigError> {
         Some((_, n)) => n,
         None => 3,
     };
-    let base = match src.parsed("AI_RETRY_BASE_SECS", "ai.retry_base_secs", file.retry_base_secs)? {
+    let base = match src.parsed(
+        "AI_RETRY_BASE_SECS",
+        "ai.retry_base_secs",
+        file.retry_base_secs,
+    )? {
         Some((key, v)) => seconds(&key, v, 60.0, true)?,
         None => Duration::from_secs(2),
     };
@@ -517,7 +560,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let file = "[ai]\nmodel = \"qwen-max\"\nretry_base_secs = 1.5\n[cache]\nkey_prefix = \"a:\"\n";
+        let file =
+            "[ai]\nmodel = \"qwen-max\"\nretry_base_secs = 1.5\n[cache]\nkey_prefix = \"a:\"\n";
         let s = Settings::from_sources(
             Some(("Leptos.toml", file)),
             &env(&[("CACHE_KEY_PREFIX", "b:"), ("AI_RETRY_BASE_SECS", "0.25")]),
@@ -530,7 +574,8 @@ mod tests {
 
     #[test]
     fn empty_environment_values_count_as_unset() {
-        let s = Settings::from_sources(None, &env(&[("REDIS_URL", ""), ("OPENAI_API_KEY", " ")])).unwrap();
+        let s = Settings::from_sources(None, &env(&[("REDIS_URL", ""), ("OPENAI_API_KEY", " ")]))
+            .unwrap();
         assert!(s.cache.redis_url.is_none());
         assert!(s.ai.api_key.is_none());
     }
@@ -559,13 +604,21 @@ mod tests {
 
     #[test]
     fn bad_file_values_name_the_file_key() {
-        let err = Settings::from_sources(Some(("Leptos.toml", "[ai]\ntimeout_secs = -3\n")), &env(&[])).unwrap_err();
+        let err = Settings::from_sources(
+            Some(("Leptos.toml", "[ai]\ntimeout_secs = -3\n")),
+            &env(&[]),
+        )
+        .unwrap_err();
         assert_eq!(invalid_key(err), "ai.timeout_secs");
     }
 
     #[test]
     fn unknown_file_keys_are_rejected_with_the_line() {
-        let err = Settings::from_sources(Some(("Leptos.toml", "[cache]\n\nredis_ulr = \"x\"\n")), &env(&[])).unwrap_err();
+        let err = Settings::from_sources(
+            Some(("Leptos.toml", "[cache]\n\nredis_ulr = \"x\"\n")),
+            &env(&[]),
+        )
+        .unwrap_err();
         let message = err.to_string();
         assert!(message.contains("redis_ulr"), "{message}");
         assert!(message.contains("第 3 行"), "{message}");
@@ -573,7 +626,11 @@ mod tests {
 
     #[test]
     fn user_tokens_are_comma_separated() {
-        let s = Settings::from_sources(None, &env(&[("USER_TOKENS", "user-token-1, user-token-2,")])).unwrap();
+        let s = Settings::from_sources(
+            None,
+            &env(&[("USER_TOKENS", "user-token-1, user-token-2,")]),
+        )
+        .unwrap();
         assert_eq!(s.auth.user_tokens.len(), 2);
         assert_eq!(s.auth.user_tokens[1].expose_secret(), "user-token-2");
     }
@@ -605,7 +662,10 @@ mod tests {
             redact_url("redis://user:s3cret@cache.internal:6380/2"),
             "redis://user:***@cache.internal:6380/2"
         );
-        assert_eq!(redact_url("redis://localhost:6379/0"), "redis://localhost:6379/0");
+        assert_eq!(
+            redact_url("redis://localhost:6379/0"),
+            "redis://localhost:6379/0"
+        );
         assert_eq!(redact_url("redis//:oops@x"), "***");
     }
 
@@ -615,6 +675,9 @@ mod tests {
         let message = format!("failed to connect to {} with p%40ss-word", url.expose());
         let scrubbed = url.scrub(&message);
         assert!(!scrubbed.contains("p%40ss-word"), "{scrubbed}");
-        assert!(scrubbed.contains("redis://:***@127.0.0.1:1/0"), "{scrubbed}");
+        assert!(
+            scrubbed.contains("redis://:***@127.0.0.1:1/0"),
+            "{scrubbed}"
+        );
     }
 }

@@ -240,8 +240,9 @@ mod tests {
 
     #[test]
     fn request_errors_name_every_field() {
-        let errors = GenerateRequest::from_json(&json!({"section_id": [], "data": 3, "refresh": "yes"}))
-            .unwrap_err();
+        let errors =
+            GenerateRequest::from_json(&json!({"section_id": [], "data": 3, "refresh": "yes"}))
+                .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["template_id", "section_id", "data", "refresh"]);
         assert_eq!(errors[0].message, "缺少 template_id");

@@ -46,7 +46,12 @@ pub fn build(template: &Template, section: &Section, info: &EnterpriseInfo) -> P
 /// here) stops old answers from being served.
 pub fn version(template: &Template, section: &Section) -> String {
     let mut h = Sha256::new();
-    for part in [SYSTEM_PROMPT, &template.name, &section.title, &section.prompt] {
+    for part in [
+        SYSTEM_PROMPT,
+        &template.name,
+        &section.title,
+        &section.prompt,
+    ] {
         h.update(part.as_bytes());
         h.update([0]);
     }

@@ -14,11 +14,17 @@ pub fn init(log_dir: &Path) -> std::io::Result<WorkerGuard> {
     std::fs::create_dir_all(log_dir)?;
     let file = tracing_appender::rolling::never(log_dir, "app.log");
     let (file_writer, guard) = tracing_appender::non_blocking(file);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt::layer().with_target(false))
-        .with(fmt::layer().with_target(false).with_ansi(false).with_writer(file_writer))
+        .with(
+            fmt::layer()
+                .with_target(false)
+                .with_ansi(false)
+                .with_writer(file_writer),
+        )
         .init();
     Ok(guard)
 }

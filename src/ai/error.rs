@@ -76,17 +76,24 @@ impl fmt::Display for AiError {
         let n = self.attempts;
         match &self.failure {
             AttemptFailure::Timeout => write!(f, "AI 服务响应超时（已尝试 {n} 次），请稍后重试"),
-            AttemptFailure::Network(_) => write!(f, "无法连接 AI 服务（已尝试 {n} 次），请稍后重试"),
-            AttemptFailure::Status { status: 401 | 403, .. } => {
-                f.write_str("AI 服务拒绝了认证，请管理员检查 API Key 配置")
+            AttemptFailure::Network(_) => {
+                write!(f, "无法连接 AI 服务（已尝试 {n} 次），请稍后重试")
             }
+            AttemptFailure::Status {
+                status: 401 | 403, ..
+            } => f.write_str("AI 服务拒绝了认证，请管理员检查 API Key 配置"),
             AttemptFailure::Status { status: 429, .. } => {
                 write!(f, "AI 服务请求过于频繁（已尝试 {n} 次），请稍后重试")
             }
             AttemptFailure::Status { status, .. } if *status >= 500 => {
-                write!(f, "AI 服务暂时不可用（HTTP {status}，已尝试 {n} 次），请稍后重试")
+                write!(
+                    f,
+                    "AI 服务暂时不可用（HTTP {status}，已尝试 {n} 次），请稍后重试"
+                )
             }
-            AttemptFailure::Status { status, .. } => write!(f, "AI 服务拒绝了请求（HTTP {status}）"),
+            AttemptFailure::Status { status, .. } => {
+                write!(f, "AI 服务拒绝了请求（HTTP {status}）")
+            }
             AttemptFailure::Malformed(_) => f.write_str("AI 服务返回了无法解析的结果"),
         }
     }
@@ -123,7 +130,10 @@ mod tests {
             failure: status(500),
             attempts: 4,
         };
-        assert_eq!(e.to_string(), "AI 服务暂时不可用（HTTP 500，已尝试 4 次），请稍后重试");
+        assert_eq!(
+            e.to_string(),
+            "AI 服务暂时不可用（HTTP 500，已尝试 4 次），请稍后重试"
+        );
         assert!(e.log_detail().contains("upstream said"));
     }
 }

@@ -100,7 +100,9 @@ mod tests {
         .unwrap();
         let text = generate(t, s, &info);
         assert!(text.starts_with(MARKER));
-        assert!(text.contains("测试企业位于北京市朝阳区，属于化工制造行业，主要产品为化工产品，现有从业人员100人。"));
+        assert!(text.contains(
+            "测试企业位于北京市朝阳区，属于化工制造行业，主要产品为化工产品，现有从业人员100人。"
+        ));
         for item in &s.outline {
             assert!(text.contains(item.as_str()), "{item}");
         }

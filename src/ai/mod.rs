@@ -49,7 +49,7 @@ pub struct AiStats {
 
 enum Backend {
     Mock,
-    OpenAi(openai::OpenAiClient),
+    OpenAi(Box<openai::OpenAiClient>),
 }
 
 pub struct AiService {
@@ -63,7 +63,11 @@ impl AiService {
         let counters = Arc::new(AiCounters::default());
         let (backend, model) = match &settings.api_key {
             Some(key) => (
-                Backend::OpenAi(openai::OpenAiClient::new(settings, key.clone(), counters.clone())?),
+                Backend::OpenAi(Box::new(openai::OpenAiClient::new(
+                    settings,
+                    key.clone(),
+                    counters.clone(),
+                )?)),
                 settings.model.clone(),
             ),
             None => (Backend::Mock, mock::MODEL_NAME.to_owned()),

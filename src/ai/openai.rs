@@ -75,13 +75,10 @@ impl OpenAiClient {
             .user_agent(concat!("yueen/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let mut endpoint = settings.base_url.clone();
-        endpoint
-            .path_segments_mut()
-            .map_err(|_| ())
-            .map(|mut p| {
-                p.pop_if_empty().extend(["chat", "completions"]);
-            })
-            .ok();
+        // Config parsing only accepts http(s) URLs, which always have path segments.
+        if let Ok(mut path) = endpoint.path_segments_mut() {
+            path.pop_if_empty().extend(["chat", "completions"]);
+        }
         Ok(Self {
             http,
             endpoint,
@@ -163,8 +160,8 @@ impl OpenAiClient {
             });
         }
         let body = response.bytes().await.map_err(network_failure)?;
-        let parsed: ChatResponse = serde_json::from_slice(&body)
-            .map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
+        let parsed: ChatResponse =
+            serde_json::from_slice(&body).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
         parsed
             .choices
             .into_iter()

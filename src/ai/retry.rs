@@ -73,7 +73,11 @@ mod tests {
     fn default_schedule_is_two_four_eight() {
         assert_eq!(
             policy().schedule(),
-            vec![Duration::from_secs(2), Duration::from_secs(4), Duration::from_secs(8)]
+            vec![
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+                Duration::from_secs(8)
+            ]
         );
     }
 
@@ -89,24 +93,39 @@ mod tests {
 
     #[test]
     fn backoff_saturates_instead_of_overflowing() {
-        assert_eq!(policy().backoff(200), Duration::from_secs(2 * u64::from(u32::MAX)));
+        assert_eq!(
+            policy().backoff(200),
+            Duration::from_secs(2 * u64::from(u32::MAX))
+        );
     }
 
     #[test]
     fn retry_after_replaces_backoff_but_is_capped() {
         let p = policy();
-        assert_eq!(p.delay(0, Some(Duration::from_secs(5))), Duration::from_secs(5));
-        assert_eq!(p.delay(0, Some(Duration::from_secs(3600))), Duration::from_secs(30));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3600))),
+            Duration::from_secs(30)
+        );
         assert_eq!(p.delay(1, None), Duration::from_secs(4));
     }
 
     #[test]
     fn classification_retries_only_what_can_succeed() {
         for code in [408, 429, 500, 502, 503, 504] {
-            assert!(is_retryable_status(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                is_retryable_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
         for code in [400, 401, 403, 404, 413, 422] {
-            assert!(!is_retryable_status(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                !is_retryable_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
     }
 
@@ -114,7 +133,10 @@ mod tests {
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after(" 0.5 ", now), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after(" 0.5 ", now),
+            Some(Duration::from_millis(500))
+        );
         let date = httpdate::fmt_http_date(now + Duration::from_secs(12));
         assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(12)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(12));

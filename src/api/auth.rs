@@ -94,7 +94,11 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await?.0 {
             Role::Admin => Ok(Admin),
-            Role::User => Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "需要管理员权限")),
+            Role::User => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "需要管理员权限",
+            )),
         }
     }
 }

@@ -32,7 +32,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "该接口不支持此请求方法")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "该接口不支持此请求方法",
+        )
     }
 
     pub fn validation(details: Vec<FieldError>) -> Self {

@@ -29,13 +29,21 @@ impl FromRequest<AppState> for JsonBody {
             }
         })?;
         if bytes.is_empty() {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", "请求体为空，应为 JSON 对象"));
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_JSON",
+                "请求体为空，应为 JSON 对象",
+            ));
         }
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_JSON",
-                format!("请求体不是有效的 JSON（第 {} 行第 {} 列）", e.line(), e.column()),
+                format!(
+                    "请求体不是有效的 JSON（第 {} 行第 {} 列）",
+                    e.line(),
+                    e.column()
+                ),
             )
         })
     }

@@ -43,7 +43,10 @@ pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json
     }))
 }
 
-pub async fn clear_cache(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, ApiError> {
+pub async fn clear_cache(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Value>, ApiError> {
     let removed = state.generation.cache().clear().await.map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

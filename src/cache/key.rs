@@ -82,7 +82,10 @@ mod tests {
         let reordered = json!({"employees_count": "100", "main_products": "化工产品",
             "address": "北京市朝阳区 ", "industry_type": "化工  制造", "enterprise_name": "测试企业"});
         // Differs only inside a word: "化工  制造" collapses to "化工 制造", not "化工制造".
-        assert_ne!(key_for(seed(), "gpt-4"), key_for(reordered.clone(), "gpt-4"));
+        assert_ne!(
+            key_for(seed(), "gpt-4"),
+            key_for(reordered.clone(), "gpt-4")
+        );
         let mut same = reordered;
         same["industry_type"] = json!("化工制造");
         same["enterprise_name"] = json!("\u{3000}测试企业\t");

@@ -38,7 +38,8 @@ impl MemoryCache {
 
     pub fn set(&self, key: &str, value: Arc<str>, ttl: Duration) {
         let expires_at = Instant::now() + ttl;
-        self.entries.set(key.to_owned(), Entry { value, expires_at });
+        self.entries
+            .set(key.to_owned(), Entry { value, expires_at });
     }
 
     /// Removes the live entries under `prefix`; returns how many there were.

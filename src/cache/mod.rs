@@ -222,7 +222,10 @@ mod tests {
         cache.set("t:a", "x".into(), Duration::from_secs(10)).await;
         assert_eq!(cache.get("t:a").await.as_deref(), Some("x"));
         let s = cache.stats();
-        assert_eq!((s.hits, s.misses, s.sets, s.errors, s.total_requests), (1, 1, 1, 0, 2));
+        assert_eq!(
+            (s.hits, s.misses, s.sets, s.errors, s.total_requests),
+            (1, 1, 1, 0, 2)
+        );
         assert_eq!(s.hit_rate, "50.00%");
         assert_eq!(s.backend, "memory");
         assert!(!s.degraded);

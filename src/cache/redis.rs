@@ -30,7 +30,10 @@ impl RedisCache {
             let mut conn = ConnectionManager::new_with_config(client, config)
                 .await
                 .map_err(scrub)?;
-            let _: () = redis::cmd("PING").query_async(&mut conn).await.map_err(scrub)?;
+            let _: () = redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .map_err(scrub)?;
             Ok::<_, CacheError>(conn)
         };
         let conn = tokio::time::timeout(Duration::from_secs(3) + timeout, connect)
@@ -68,7 +71,8 @@ impl RedisCache {
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let secs = ttl.as_secs().max(1);
-        self.bounded(conn.set_ex::<_, _, ()>(key, value, secs)).await
+        self.bounded(conn.set_ex::<_, _, ()>(key, value, secs))
+            .await
     }
 
     /// Removes every key under `prefix` with SCAN + UNLINK (never FLUSHDB: the Redis may be

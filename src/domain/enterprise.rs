@@ -142,9 +142,11 @@ fn parse_field(spec: &FieldSpec, value: Option<&Value>) -> Result<Option<FieldVa
         }
         FieldKind::Integer => {
             let n = match value {
-                Value::Number(n) => n
-                    .as_i64()
-                    .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)),
+                Value::Number(n) => n.as_i64().or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                        .map(|f| f as i64)
+                }),
                 Value::String(s) => s.nfkc().collect::<String>().trim().parse::<i64>().ok(),
                 _ => None,
             };
@@ -170,7 +172,11 @@ mod tests {
     use crate::templates::Registry;
 
     fn plan() -> Template {
-        Registry::load(None).unwrap().template("emergency_plan").unwrap().clone()
+        Registry::load(None)
+            .unwrap()
+            .template("emergency_plan")
+            .unwrap()
+            .clone()
     }
 
     fn seed() -> Value {
@@ -184,7 +190,10 @@ mod tests {
     fn seed_example_parses() {
         let info = EnterpriseInfo::parse(&plan(), &seed()).unwrap();
         assert_eq!(info.get("employees_count"), Some(&FieldValue::Integer(100)));
-        assert_eq!(info.get("enterprise_name"), Some(&FieldValue::Text("测试企业".into())));
+        assert_eq!(
+            info.get("enterprise_name"),
+            Some(&FieldValue::Text("测试企业".into()))
+        );
     }
 
     #[test]
@@ -244,7 +253,13 @@ mod tests {
 
     #[test]
     fn multiline_fields_keep_lines_but_not_blank_ones() {
-        assert_eq!(normalise_text(" 液氯  储罐\n\n  硫酸 \n", true), "液氯 储罐\n硫酸");
-        assert_eq!(normalise_text(" 液氯  储罐\n硫酸 ", false), "液氯 储罐 硫酸");
+        assert_eq!(
+            normalise_text(" 液氯  储罐\n\n  硫酸 \n", true),
+            "液氯 储罐\n硫酸"
+        );
+        assert_eq!(
+            normalise_text(" 液氯  储罐\n硫酸 ", false),
+            "液氯 储罐 硫酸"
+        );
     }
 }

@@ -217,7 +217,10 @@ impl RawRegistry {
                 }
                 let ttl_secs = s.ttl_secs.unwrap_or(t.ttl_secs);
                 if ttl_secs == 0 {
-                    return fail(format!("模板 {} 的章节 {} 的 ttl_secs 必须大于 0", t.id, s.id));
+                    return fail(format!(
+                        "模板 {} 的章节 {} 的 ttl_secs 必须大于 0",
+                        t.id, s.id
+                    ));
                 }
                 sections.push(Section {
                     id: s.id,
@@ -272,7 +275,13 @@ mod tests {
     fn seed_fields_are_required_in_the_main_template() {
         let r = Registry::load(None).unwrap();
         let plan = r.template("emergency_plan").unwrap();
-        for id in ["enterprise_name", "industry_type", "address", "main_products", "employees_count"] {
+        for id in [
+            "enterprise_name",
+            "industry_type",
+            "address",
+            "main_products",
+            "employees_count",
+        ] {
             assert!(plan.fields.iter().any(|f| f.id == id && f.required), "{id}");
         }
     }
@@ -281,7 +290,10 @@ mod tests {
     fn template_can_make_a_field_required() {
         let r = Registry::load(None).unwrap();
         let onsite = r.template("onsite_plan").unwrap();
-        assert!(onsite.fields.iter().any(|f| f.id == "post_or_facility" && f.required));
+        assert!(onsite
+            .fields
+            .iter()
+            .any(|f| f.id == "post_or_facility" && f.required));
     }
 
     #[test]
@@ -307,11 +319,20 @@ templates:
     #[test]
     fn broken_registries_are_rejected() {
         let unknown_field = "version: 1\nfields: []\ntemplates: [{id: t, name: T, ttl_secs: 1, fields: [x], sections: [{id: '1', title: A, prompt: p}]}]";
-        assert!(Registry::parse(unknown_field).unwrap_err().message.contains("未定义的字段 x"));
+        assert!(Registry::parse(unknown_field)
+            .unwrap_err()
+            .message
+            .contains("未定义的字段 x"));
         let duplicate_section = "version: 1\nfields: []\ntemplates: [{id: t, name: T, ttl_secs: 1, fields: [], sections: [{id: '1', title: A, prompt: p}, {id: '1', title: B, prompt: p}]}]";
-        assert!(Registry::parse(duplicate_section).unwrap_err().message.contains("重复"));
+        assert!(Registry::parse(duplicate_section)
+            .unwrap_err()
+            .message
+            .contains("重复"));
         let zero_ttl = "version: 1\nfields: []\ntemplates: [{id: t, name: T, ttl_secs: 0, fields: [], sections: [{id: '1', title: A, prompt: p}]}]";
-        assert!(Registry::parse(zero_ttl).unwrap_err().message.contains("ttl_secs"));
+        assert!(Registry::parse(zero_ttl)
+            .unwrap_err()
+            .message
+            .contains("ttl_secs"));
         assert!(Registry::parse("version: 1\nfields: []\ntemplates: []").is_err());
     }
 }

@@ -18,7 +18,12 @@ fn assert_at_least(gaps: &[Duration], expected_ms: &[u64]) {
 
 #[tokio::test]
 async fn transient_failures_are_retried_with_exponential_backoff() {
-    let fake = FakeOpenAi::start(vec![Reply::Status(500), Reply::Status(502), Reply::Text("第二章 企业概况：真实模型的回答")]).await;
+    let fake = FakeOpenAi::start(vec![
+        Reply::Status(500),
+        Reply::Status(502),
+        Reply::Text("第二章 企业概况：真实模型的回答"),
+    ])
+    .await;
     let app = spawn_app(&fake.env("0.1", "5")).await;
 
     let (status, body) = app.generate(&seed_body()).await;
@@ -30,13 +35,23 @@ async fn transient_failures_are_retried_with_exponential_backoff() {
     let calls = fake.calls();
     assert_eq!(calls.len(), 3);
     assert_at_least(&fake.gaps(), &[100, 200]);
-    assert_eq!(calls[0].authorization.as_deref(), Some("Bearer sk-test-secret-key"));
+    assert_eq!(
+        calls[0].authorization.as_deref(),
+        Some("Bearer sk-test-secret-key")
+    );
     assert_eq!(calls[0].body["model"], "fake-model");
     let user_prompt = calls[0].body["messages"][1]["content"].as_str().unwrap();
     assert!(user_prompt.contains("企业名称：测试企业"), "{user_prompt}");
 
     let ai = app.stats().await["ai"].clone();
-    assert_eq!((ai["calls"].as_u64(), ai["retries"].as_u64(), ai["failures"].as_u64()), (Some(3), Some(2), Some(0)));
+    assert_eq!(
+        (
+            ai["calls"].as_u64(),
+            ai["retries"].as_u64(),
+            ai["failures"].as_u64()
+        ),
+        (Some(3), Some(2), Some(0))
+    );
 
     // The answer was cached: no new upstream call.
     assert_eq!(app.generate(&seed_body()).await.1["cached"], true);
@@ -51,13 +66,23 @@ async fn persistent_failure_is_502_after_all_retries_and_never_cached() {
     let (status, body) = app.generate(&seed_body()).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(body["error"]["code"], "AI_UPSTREAM_ERROR");
-    assert!(body["error"]["message"].as_str().unwrap().contains("已尝试 4 次"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("已尝试 4 次"),
+        "{body}"
+    );
     assert_eq!(fake.calls().len(), 4);
     assert_at_least(&fake.gaps(), &[50, 100, 200]);
 
     let (status, _) = app.generate(&seed_body()).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
-    assert_eq!(fake.calls().len(), 8, "an error is never served from the cache");
+    assert_eq!(
+        fake.calls().len(),
+        8,
+        "an error is never served from the cache"
+    );
     let stats = app.stats().await;
     assert_eq!(stats["stats"]["sets"], 0);
     assert_eq!(stats["ai"]["failures"], 2);
@@ -65,7 +90,11 @@ async fn persistent_failure_is_502_after_all_retries_and_never_cached() {
 
 #[tokio::test]
 async fn rate_limit_honours_retry_after() {
-    let fake = FakeOpenAi::start(vec![Reply::RateLimited { retry_after: "1" }, Reply::Text("限流之后的回答")]).await;
+    let fake = FakeOpenAi::start(vec![
+        Reply::RateLimited { retry_after: "1" },
+        Reply::Text("限流之后的回答"),
+    ])
+    .await;
     let app = spawn_app(&fake.env("0.01", "5")).await;
     let (status, body) = app.generate(&seed_body()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -75,13 +104,23 @@ async fn rate_limit_honours_retry_after() {
 
 #[tokio::test]
 async fn retry_after_is_capped() {
-    let fake = FakeOpenAi::start(vec![Reply::RateLimited { retry_after: "3600" }, Reply::Text("好")]).await;
+    let fake = FakeOpenAi::start(vec![
+        Reply::RateLimited {
+            retry_after: "3600",
+        },
+        Reply::Text("好"),
+    ])
+    .await;
     let mut env = fake.env("0.01", "5");
     env.push(("AI_RETRY_AFTER_MAX_SECS", "0.2".into()));
     let app = spawn_app(&env).await;
     let started = Instant::now();
     assert_eq!(app.generate(&seed_body()).await.0, StatusCode::OK);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_at_least(&fake.gaps(), &[200]);
 }
 
@@ -144,6 +183,9 @@ async fn unreachable_upstream_is_retried_then_502() {
     .await;
     let (status, body) = app.generate(&seed_body()).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("无法连接 AI 服务"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("无法连接 AI 服务"));
     assert_eq!(app.stats().await["ai"]["retries"], 3);
 }

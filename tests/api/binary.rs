@@ -56,7 +56,10 @@ impl Running {
             if out.contains(needle) {
                 return out;
             }
-            assert!(Instant::now() < deadline, "{needle:?} never printed; output:\n{out}");
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never printed; output:\n{out}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -97,7 +100,10 @@ fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
     let app = Running::start(&[]);
     let base = app.base_url();
     let out = app.wait_for("登录链接");
-    assert!(out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"), "{out}");
+    assert!(
+        out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"),
+        "{out}"
+    );
     assert!(out.contains("模拟生成器"), "{out}");
     let token = out
         .lines()
@@ -106,10 +112,20 @@ fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
         .trim()
         .to_owned();
     assert!(token.len() >= 32);
-    assert_eq!(out.matches(&token).count(), 2, "token and link, printed once each");
+    assert_eq!(
+        out.matches(&token).count(),
+        2,
+        "token and link, printed once each"
+    );
     let log = app.log_file();
-    assert!(log.contains("缓存服务已启动"), "the log file gets the same lines: {log}");
-    assert!(!log.contains(&token), "the generated token never reaches the log file");
+    assert!(
+        log.contains("缓存服务已启动"),
+        "the log file gets the same lines: {log}"
+    );
+    assert!(
+        !log.contains(&token),
+        "the generated token never reaches the log file"
+    );
 
     // The generated token works as an admin token.
     let client = reqwest::blocking::Client::new();
@@ -125,13 +141,19 @@ fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
 fn unreachable_redis_logs_the_seed_lines_without_the_password() {
     let port = free_port();
     let app = Running::start(&[
-        ("REDIS_URL", format!("redis://:hunter2-secret@127.0.0.1:{port}/0")),
+        (
+            "REDIS_URL",
+            format!("redis://:hunter2-secret@127.0.0.1:{port}/0"),
+        ),
         ("ADMIN_TOKEN", "admin-token-for-binary".into()),
     ]);
     app.base_url();
     let out = app.wait_for("缓存服务已启动");
     assert!(out.contains("Redis 不可用，降级到内存缓存: "), "{out}");
-    assert!(out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"), "{out}");
+    assert!(
+        out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"),
+        "{out}"
+    );
     for text in [out, app.log_file()] {
         assert!(!text.contains("hunter2-secret"), "{text}");
         assert!(!text.contains("admin-token-for-binary"), "{text}");
@@ -141,7 +163,10 @@ fn unreachable_redis_logs_the_seed_lines_without_the_password() {
 #[test]
 fn reachable_redis_logs_the_redacted_url() {
     let redis = RedisServer::start_with(Some("hunter2-secret"));
-    let app = Running::start(&[("REDIS_URL", redis.url()), ("ADMIN_TOKEN", "admin-token-for-binary".into())]);
+    let app = Running::start(&[
+        ("REDIS_URL", redis.url()),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+    ]);
     app.base_url();
     let out = app.wait_for("缓存服务已启动");
     let expected = format!("成功连接到 Redis: redis://:***@127.0.0.1:{}/0", redis.port);

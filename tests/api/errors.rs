@@ -10,10 +10,19 @@ fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &s
     let message = body["error"]["message"].as_str().unwrap();
     assert!(!message.is_empty());
     // Messages are for Chinese users.
-    assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{message}");
+    assert!(
+        message
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{message}"
+    );
 }
 
-async fn raw_post(app: &TestApp, token: Option<&str>, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+async fn raw_post(
+    app: &TestApp,
+    token: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
     let mut request = app
         .http
         .post(app.url("/api/ai/generate"))
@@ -89,10 +98,18 @@ async fn invalid_fields_are_422_and_named() {
     body["data"]["enterprise_info"]["enterprise_name"] = json!("  ");
     body["data"]["enterprise_info"]["employees_count"] = json!("很多");
     let (status, out) = app.generate(&body).await;
-    assert_error(status, &out, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_error(
+        status,
+        &out,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_ERROR",
+    );
     let message = out["error"]["message"].as_str().unwrap();
     assert!(message.contains("请填写企业名称"), "{message}");
-    assert!(message.contains("data.enterprise_info.enterprise_name"), "{message}");
+    assert!(
+        message.contains("data.enterprise_info.enterprise_name"),
+        "{message}"
+    );
     let fields: Vec<_> = out["error"]["details"]
         .as_array()
         .unwrap()
@@ -101,12 +118,25 @@ async fn invalid_fields_are_422_and_named() {
         .collect();
     assert_eq!(
         fields,
-        ["data.enterprise_info.enterprise_name", "data.enterprise_info.employees_count"]
+        [
+            "data.enterprise_info.enterprise_name",
+            "data.enterprise_info.employees_count"
+        ]
     );
 
-    let (status, out) = app.generate(&json!({"template_id": "emergency_plan"})).await;
-    assert_error(status, &out, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
-    assert!(out["error"]["message"].as_str().unwrap().contains("section_id"));
+    let (status, out) = app
+        .generate(&json!({"template_id": "emergency_plan"}))
+        .await;
+    assert_error(
+        status,
+        &out,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_ERROR",
+    );
+    assert!(out["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("section_id"));
 }
 
 #[tokio::test]
@@ -124,7 +154,12 @@ async fn oversized_body_is_413() {
     let mut body = seed_body();
     body["data"]["enterprise_info"]["processes"] = json!("长".repeat(2000));
     let (status, out) = raw_post(&app, Some(USER), body.to_string()).await;
-    assert_error(status, &out, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    assert_error(
+        status,
+        &out,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+    );
     // A body within the limit still works on the same server.
     assert_eq!(app.generate(&seed_body()).await.0, StatusCode::OK);
 }
@@ -132,13 +167,30 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn unknown_api_routes_and_methods_answer_in_json() {
     let app = spawn_app(&[]).await;
-    let response = app.http.get(app.url("/api/nothing/here")).bearer_auth(USER).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/api/nothing/here"))
+        .bearer_auth(USER)
+        .send()
+        .await
+        .unwrap();
     let (status, body) = read(response).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
 
-    let response = app.http.get(app.url("/api/ai/generate")).bearer_auth(USER).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/api/ai/generate"))
+        .bearer_auth(USER)
+        .send()
+        .await
+        .unwrap();
     let (status, body) = read(response).await;
-    assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+    );
 }
 
 #[tokio::test]

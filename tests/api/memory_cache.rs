@@ -13,7 +13,10 @@ async fn seed_example_generates_then_hits_the_cache() {
     assert_eq!(first["cached"], false);
     assert_eq!(first["section_title"], "企业概况");
     let content = first["content"].as_str().unwrap();
-    assert!(content.starts_with("【这是 AI 生成的模拟内容】"), "{content}");
+    assert!(
+        content.starts_with("【这是 AI 生成的模拟内容】"),
+        "{content}"
+    );
     assert!(content.contains("测试企业"));
     assert!(content.contains("北京市朝阳区"));
 
@@ -112,7 +115,13 @@ async fn every_template_section_generates() {
             body["data"]["enterprise_info"]["accident_types"] = json!("火灾、爆炸");
             body["data"]["enterprise_info"]["post_or_facility"] = json!("液氯储罐区");
             let (status, out) = app.generate(&body).await;
-            assert_eq!(status, StatusCode::OK, "{} {}: {out}", template["id"], section["id"]);
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{} {}: {out}",
+                template["id"],
+                section["id"]
+            );
             assert_eq!(out["section_title"], section["title"]);
         }
     }

@@ -15,7 +15,10 @@ async fn redis_backend_stores_under_the_prefix_with_the_section_ttl() {
     assert_eq!(body["cached"], false);
     let keys = redis.keys("yueen:*");
     assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(keys[0].starts_with("yueen:gen:emergency_plan:2:"), "{keys:?}");
+    assert!(
+        keys[0].starts_with("yueen:gen:emergency_plan:2:"),
+        "{keys:?}"
+    );
     let ttl: i64 = redis.connection().ttl(&keys[0]).unwrap();
     assert!((604_700..=604_800).contains(&ttl), "ttl {ttl}");
 
@@ -67,7 +70,11 @@ async fn clear_removes_only_this_apps_keys() {
 #[tokio::test]
 async fn clear_handles_many_keys_and_a_custom_prefix() {
     let redis = RedisServer::start();
-    let app = spawn_app(&[("REDIS_URL", redis.url()), ("CACHE_KEY_PREFIX", "plan[1]:".into())]).await;
+    let app = spawn_app(&[
+        ("REDIS_URL", redis.url()),
+        ("CACHE_KEY_PREFIX", "plan[1]:".into()),
+    ])
+    .await;
     let mut conn = redis.connection();
     for i in 0..1200 {
         let _: () = conn.set(format!("plan[1]:filler:{i}"), i).unwrap();
@@ -92,7 +99,11 @@ async fn unreachable_redis_falls_back_to_memory() {
     let closed = free_port();
     let started = std::time::Instant::now();
     let app = spawn_app(&[("REDIS_URL", format!("redis://127.0.0.1:{closed}/0"))]).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "startup waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "startup waited {:?}",
+        started.elapsed()
+    );
     let stats = app.stats().await["stats"].clone();
     assert_eq!(stats["backend"], "memory");
     assert_eq!(stats["degraded"], true);
@@ -103,14 +114,22 @@ async fn unreachable_redis_falls_back_to_memory() {
 #[tokio::test]
 async fn redis_dying_after_startup_never_fails_a_request() {
     let redis = RedisServer::start();
-    let app = spawn_app(&[("REDIS_URL", redis.url()), ("CACHE_REDIS_TIMEOUT_MS", "200".into())]).await;
+    let app = spawn_app(&[
+        ("REDIS_URL", redis.url()),
+        ("CACHE_REDIS_TIMEOUT_MS", "200".into()),
+    ])
+    .await;
     assert_eq!(app.generate(&seed_body()).await.0, StatusCode::OK);
     drop(redis);
     for _ in 0..3 {
         let started = std::time::Instant::now();
         let (status, body) = app.generate(&seed_body()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
     }
     assert!(app.stats().await["stats"]["errors"].as_u64().unwrap() >= 3);
 }

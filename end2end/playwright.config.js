@@ -1,0 +1,53 @@
+// Browser tests run in Debian's Chromium (Playwright cannot download its own here) against the
+// real server binary built by `cargo leptos build`, started from the project root.
+const { defineConfig } = require('@playwright/test');
+
+const port = Number(process.env.E2E_PORT || 3107);
+const baseURL = `http://127.0.0.1:${port}`;
+
+module.exports = defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    baseURL,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    command: process.env.E2E_SERVER_BIN || './target/debug/yueen',
+    cwd: '..',
+    url: `${baseURL}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      LOG_DIR: 'target/e2e-logs',
+      ADMIN_TOKEN: 'e2e-admin-token',
+      USER_TOKENS: 'e2e-user-token',
+      // Empty means unset, and stops a developer's .env from switching on a real model.
+      OPENAI_API_KEY: '',
+      REDIS_URL: process.env.E2E_REDIS_URL || '',
+    },
+  },
+});

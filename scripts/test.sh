@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds, and runs every test: Rust unit and HTTP integration
+# tests (with real redis-server processes) and the Playwright browser tests in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+ensure_rust
+ensure_test_tools
+
+log "检查代码格式"
+cargo fmt --check
+
+log "构建服务端与 wasm（cargo leptos build）"
+cargo leptos build
+
+log "Rust 单元测试与 HTTP 集成测试"
+cargo leptos test
+
+log "浏览器测试（Playwright + Chromium，内存缓存）"
+(cd end2end && npx playwright test)
+
+log "浏览器测试（Playwright + Chromium，Redis 缓存）"
+redis_port=""
+for p in $(shuf -i 20000-60000 -n 50); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then redis_port=$p; break; fi
+done
+redis_dir=$(mktemp -d)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" \
+  --daemonize yes --pidfile "$redis_dir/redis.pid" >/dev/null
+trap 'kill "$(cat "$redis_dir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+(cd end2end && E2E_REDIS_URL="redis://127.0.0.1:$redis_port/0" npx playwright test)
+
+log "全部测试通过"
