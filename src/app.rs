@@ -2,10 +2,15 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path,
 };
 
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::{
+    components::nav::{provide_viewer, TopBar},
+    pages::{
+        dashboard::DashboardPage, generator::GeneratorPage, login::LoginPage, not_found::NotFound,
+    },
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -28,16 +33,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_viewer();
     view! {
         <Stylesheet id="leptos" href="/pkg/yueen.css" />
         <Title text="Yueen 应急预案编写助手" />
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"Yueen · 应急预案编写助手"</a>
-            </header>
+            <TopBar />
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=HomePage />
+                    <Route path=path!("/") view=GeneratorPage />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/admin/cache") view=DashboardPage />
                 </Routes>
             </main>
         </Router>

@@ -1,10 +1,15 @@
 pub mod app;
+pub mod browser;
+pub mod components;
+pub mod model;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod ai;
 #[cfg(feature = "ssr")]
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
 #[cfg(feature = "ssr")]
@@ -23,6 +28,8 @@ pub mod state;
 pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub mod templates;
+#[cfg(feature = "ssr")]
+pub mod web;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

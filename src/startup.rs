@@ -1,11 +1,13 @@
 //! Building and running the application: services from settings, the router, the listener.
 //! Tests call `Application::build` with their own settings and port 0.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use axum::{
     http::{header, StatusCode},
+    middleware,
     response::{IntoResponse, Response},
+    routing::post,
     Router,
 };
 use leptos::config::LeptosOptions;
@@ -17,13 +19,15 @@ use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
     ai::AiService,
-    api::{self, auth::Tokens},
+    api,
     app::{shell, App},
-    cache::CacheService,
+    auth::Tokens,
+    cache::{history::History, CacheService},
     config::Settings,
     generation::GenerationService,
     state::AppState,
     templates::Registry,
+    web,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +95,14 @@ impl Application {
             )),
             tokens: Arc::new(tokens),
             body_limit: settings.server.body_limit_bytes,
+            secure_cookies: settings
+                .server
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            history: Arc::new(History::new(HISTORY_POINTS)),
         };
+        spawn_history_sampler(&state);
         Ok(Self {
             listener,
             router: router(state, settings.server.body_limit_bytes),
@@ -116,6 +127,28 @@ impl Application {
     }
 }
 
+/// The dashboard chart: one point every `HISTORY_INTERVAL`, the last `HISTORY_POINTS` kept
+/// (ten minutes).
+const HISTORY_INTERVAL: Duration = Duration::from_secs(10);
+const HISTORY_POINTS: usize = 60;
+
+fn spawn_history_sampler(state: &AppState) {
+    let generation = Arc::downgrade(&state.generation);
+    let history = state.history.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HISTORY_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Ends with the app: the sampler holds only a weak reference to the services.
+        while let Some(generation) = {
+            tick.tick().await;
+            generation.upgrade()
+        } {
+            let stats = generation.cache().stats();
+            history.record(stats.total_requests, stats.hits);
+        }
+    });
+}
+
 fn router(state: AppState, body_limit: usize) -> Router {
     let routes = generate_route_list(App);
     let leptos_state = state.clone();
@@ -130,7 +163,13 @@ fn router(state: AppState, body_limit: usize) -> Router {
                 move || shell(options.clone())
             },
         )
+        .route("/login", post(web::login::login))
+        .route("/logout", post(web::login::logout))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::gate::gate,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

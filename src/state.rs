@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::{api::auth::Tokens, generation::GenerationService};
+use crate::{auth::Tokens, cache::history::History, generation::GenerationService};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -13,4 +13,7 @@ pub struct AppState {
     pub generation: Arc<GenerationService>,
     pub tokens: Arc<Tokens>,
     pub body_limit: usize,
+    /// Session cookies get `Secure` when the public URL is HTTPS.
+    pub secure_cookies: bool,
+    pub history: Arc<History>,
 }

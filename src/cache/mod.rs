@@ -3,6 +3,7 @@
 //! the seed's flow chart. A Redis error never fails a request: a failed read is a miss, a failed
 //! write is logged and counted.
 
+pub mod history;
 pub mod key;
 pub mod memory;
 pub mod redis;
@@ -102,6 +103,10 @@ impl CacheService {
 
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    pub fn redis_configured(&self) -> bool {
+        self.redis_configured
     }
 
     pub fn backend_name(&self) -> &'static str {

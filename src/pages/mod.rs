@@ -1,4 +1,7 @@
 //! Routed pages. Server functions sit beside the component that calls them.
 
-pub mod home;
+pub mod dashboard;
+pub mod forbidden;
+pub mod generator;
+pub mod login;
 pub mod not_found;

@@ -6,4 +6,5 @@ mod binary;
 mod errors;
 mod helpers;
 mod memory_cache;
+mod pages;
 mod redis_cache;

@@ -1,0 +1,84 @@
+const { test, expect } = require('@playwright/test');
+const { ADMIN, USER, loginWithLink, watchConsole, uniqueName } = require('./support');
+
+function seedRequest(name) {
+  return {
+    template_id: 'emergency_plan',
+    section_id: '2',
+    data: {
+      enterprise_info: {
+        enterprise_name: name, industry_type: '化工制造', address: '北京市朝阳区',
+        main_products: '化工产品', employees_count: 100,
+      },
+    },
+  };
+}
+
+async function statValue(page, key) {
+  return Number(await page.locator(`[data-stat="${key}"] .stat-value`).innerText());
+}
+
+test('the dashboard refreshes by itself and its counters follow the traffic', async ({ page, request }) => {
+  const problems = watchConsole(page);
+  await loginWithLink(page, ADMIN, '/admin/cache');
+  await expect(page.locator('h1')).toHaveText('缓存看板');
+  await expect(page.getByTestId('ai-mode')).toHaveText('模拟生成器');
+  const expectedBackend = process.env.E2E_REDIS_URL ? 'Redis' : '内存';
+  await expect(page.getByTestId('backend')).toHaveText(expectedBackend);
+  await expect(page.getByTestId('state')).toHaveText('正常');
+
+  const misses = await statValue(page, 'misses');
+  const hits = await statValue(page, 'hits');
+  const body = seedRequest(uniqueName('看板企业'));
+  const headers = { Authorization: `Bearer ${ADMIN}` };
+  expect((await request.post('/api/ai/generate', { data: body, headers })).ok()).toBe(true);
+  expect((await request.post('/api/ai/generate', { data: body, headers })).ok()).toBe(true);
+
+  // No reload: the page polls.
+  await expect(page.locator('[data-stat="misses"] .stat-value')).toHaveText(String(misses + 1));
+  await expect(page.locator('[data-stat="hits"] .stat-value')).toHaveText(String(hits + 1));
+  await page.screenshot({ path: 'test-results/screens/dashboard.png', fullPage: true });
+  expect(problems).toEqual([]);
+});
+
+test('an admin clears the cache after confirming', async ({ page, request }) => {
+  const headers = { Authorization: `Bearer ${ADMIN}` };
+  const body = seedRequest(uniqueName('清除企业'));
+  await request.post('/api/ai/generate', { data: body, headers });
+  await loginWithLink(page, ADMIN, '/admin/cache');
+  await expect(page.getByRole('button', { name: '清除缓存' })).toBeEnabled();
+
+  let asked = '';
+  page.once('dialog', (dialog) => {
+    asked = dialog.message();
+    dialog.accept();
+  });
+  await page.getByRole('button', { name: '清除缓存' }).click();
+  await expect(page.getByTestId('clear-result')).toHaveText(/^已清除 [1-9]\d* 条缓存$/);
+  expect(asked).toContain('确定要清除');
+
+  const again = await request.post('/api/ai/generate', { data: body, headers });
+  expect((await again.json()).cached).toBe(false);
+});
+
+test('dismissing the confirmation clears nothing', async ({ page, request }) => {
+  const headers = { Authorization: `Bearer ${ADMIN}` };
+  const body = seedRequest(uniqueName('保留企业'));
+  await request.post('/api/ai/generate', { data: body, headers });
+  await loginWithLink(page, ADMIN, '/admin/cache');
+  await expect(page.getByRole('button', { name: '清除缓存' })).toBeEnabled();
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.getByRole('button', { name: '清除缓存' }).click();
+  await expect(page.getByTestId('clear-result')).toHaveText('');
+  const again = await request.post('/api/ai/generate', { data: body, headers });
+  expect((await again.json()).cached).toBe(true);
+});
+
+test('a user token cannot open the dashboard', async ({ page }) => {
+  await loginWithLink(page, USER);
+  const response = await page.goto('/admin/cache');
+  expect(response.status()).toBe(403);
+  await expect(page.locator('h1')).toHaveText('403 · 无权访问');
+  await expect(page.getByRole('button', { name: '清除缓存' })).toHaveCount(0);
+  await page.screenshot({ path: 'test-results/screens/forbidden.png', fullPage: true });
+});

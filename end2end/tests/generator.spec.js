@@ -1,0 +1,92 @@
+const { test, expect } = require('@playwright/test');
+const { USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName } = require('./support');
+
+test.beforeEach(async ({ page }) => {
+  await loginWithLink(page, USER);
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await waitHydrated(page);
+});
+
+test('generate a section, then get it from the cache', async ({ page }) => {
+  const problems = watchConsole(page);
+  const name = uniqueName('测试企业');
+  await expect(page.locator('select[name="template_id"]')).toHaveValue('emergency_plan');
+  await expect(page.locator('select[name="section_id"]')).toHaveValue('2');
+  await fillSeedForm(page, name);
+
+  await page.getByRole('button', { name: '生成章节' }).click();
+  const result = page.locator('article.result');
+  await expect(result.locator('h2')).toHaveText('企业概况');
+  const content = result.getByTestId('content');
+  await expect(content).toContainText('【这是 AI 生成的模拟内容】');
+  await expect(content).toContainText(`${name}位于北京市朝阳区`);
+  await expect(result.getByTestId('cached')).toHaveCount(0);
+  await expect(result.locator('.meta')).toContainText('毫秒');
+  await page.screenshot({ path: 'test-results/screens/generator-result.png', fullPage: true });
+
+  await page.getByRole('button', { name: '生成章节' }).click();
+  await expect(result.getByTestId('cached')).toHaveText('来自缓存');
+
+  // 重新生成 bypasses the cache.
+  await result.getByRole('button', { name: '重新生成' }).click();
+  await expect(result.getByTestId('cached')).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
+
+test('model output is shown as text, never as HTML', async ({ page }) => {
+  const name = `<img src=x onerror="window.__xss=1">${uniqueName('')}`;
+  await fillSeedForm(page, name);
+  await page.getByRole('button', { name: '生成章节' }).click();
+  const content = page.getByTestId('content');
+  await expect(content).toContainText('<img src=x');
+  await expect(content.locator('img')).toHaveCount(0);
+  expect(await page.evaluate(() => window.__xss)).toBeUndefined();
+});
+
+test('a missing required field shows a Chinese message and keeps the other inputs', async ({ page }) => {
+  const name = uniqueName('缺字段企业');
+  await fillSeedForm(page, name);
+  await page.fill('input[name="address"]', '');
+  await page.getByRole('button', { name: '生成章节' }).click();
+
+  await expect(page.locator('#error-address')).toHaveText('请填写地址');
+  await expect(page.locator('input[name="address"]')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.locator('input[name="address"]')).toBeFocused();
+  await expect(page.locator('input[name="enterprise_name"]')).toHaveValue(name);
+  await expect(page.locator('input[name="employees_count"]')).toHaveValue('100');
+  await expect(page.locator('article.result')).toHaveCount(0);
+  await page.screenshot({ path: 'test-results/screens/generator-invalid.png', fullPage: true });
+
+  await page.fill('input[name="employees_count"]', '0');
+  await page.fill('input[name="address"]', '北京市朝阳区');
+  await page.getByRole('button', { name: '生成章节' }).click();
+  await expect(page.locator('#error-employees_count')).toHaveText('从业人员数量不能小于 1');
+  await expect(page.locator('#error-address')).toHaveText('');
+});
+
+test('the form survives a reload', async ({ page }) => {
+  const name = uniqueName('刷新企业');
+  await page.selectOption('select[name="template_id"]', 'onsite_plan');
+  await page.selectOption('select[name="section_id"]', '3');
+  await fillSeedForm(page, name);
+  await page.fill('input[name="post_or_facility"]', '液氯储罐区');
+  await page.reload();
+  await waitHydrated(page);
+  await expect(page.locator('select[name="template_id"]')).toHaveValue('onsite_plan');
+  await expect(page.locator('select[name="section_id"]')).toHaveValue('3');
+  await expect(page.locator('input[name="enterprise_name"]')).toHaveValue(name);
+  await expect(page.locator('input[name="post_or_facility"]')).toHaveValue('液氯储罐区');
+
+  await page.getByRole('button', { name: '生成章节' }).click();
+  await expect(page.locator('article.result h2')).toHaveText('应急处置');
+  await expect(page.getByTestId('content')).toContainText('液氯储罐区');
+});
+
+test('switching templates offers that template\'s sections', async ({ page }) => {
+  await page.selectOption('select[name="template_id"]', 'special_plan');
+  const options = page.locator('select[name="section_id"] option');
+  await expect(options).toHaveCount(5);
+  await expect(options.first()).toHaveText('1. 适用范围');
+  await expect(page.locator('input[name="accident_types"], textarea[name="accident_types"]')).toHaveCount(1);
+});

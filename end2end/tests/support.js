@@ -1,0 +1,40 @@
+// Shared steps for the browser tests. Tokens match playwright.config.js's webServer env.
+const { expect } = require('@playwright/test');
+
+const ADMIN = 'e2e-admin-token';
+const USER = 'e2e-user-token';
+
+/** Logs in through the printed-link form of /login. */
+async function loginWithLink(page, token, next) {
+  const query = next ? `&next=${encodeURIComponent(next)}` : '';
+  await page.goto(`/login?token=${token}${query}`);
+}
+
+/** Fails the test on any console error or uncaught exception. */
+function watchConsole(page) {
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  return problems;
+}
+
+async function waitHydrated(page) {
+  // The generate button is rendered disabled and enabled by the hydrated page.
+  await expect(page.getByRole('button', { name: '生成章节' })).toBeEnabled();
+}
+
+async function fillSeedForm(page, name) {
+  await page.fill('input[name="enterprise_name"]', name);
+  await page.fill('input[name="industry_type"]', '化工制造');
+  await page.fill('input[name="address"]', '北京市朝阳区');
+  await page.fill('input[name="main_products"]', '化工产品');
+  await page.fill('input[name="employees_count"]', '100');
+}
+
+function uniqueName(prefix) {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+module.exports = { ADMIN, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName };

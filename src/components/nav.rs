@@ -1,0 +1,52 @@
+//! The top bar: brand, page links for the viewer's role, and logout.
+
+use leptos::prelude::*;
+
+use crate::model::Role;
+
+#[server(prefix = "/fn")]
+pub async fn whoami() -> Result<Option<Role>, ServerFnError> {
+    Ok(crate::web::viewer::current_role())
+}
+
+pub type ViewerResource = Resource<Result<Option<Role>, ServerFnError>>;
+
+/// Loads the viewer's role once per page and shares it.
+pub fn provide_viewer() -> ViewerResource {
+    let viewer = Resource::new(|| (), |_| whoami());
+    provide_context(viewer);
+    viewer
+}
+
+pub fn use_viewer() -> ViewerResource {
+    expect_context::<ViewerResource>()
+}
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let viewer = use_viewer();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Yueen · 应急预案编写助手"</a>
+            <Suspense fallback=|| ()>
+                {move || {
+                    viewer
+                        .get()
+                        .and_then(|r| r.ok().flatten())
+                        .map(|role| {
+                            view! {
+                                <nav class="nav" aria-label="主导航">
+                                    <a href="/">"生成章节"</a>
+                                    {(role == Role::Admin).then(|| view! { <a href="/admin/cache">"缓存看板"</a> })}
+                                    <span class="muted who">{role.label()}</span>
+                                    <form method="post" action="/logout" class="inline">
+                                        <button type="submit" class="link-button">"退出登录"</button>
+                                    </form>
+                                </nav>
+                            }
+                        })
+                }}
+            </Suspense>
+        </header>
+    }
+}

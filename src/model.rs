@@ -1,0 +1,100 @@
+//! Types that cross the wire between server functions and the browser. Compiled for both sides.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "管理员",
+            Role::User => "用户",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<FieldView>,
+    pub sections: Vec<SectionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldView {
+    pub id: String,
+    pub label: String,
+    /// `text`, `textarea` or `integer`.
+    pub kind: String,
+    pub required: bool,
+    pub max_len: Option<usize>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub placeholder: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionView {
+    pub id: String,
+    pub title: String,
+}
+
+/// A generated section as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionResult {
+    pub title: String,
+    pub content: String,
+    pub cached: bool,
+    pub elapsed_ms: u64,
+    pub model: String,
+}
+
+/// One field the server rejected: the field id (as in the form) and the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// What a generate click ends in. Expected failures are values, not transport errors, so the
+/// page can show them next to the right input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GenerateOutcome {
+    Done(SectionResult),
+    Invalid(Vec<FieldProblem>),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub backend: String,
+    pub degraded: bool,
+    pub redis_configured: bool,
+    pub hits: u64,
+    pub misses: u64,
+    pub sets: u64,
+    pub errors: u64,
+    pub total_requests: u64,
+    pub hit_rate: String,
+    pub ai_mock: bool,
+    pub ai_model: String,
+    pub ai_calls: u64,
+    pub ai_retries: u64,
+    pub ai_failures: u64,
+    /// Oldest first.
+    pub history: Vec<HistoryPoint>,
+}
+
+/// Cache traffic in one sampling interval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    pub at_unix: u64,
+    pub requests: u64,
+    pub hits: u64,
+}

@@ -1,0 +1,501 @@
+//! The generator page (`/`): pick a template and section, fill in the enterprise form, get the
+//! section. What the user types is kept in `localStorage`, so a reload or an error loses nothing.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    browser,
+    model::{FieldView, GenerateOutcome, SectionResult, TemplateView},
+};
+
+const DRAFT_KEY: &str = "yueen.generator.draft.v1";
+
+#[server(prefix = "/fn")]
+pub async fn list_templates() -> Result<Vec<TemplateView>, ServerFnError> {
+    crate::web::viewer::require_login()?;
+    let state = expect_context::<crate::state::AppState>();
+    Ok(crate::web::views::templates(state.generation.registry()))
+}
+
+#[server(prefix = "/fn")]
+pub async fn generate_section(
+    template_id: String,
+    section_id: String,
+    fields: BTreeMap<String, String>,
+    refresh: bool,
+) -> Result<GenerateOutcome, ServerFnError> {
+    crate::web::viewer::require_login()?;
+    let state = expect_context::<crate::state::AppState>();
+    Ok(
+        crate::web::views::generate(&state.generation, template_id, section_id, fields, refresh)
+            .await,
+    )
+}
+
+/// Everything the user has entered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Draft {
+    template_id: String,
+    section_id: String,
+    values: BTreeMap<String, String>,
+}
+
+/// The same checks the server makes, so most mistakes are shown before a round trip.
+fn check(fields: &[FieldView], values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut errors = BTreeMap::new();
+    for f in fields {
+        let value = values.get(&f.id).map(|v| v.trim()).unwrap_or("");
+        let label = &f.label;
+        let problem = if value.is_empty() {
+            f.required.then(|| format!("请填写{label}"))
+        } else if f.kind == "integer" {
+            match value.parse::<i64>() {
+                Err(_) => Some(format!("{label}应为整数")),
+                Ok(n) if f.min.is_some_and(|min| n < min) => {
+                    Some(format!("{label}不能小于 {}", f.min.unwrap_or_default()))
+                }
+                Ok(n) if f.max.is_some_and(|max| n > max) => {
+                    Some(format!("{label}不能大于 {}", f.max.unwrap_or_default()))
+                }
+                Ok(_) => None,
+            }
+        } else {
+            let len = value.chars().count();
+            f.max_len
+                .filter(|max| len > *max)
+                .map(|max| format!("{label}不能超过 {max} 个字符（当前 {len} 个）"))
+        };
+        if let Some(problem) = problem {
+            errors.insert(f.id.clone(), problem);
+        }
+    }
+    errors
+}
+
+#[component]
+pub fn GeneratorPage() -> impl IntoView {
+    let templates = Resource::new(|| (), |_| list_templates());
+    view! {
+        <section class="hero">
+            <h1>"生成预案章节"</h1>
+            <p class="lead">
+                "依据 GB/T 29639-2020，根据企业信息生成综合应急预案、专项应急预案和现场处置方案的章节。"
+                "带 * 的为必填项；填写内容会自动保存在本机浏览器中。"
+            </p>
+        </section>
+        <Suspense fallback=|| view! { <p class="muted">"正在加载模板…"</p> }>
+            {move || {
+                templates
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) if !list.is_empty() => view! { <Generator templates=list /> }.into_any(),
+                        Ok(_) => view! { <p class="alert">"没有可用的模板。"</p> }.into_any(),
+                        Err(e) => {
+                            view! {
+                                <p class="alert" role="alert">
+                                    "模板加载失败：" {e.to_string()} " " <a href="/login">"重新登录"</a>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
+    let templates = StoredValue::new(templates);
+    let default_draft = templates.with_value(|list| {
+        let t = &list[0];
+        Draft {
+            template_id: t.id.clone(),
+            section_id: t
+                .sections
+                .iter()
+                .find(|s| s.id == "2")
+                .or(t.sections.first())
+                .map(|s| s.id.clone())
+                .unwrap_or_default(),
+            values: BTreeMap::new(),
+        }
+    });
+    let draft = RwSignal::new(default_draft);
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let hydrated = RwSignal::new(false);
+    let copied = RwSignal::new(None::<bool>);
+    let action = ServerAction::<GenerateSection>::new();
+
+    // Restore what was typed before a reload, then keep saving every change.
+    Effect::new(move |_| {
+        if let Some(saved) =
+            browser::load(DRAFT_KEY).and_then(|s| serde_json::from_str::<Draft>(&s).ok())
+        {
+            let known = templates.with_value(|list| {
+                list.iter().any(|t| {
+                    t.id == saved.template_id && t.sections.iter().any(|s| s.id == saved.section_id)
+                })
+            });
+            if known {
+                draft.set(saved);
+            }
+        }
+        hydrated.set(true);
+    });
+    Effect::new(move |_| {
+        let current = draft.get();
+        if hydrated.get() {
+            if let Ok(json) = serde_json::to_string(&current) {
+                browser::save(DRAFT_KEY, &json);
+            }
+        }
+    });
+
+    let template = Memo::new(move |_| {
+        let id = draft.with(|d| d.template_id.clone());
+        templates.with_value(|list| {
+            list.iter()
+                .find(|t| t.id == id)
+                .cloned()
+                .unwrap_or_else(|| list[0].clone())
+        })
+    });
+
+    // Server-side field problems land next to their inputs.
+    Effect::new(move |_| {
+        if let Some(Ok(GenerateOutcome::Invalid(problems))) = action.value().get() {
+            errors.set(problems.into_iter().map(|p| (p.field, p.message)).collect());
+        }
+    });
+
+    let submit = move |refresh: bool| {
+        let d = draft.get_untracked();
+        let fields = template.with_untracked(|t| t.fields.clone());
+        let found = check(&fields, &d.values);
+        if let Some(first) = fields.iter().find(|f| found.contains_key(&f.id)) {
+            browser::focus(&format!("field-{}", first.id));
+        }
+        errors.set(found.clone());
+        if !found.is_empty() {
+            return;
+        }
+        copied.set(None);
+        let values = d
+            .values
+            .into_iter()
+            .filter(|(k, v)| fields.iter().any(|f| &f.id == k) && !v.trim().is_empty())
+            .collect();
+        action.dispatch(GenerateSection {
+            template_id: d.template_id,
+            section_id: d.section_id,
+            fields: values,
+            refresh,
+        });
+    };
+
+    let on_template = move |ev| {
+        let id = event_target_value(&ev);
+        let first_section = templates.with_value(|list| {
+            list.iter()
+                .find(|t| t.id == id)
+                .and_then(|t| t.sections.first())
+                .map(|s| s.id.clone())
+                .unwrap_or_default()
+        });
+        errors.set(BTreeMap::new());
+        draft.update(|d| {
+            d.template_id = id;
+            d.section_id = first_section;
+        });
+    };
+
+    let busy = move || action.pending().get();
+
+    view! {
+        <div class="generator">
+            <form
+                class="panel form"
+                novalidate
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit(false);
+                }
+            >
+                <div class="row">
+                    <label class="field">
+                        <span class="label">"预案模板"</span>
+                        <select
+                            name="template_id"
+                            prop:value=move || draft.with(|d| d.template_id.clone())
+                            on:change=on_template
+                        >
+                            {templates
+                                .with_value(|list| {
+                                    list.iter()
+                                        .map(|t| view! { <option value=t.id.clone()>{t.name.clone()}</option> })
+                                        .collect_view()
+                                })}
+                        </select>
+                    </label>
+                    <label class="field">
+                        <span class="label">"章节"</span>
+                        <select
+                            name="section_id"
+                            prop:value=move || draft.with(|d| d.section_id.clone())
+                            on:change=move |ev| {
+                                let id = event_target_value(&ev);
+                                draft.update(|d| d.section_id = id);
+                            }
+                        >
+                            {move || {
+                                let selected = draft.with(|d| d.section_id.clone());
+                                template
+                                    .get()
+                                    .sections
+                                    .into_iter()
+                                    .map(|s| {
+                                        let is_selected = s.id == selected;
+                                        view! {
+                                            <option value=s.id.clone() selected=is_selected>
+                                                {format!("{}. {}", s.id, s.title)}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
+                        </select>
+                    </label>
+                </div>
+                <fieldset class="fields">
+                    <legend>"企业信息"</legend>
+                    <For
+                        each=move || template.get().fields
+                        key=|f| f.id.clone()
+                        children=move |f| view! { <FieldInput field=f draft errors /> }
+                    />
+                </fieldset>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || !hydrated.get() || busy()>
+                        {move || if busy() { "正在生成…" } else { "生成章节" }}
+                    </button>
+                    <span class="muted" aria-live="polite">
+                        {move || busy().then_some("正在调用 AI 生成，请稍候…")}
+                    </span>
+                </div>
+            </form>
+            <ResultPanel action copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
+        </div>
+    }
+}
+
+#[component]
+fn FieldInput(
+    field: FieldView,
+    draft: RwSignal<Draft>,
+    errors: RwSignal<BTreeMap<String, String>>,
+) -> impl IntoView {
+    let id = field.id.clone();
+    let input_id = format!("field-{id}");
+    let error_id = format!("error-{id}");
+    let value = {
+        let id = id.clone();
+        move || draft.with(|d| d.values.get(&id).cloned().unwrap_or_default())
+    };
+    let on_input = {
+        let id = id.clone();
+        move |ev| {
+            let v = event_target_value(&ev);
+            draft.update(|d| {
+                d.values.insert(id.clone(), v);
+            });
+            errors.update(|e| {
+                e.remove(&id);
+            });
+        }
+    };
+    let error = {
+        let id = id.clone();
+        move || errors.with(|e| e.get(&id).cloned())
+    };
+    let invalid = {
+        let error = error.clone();
+        move || error().is_some().to_string()
+    };
+    let placeholder = field.placeholder.clone().unwrap_or_default();
+    let control = if field.kind == "textarea" {
+        view! {
+            <textarea
+                id=input_id.clone()
+                name=id.clone()
+                rows="3"
+                placeholder=placeholder
+                aria-invalid=invalid
+                aria-describedby=error_id.clone()
+                prop:value=value
+                on:input=on_input
+            ></textarea>
+        }
+        .into_any()
+    } else {
+        let kind = if field.kind == "integer" {
+            "number"
+        } else {
+            "text"
+        };
+        view! {
+            <input
+                id=input_id.clone()
+                name=id.clone()
+                type=kind
+                inputmode=if field.kind == "integer" { "numeric" } else { "text" }
+                placeholder=placeholder
+                aria-invalid=invalid
+                aria-describedby=error_id.clone()
+                prop:value=value
+                on:input=on_input
+            />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field" class:wide=field.kind == "textarea">
+            <label class="label" for=input_id>
+                {field.label}
+                {field.required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
+            </label>
+            {control}
+            <p class="field-error" id=error_id role="alert">
+                {error}
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn ResultPanel(
+    action: ServerAction<GenerateSection>,
+    copied: RwSignal<Option<bool>>,
+    on_refresh: impl Fn() + Copy + Send + Sync + 'static,
+    busy: Signal<bool>,
+) -> impl IntoView {
+    move || {
+        action.value().get().map(|outcome| match outcome {
+            Ok(GenerateOutcome::Done(result)) => {
+                view! { <SectionView result copied on_refresh busy /> }.into_any()
+            }
+            Ok(GenerateOutcome::Invalid(_)) => view! {
+                <p class="alert" role="alert">"请先修改表单中标出的内容。"</p>
+            }
+            .into_any(),
+            Ok(GenerateOutcome::Failed(message)) => view! {
+                <div class="alert" role="alert">
+                    <strong>"生成失败："</strong>
+                    {message}
+                    <p class="muted">"您填写的内容已保留，可以稍后重试。"</p>
+                </div>
+            }
+            .into_any(),
+            Err(e) => view! {
+                <div class="alert" role="alert">
+                    <strong>"请求失败："</strong>
+                    {e.to_string()}
+                    " "
+                    <a href="/login">"重新登录"</a>
+                </div>
+            }
+            .into_any(),
+        })
+    }
+}
+
+#[component]
+fn SectionView(
+    result: SectionResult,
+    copied: RwSignal<Option<bool>>,
+    on_refresh: impl Fn() + Copy + Send + Sync + 'static,
+    busy: Signal<bool>,
+) -> impl IntoView {
+    let text = StoredValue::new(result.content.clone());
+    view! {
+        <article class="panel result" aria-live="polite">
+            <header class="result-head">
+                <h2>{result.title}</h2>
+                {result.cached.then(|| view! { <span class="badge" data-testid="cached">"来自缓存"</span> })}
+            </header>
+            <p class="muted meta">
+                {format!("用时 {} 毫秒 · 模型：{}", result.elapsed_ms, result.model)}
+            </p>
+            <div class="result-actions">
+                <button
+                    type="button"
+                    on:click=move |_| {
+                        browser::copy(text.get_value(), move |ok| copied.set(Some(ok)));
+                    }
+                >
+                    "复制全文"
+                </button>
+                <button type="button" disabled=move || busy.get() on:click=move |_| on_refresh()>
+                    "重新生成"
+                </button>
+                <span class="muted" aria-live="polite">
+                    {move || match copied.get() {
+                        Some(true) => "已复制到剪贴板",
+                        Some(false) => "复制失败，请手动选择文本复制",
+                        None => "",
+                    }}
+                </span>
+            </div>
+            <div class="content" data-testid="content">
+                {result.content}
+            </div>
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(id: &str, kind: &str, required: bool) -> FieldView {
+        FieldView {
+            id: id.into(),
+            label: "字段".into(),
+            kind: kind.into(),
+            required,
+            max_len: Some(3),
+            min: Some(1),
+            max: Some(10),
+            placeholder: None,
+        }
+    }
+
+    #[test]
+    fn browser_checks_match_the_servers_rules() {
+        let fields = [
+            field("a", "text", true),
+            field("b", "integer", false),
+            field("c", "text", false),
+        ];
+        let values = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let errors = check(
+            &fields,
+            &values(&[("a", "  "), ("b", "x"), ("c", "四个字符")]),
+        );
+        assert_eq!(errors["a"], "请填写字段");
+        assert_eq!(errors["b"], "字段应为整数");
+        assert_eq!(errors["c"], "字段不能超过 3 个字符（当前 4 个）");
+        let errors = check(&fields, &values(&[("a", "好"), ("b", "11")]));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors["b"], "字段不能大于 10");
+        assert!(check(&fields, &values(&[("a", "好"), ("b", "5")])).is_empty());
+    }
+}

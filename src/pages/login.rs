@@ -1,0 +1,46 @@
+//! `/login`: a plain form posting to the server (works before hydration). The printed
+//! `/login?token=…` link is handled by the server before this page is rendered.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || {
+        query
+            .with(|q| q.get("next"))
+            .unwrap_or_else(|| "/".to_owned())
+    };
+    let failed = move || query.with(|q| q.get("error")).is_some();
+    view! {
+        <section class="panel narrow">
+            <h1>"登录"</h1>
+            <p class="muted">
+                "请输入管理员或用户访问令牌（与 API 使用的 Bearer 令牌相同）。"
+                "未配置令牌时，服务启动时会在终端打印一个临时管理员令牌和登录链接。"
+            </p>
+            <form method="post" action="/login" class="form">
+                <input type="hidden" name="next" value=next />
+                <div class="field">
+                    <label class="label" for="token">"访问令牌"</label>
+                    <input
+                        id="token"
+                        name="token"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        aria-invalid=move || failed().to_string()
+                        aria-describedby="token-error"
+                    />
+                    <p class="field-error" id="token-error" role="alert">
+                        {move || failed().then_some("令牌无效，请检查后重试。")}
+                    </p>
+                </div>
+                <div class="actions">
+                    <button type="submit" class="primary">"登录"</button>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,61 @@
+//! Middleware in front of the pages: reads the session cookie, logs in from a `/login?token=`
+//! link, sends visitors without a session to `/login`, and marks admin pages 403 for users.
+//! The JSON API (`/api/`) has its own Bearer authentication and passes straight through.
+
+use std::time::SystemTime;
+
+use axum::{
+    extract::{Request, State},
+    http::{Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::{login, viewer::Viewer};
+use crate::{
+    auth::{session, Role},
+    state::AppState,
+};
+
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/logout"
+        || path == "/favicon.ico"
+        || path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+}
+
+pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if path == "/login" && req.method() == Method::GET {
+        if let Some(form) = login::link_form(req.uri().query()) {
+            return login::finish(&state, form);
+        }
+    }
+    let role = session::from_headers(req.headers())
+        .and_then(|value| session::verify(value, &state.tokens, SystemTime::now()));
+    req.extensions_mut().insert(Viewer(role));
+    if is_public(&path) {
+        return next.run(req).await;
+    }
+    match role {
+        None if path.starts_with("/fn/") => {
+            (StatusCode::UNAUTHORIZED, "登录已失效，请重新登录").into_response()
+        }
+        None => {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/");
+            login::redirect_to_login(Some(target), None)
+        }
+        Some(Role::User) if path == "/admin" || path.starts_with("/admin/") => {
+            let mut response = next.run(req).await;
+            *response.status_mut() = StatusCode::FORBIDDEN;
+            response
+        }
+        Some(_) => next.run(req).await,
+    }
+}

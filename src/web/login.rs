@@ -1,0 +1,125 @@
+//! Logging in (form post or the printed `/login?token=` link) and out. Plain HTTP with
+//! redirects, so it works before the page has hydrated and without JavaScript.
+
+use std::time::SystemTime;
+
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Form,
+};
+use serde::Deserialize;
+use url::form_urlencoded;
+
+use crate::{auth::session, state::AppState};
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only local absolute paths, so a crafted link cannot send the user elsewhere.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+pub fn redirect_to_login(next: Option<&str>, error: Option<&str>) -> Response {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(next) = next.filter(|n| *n != "/") {
+        query.append_pair("next", next);
+    }
+    if let Some(error) = error {
+        query.append_pair("error", error);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        see_other("/login")
+    } else {
+        see_other(&format!("/login?{query}"))
+    }
+}
+
+/// The login form carried by a `/login?token=…` link, if the query has a token.
+pub fn link_form(query: Option<&str>) -> Option<LoginForm> {
+    let mut token = None;
+    let mut next = None;
+    for (k, v) in form_urlencoded::parse(query?.as_bytes()) {
+        match k.as_ref() {
+            "token" => token = Some(v.into_owned()),
+            "next" => next = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    token.map(|token| LoginForm { token, next })
+}
+
+pub fn finish(state: &AppState, form: LoginForm) -> Response {
+    let next = safe_next(form.next.as_deref()).to_owned();
+    match state.tokens.find(form.token.trim()) {
+        Some((key, role)) => {
+            tracing::info!("{}登录成功", role.label());
+            let value = session::issue(&key, SystemTime::now());
+            let mut response = see_other(&next);
+            if let Ok(cookie) =
+                HeaderValue::from_str(&session::set_cookie(&value, state.secure_cookies))
+            {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        None => {
+            tracing::warn!("登录失败：令牌无效");
+            redirect_to_login(Some(&next), Some("invalid"))
+        }
+    }
+}
+
+pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    finish(&state, form)
+}
+
+pub async fn logout() -> Response {
+    let mut response = see_other("/login");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&session::clear_cookie()).expect("a static cookie is a valid header"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/admin/cache")), "/admin/cache");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn link_query_is_read() {
+        let form = link_form(Some("token=abc%20d&next=%2Fadmin%2Fcache")).unwrap();
+        assert_eq!(form.token, "abc d");
+        assert_eq!(form.next.as_deref(), Some("/admin/cache"));
+        assert!(link_form(Some("error=invalid")).is_none());
+        assert!(link_form(None).is_none());
+    }
+}

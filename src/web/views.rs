@@ -1,0 +1,121 @@
+//! Plain services turned into what the pages show. Server functions call these and nothing else.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::{
+    domain::enterprise::FIELD_PATH,
+    generation::{GenerateRequest, GenerationError, GenerationService},
+    model::{
+        Dashboard, FieldProblem, FieldView, GenerateOutcome, SectionResult, SectionView,
+        TemplateView,
+    },
+    templates::{FieldKind, Registry},
+};
+
+pub fn templates(registry: &Registry) -> Vec<TemplateView> {
+    registry
+        .templates()
+        .iter()
+        .map(|t| TemplateView {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            fields: t
+                .fields
+                .iter()
+                .map(|f| FieldView {
+                    id: f.id.clone(),
+                    label: f.label.clone(),
+                    kind: match f.kind {
+                        FieldKind::Text => "text",
+                        FieldKind::Textarea => "textarea",
+                        FieldKind::Integer => "integer",
+                    }
+                    .to_owned(),
+                    required: f.required,
+                    max_len: f.max_len,
+                    min: f.min,
+                    max: f.max,
+                    placeholder: f.placeholder.clone(),
+                })
+                .collect(),
+            sections: t
+                .sections
+                .iter()
+                .map(|s| SectionView {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+pub async fn generate(
+    service: &GenerationService,
+    template_id: String,
+    section_id: String,
+    fields: BTreeMap<String, String>,
+    refresh: bool,
+) -> GenerateOutcome {
+    let info: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let request = GenerateRequest {
+        template_id,
+        section_id,
+        data: json!({ "enterprise_info": info }),
+        refresh,
+    };
+    match service.generate(&request).await {
+        Ok(g) => GenerateOutcome::Done(SectionResult {
+            title: g.section_title,
+            content: g.content,
+            cached: g.cached,
+            elapsed_ms: g.elapsed_ms,
+            model: g.model,
+        }),
+        Err(GenerationError::Invalid(problems)) => GenerateOutcome::Invalid(
+            problems
+                .into_iter()
+                .map(|p| FieldProblem {
+                    field: p
+                        .field
+                        .strip_prefix(FIELD_PATH)
+                        .map(|f| f.trim_start_matches('.').to_owned())
+                        .unwrap_or(p.field),
+                    message: p.message,
+                })
+                .collect(),
+        ),
+        Err(e) => GenerateOutcome::Failed(e.to_string()),
+    }
+}
+
+pub fn dashboard(
+    service: &GenerationService,
+    history: &crate::cache::history::History,
+) -> Dashboard {
+    let cache = service.cache().stats();
+    let ai = service.ai().stats();
+    Dashboard {
+        backend: cache.backend.to_owned(),
+        degraded: cache.degraded,
+        redis_configured: service.cache().redis_configured(),
+        hits: cache.hits,
+        misses: cache.misses,
+        sets: cache.sets,
+        errors: cache.errors,
+        total_requests: cache.total_requests,
+        hit_rate: cache.hit_rate,
+        ai_mock: ai.mode == "mock",
+        ai_model: ai.model,
+        ai_calls: ai.calls,
+        ai_retries: ai.retries,
+        ai_failures: ai.failures,
+        history: history.points(),
+    }
+}
