@@ -4,6 +4,20 @@ const { defineConfig } = require('@playwright/test');
 
 const port = Number(process.env.E2E_PORT || 3107);
 const baseURL = `http://127.0.0.1:${port}`;
+// A second app whose model API always fails, and the fake API itself.
+const failingPort = port + 1;
+const upstreamPort = port + 2;
+
+const serverEnv = {
+  LEPTOS_SITE_ROOT: 'target/site',
+  LOG_DIR: 'target/e2e-logs',
+  ADMIN_TOKEN: 'e2e-admin-token',
+  USER_TOKENS: 'e2e-user-token',
+  // Empty means unset, and stops a developer's .env from switching on a real model.
+  OPENAI_API_KEY: '',
+  REDIS_URL: process.env.E2E_REDIS_URL || '',
+};
+const serverBin = process.env.E2E_SERVER_BIN || './target/debug/yueen';
 
 module.exports = defineConfig({
   testDir: './tests',
@@ -32,22 +46,37 @@ module.exports = defineConfig({
     },
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
-  webServer: {
-    command: process.env.E2E_SERVER_BIN || './target/debug/yueen',
-    cwd: '..',
-    url: `${baseURL}/`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      LOG_DIR: 'target/e2e-logs',
-      ADMIN_TOKEN: 'e2e-admin-token',
-      USER_TOKENS: 'e2e-user-token',
-      // Empty means unset, and stops a developer's .env from switching on a real model.
-      OPENAI_API_KEY: '',
-      REDIS_URL: process.env.E2E_REDIS_URL || '',
+  webServer: [
+    {
+      command: serverBin,
+      cwd: '..',
+      url: `${baseURL}/login`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      env: { ...serverEnv, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` },
     },
-  },
+    {
+      command: 'node fake-upstream.js',
+      url: `http://127.0.0.1:${upstreamPort}/health`,
+      reuseExistingServer: false,
+      env: { FAKE_UPSTREAM_PORT: String(upstreamPort) },
+    },
+    {
+      command: serverBin,
+      cwd: '..',
+      url: `http://127.0.0.1:${failingPort}/login`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        ...serverEnv,
+        LEPTOS_SITE_ADDR: `127.0.0.1:${failingPort}`,
+        LOG_DIR: 'target/e2e-logs-failing',
+        OPENAI_API_KEY: 'sk-e2e-fake-key',
+        OPENAI_BASE_URL: `http://127.0.0.1:${upstreamPort}/v1`,
+        AI_MAX_RETRIES: '1',
+        AI_RETRY_BASE_SECS: '0.05',
+      },
+    },
+  ],
 });

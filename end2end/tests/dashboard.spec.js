@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, watchConsole, uniqueName } = require('./support');
+const { ADMIN, USER, loginWithLink, watchConsole, uniqueName, shot } = require('./support');
 
 function seedRequest(name) {
   return {
@@ -37,7 +37,7 @@ test('the dashboard refreshes by itself and its counters follow the traffic', as
   // No reload: the page polls.
   await expect(page.locator('[data-stat="misses"] .stat-value')).toHaveText(String(misses + 1));
   await expect(page.locator('[data-stat="hits"] .stat-value')).toHaveText(String(hits + 1));
-  await page.screenshot({ path: 'test-results/screens/dashboard.png', fullPage: true });
+  await page.screenshot({ path: shot('dashboard.png'), fullPage: true });
   expect(problems).toEqual([]);
 });
 
@@ -80,5 +80,5 @@ test('a user token cannot open the dashboard', async ({ page }) => {
   expect(response.status()).toBe(403);
   await expect(page.locator('h1')).toHaveText('403 · 无权访问');
   await expect(page.getByRole('button', { name: '清除缓存' })).toHaveCount(0);
-  await page.screenshot({ path: 'test-results/screens/forbidden.png', fullPage: true });
+  await page.screenshot({ path: shot('forbidden.png'), fullPage: true });
 });

@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName } = require('./support');
+const { USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
 
 test.beforeEach(async ({ page }) => {
   await loginWithLink(page, USER);
@@ -23,7 +23,7 @@ test('generate a section, then get it from the cache', async ({ page }) => {
   await expect(content).toContainText(`${name}位于北京市朝阳区`);
   await expect(result.getByTestId('cached')).toHaveCount(0);
   await expect(result.locator('.meta')).toContainText('毫秒');
-  await page.screenshot({ path: 'test-results/screens/generator-result.png', fullPage: true });
+  await page.screenshot({ path: shot('generator-result.png'), fullPage: true });
 
   await page.getByRole('button', { name: '生成章节' }).click();
   await expect(result.getByTestId('cached')).toHaveText('来自缓存');
@@ -56,7 +56,7 @@ test('a missing required field shows a Chinese message and keeps the other input
   await expect(page.locator('input[name="enterprise_name"]')).toHaveValue(name);
   await expect(page.locator('input[name="employees_count"]')).toHaveValue('100');
   await expect(page.locator('article.result')).toHaveCount(0);
-  await page.screenshot({ path: 'test-results/screens/generator-invalid.png', fullPage: true });
+  await page.screenshot({ path: shot('generator-invalid.png'), fullPage: true });
 
   await page.fill('input[name="employees_count"]', '0');
   await page.fill('input[name="address"]', '北京市朝阳区');
@@ -89,4 +89,20 @@ test('switching templates offers that template\'s sections', async ({ page }) =>
   await expect(options).toHaveCount(5);
   await expect(options.first()).toHaveText('1. 适用范围');
   await expect(page.locator('input[name="accident_types"], textarea[name="accident_types"]')).toHaveCount(1);
+});
+
+test('an AI outage shows a readable message and keeps the form', async ({ page }) => {
+  const failing = `http://127.0.0.1:${Number(process.env.E2E_PORT || 3107) + 1}`;
+  await page.goto(`${failing}/login?token=${USER}`);
+  await waitHydrated(page);
+  const name = uniqueName('故障企业');
+  await fillSeedForm(page, name);
+  await page.getByRole('button', { name: '生成章节' }).click();
+  const alert = page.locator('.alert');
+  await expect(alert).toContainText('生成失败：AI 服务暂时不可用（HTTP 503，已尝试 2 次），请稍后重试');
+  await expect(alert).toContainText('您填写的内容已保留');
+  await expect(page.locator('input[name="enterprise_name"]')).toHaveValue(name);
+  expect(await page.content()).not.toContain('sk-e2e-fake-key');
+  expect(await page.content()).not.toContain('scripted');
+  await page.screenshot({ path: shot('generator-ai-failure.png'), fullPage: true });
 });

@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { ADMIN, loginWithLink, waitHydrated } = require('./support');
+const { ADMIN, loginWithLink, waitHydrated, shot } = require('./support');
 
 test.use({ viewport: { width: 375, height: 740 } });
 
@@ -11,7 +11,7 @@ for (const path of ['/login', '/', '/admin/cache', '/no-such-page']) {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     const name = path === '/' ? 'home' : path.replace(/\//g, '_');
-    await page.screenshot({ path: `test-results/screens/mobile${name}.png`, fullPage: true });
+    await page.screenshot({ path: shot(`mobile${name}.png`), fullPage: true });
   });
 }
 

@@ -1,11 +1,11 @@
 const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, watchConsole } = require('./support');
+const { ADMIN, USER, loginWithLink, watchConsole, shot } = require('./support');
 
 test('visitors are sent to the login page', async ({ page }) => {
   await page.goto('/');
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.locator('h1')).toHaveText('登录');
-  await page.screenshot({ path: 'test-results/screens/login.png', fullPage: true });
+  await page.screenshot({ path: shot('login.png'), fullPage: true });
 });
 
 test('login with a token in the form, then log out', async ({ page }) => {

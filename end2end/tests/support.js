@@ -1,4 +1,5 @@
 // Shared steps for the browser tests. Tokens match playwright.config.js's webServer env.
+const path = require('path');
 const { expect } = require('@playwright/test');
 
 const ADMIN = 'e2e-admin-token';
@@ -33,8 +34,14 @@ async function fillSeedForm(page, name) {
   await page.fill('input[name="employees_count"]', '100');
 }
 
+/** Where a page screenshot goes: end2end/artifacts/<cache mode>/, kept after the run. */
+function shot(file) {
+  const mode = process.env.E2E_REDIS_URL ? 'redis' : 'memory';
+  return path.join(__dirname, '..', 'artifacts', mode, file);
+}
+
 function uniqueName(prefix) {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-module.exports = { ADMIN, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName };
+module.exports = { ADMIN, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot };
