@@ -44,6 +44,14 @@ pub struct CacheSettings {
     pub memory_max_entries: usize,
     /// Deadline for every single Redis command.
     pub redis_timeout: Duration,
+    /// How often a degraded service checks whether Redis is back.
+    pub redis_probe_interval: Duration,
+    /// Keep an in-process L1 in front of Redis.
+    pub l1_enabled: bool,
+    /// Upper bound on an L1 entry's life (never beyond the entry's own TTL).
+    pub l1_ttl: Duration,
+    /// How long an expired entry is kept to answer when the AI fails.
+    pub stale_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +186,10 @@ struct FileCache {
     key_prefix: Option<String>,
     memory_max_entries: Option<u64>,
     redis_timeout_ms: Option<u64>,
+    redis_probe_ms: Option<u64>,
+    l1_enabled: Option<bool>,
+    l1_ttl_secs: Option<f64>,
+    stale_grace_secs: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -429,11 +441,42 @@ fn cache_settings(src: &Source, file: FileCache) -> Result<CacheSettings, Config
         Some((_, n)) => Duration::from_millis(n),
         None => Duration::from_millis(250),
     };
+    let redis_probe_interval = match src.parsed(
+        "CACHE_REDIS_PROBE_MS",
+        "cache.redis_probe_ms",
+        file.redis_probe_ms,
+    )? {
+        Some((key, n)) if !(10..=60_000).contains(&n) => {
+            return Err(ConfigError::invalid(&key, "应在 10 到 60000 毫秒之间"))
+        }
+        Some((_, n)) => Duration::from_millis(n),
+        None => Duration::from_millis(500),
+    };
+    let l1_enabled = match src.parsed("CACHE_L1_ENABLED", "cache.l1_enabled", file.l1_enabled)? {
+        Some((_, b)) => b,
+        None => true,
+    };
+    let l1_ttl = match src.parsed("CACHE_L1_TTL_SECS", "cache.l1_ttl_secs", file.l1_ttl_secs)? {
+        Some((key, v)) => seconds(&key, v, 30.0 * 86_400.0, false)?,
+        None => Duration::from_secs(300),
+    };
+    let stale_grace = match src.parsed(
+        "CACHE_STALE_GRACE_SECS",
+        "cache.stale_grace_secs",
+        file.stale_grace_secs,
+    )? {
+        Some((key, v)) => seconds(&key, v, 30.0 * 86_400.0, true)?,
+        None => Duration::from_secs(86_400),
+    };
     Ok(CacheSettings {
         redis_url,
         key_prefix,
         memory_max_entries,
         redis_timeout,
+        redis_probe_interval,
+        l1_enabled,
+        l1_ttl,
+        stale_grace,
     })
 }
 
@@ -591,6 +634,9 @@ mod tests {
             ("OPENAI_BASE_URL", "not a url"),
             ("CACHE_MEMORY_MAX_ENTRIES", "0"),
             ("CACHE_KEY_PREFIX", "has space"),
+            ("CACHE_L1_ENABLED", "maybe"),
+            ("CACHE_STALE_GRACE_SECS", "-1"),
+            ("CACHE_REDIS_PROBE_MS", "1"),
             ("ADMIN_TOKEN", "short"),
             ("LEPTOS_SITE_ADDR", "localhost"),
         ];

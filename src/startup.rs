@@ -90,7 +90,7 @@ impl Application {
             },
             generation: Arc::new(GenerationService::new(
                 Arc::new(registry),
-                Arc::new(cache),
+                cache,
                 Arc::new(ai),
             )),
             tokens: Arc::new(tokens),

@@ -23,7 +23,7 @@ test('the dashboard refreshes by itself and its counters follow the traffic', as
   await loginWithLink(page, ADMIN, '/admin/cache');
   await expect(page.locator('h1')).toHaveText('缓存看板');
   await expect(page.getByTestId('ai-mode')).toHaveText('模拟生成器');
-  const expectedBackend = process.env.E2E_REDIS_URL ? 'Redis' : '内存';
+  const expectedBackend = process.env.E2E_REDIS_URL ? 'Redis + 本地 L1' : '内存';
   await expect(page.getByTestId('backend')).toHaveText(expectedBackend);
   await expect(page.getByTestId('state')).toHaveText('正常');
 

@@ -89,6 +89,14 @@ impl AiService {
         &self.model
     }
 
+    /// The longest one `generate` can take: every attempt timing out, every wait at its longest.
+    pub fn worst_case(&self) -> std::time::Duration {
+        match &self.backend {
+            Backend::Mock => std::time::Duration::from_secs(1),
+            Backend::OpenAi(client) => client.worst_case(),
+        }
+    }
+
     pub async fn generate(&self, input: GenerateInput<'_>) -> Result<String, AiError> {
         match &self.backend {
             Backend::Mock => {

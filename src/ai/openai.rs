@@ -92,6 +92,14 @@ impl OpenAiClient {
         })
     }
 
+    pub fn worst_case(&self) -> Duration {
+        let attempts = self.timeout.saturating_mul(self.policy.max_retries + 1);
+        let waits = (0..self.policy.max_retries)
+            .map(|n| self.policy.backoff(n).max(self.policy.retry_after_max))
+            .fold(Duration::ZERO, Duration::saturating_add);
+        attempts.saturating_add(waits)
+    }
+
     /// Asks for one completion, retrying what can succeed on retry.
     pub async fn complete(&self, prompt: &Prompt) -> Result<String, AiError> {
         let request = ChatRequest {

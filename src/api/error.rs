@@ -79,6 +79,11 @@ impl From<GenerationError> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, "SECTION_NOT_FOUND", e.to_string())
             }
             GenerationError::Invalid(details) => Self::validation(details),
+            GenerationError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "GENERATION_BUSY",
+                e.to_string(),
+            ),
             GenerationError::Ai(ai) if ai.is_timeout() => {
                 Self::new(StatusCode::GATEWAY_TIMEOUT, "AI_TIMEOUT", ai.to_string())
             }

@@ -51,7 +51,7 @@ pub async fn clear_cache(
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "CACHE_UNAVAILABLE",
-            "缓存服务暂时不可用，请稍后重试",
+            "Redis 暂时不可用，缓存未能清除，请稍后重试",
         )
     })?;
     Ok(Json(json!({

@@ -42,6 +42,10 @@ impl MemoryCache {
             .set(key.to_owned(), Entry { value, expires_at });
     }
 
+    pub fn remove(&self, key: &str) {
+        self.entries.remove(key);
+    }
+
     /// Removes the live entries under `prefix`; returns how many there were.
     pub fn clear_prefix(&self, prefix: &str) -> u64 {
         let mut removed = 0;

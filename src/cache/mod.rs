@@ -1,9 +1,16 @@
-//! `CacheService`: the one cache interface the business code sees. Behind it, Redis when
-//! `REDIS_URL` is set and reachable, else the in-process memory cache — chosen at startup as in
-//! the seed's flow chart. A Redis error never fails a request: a failed read is a miss, a failed
-//! write is logged and counted.
+//! `CacheService`: the one cache interface the business code sees.
+//!
+//! - No `REDIS_URL`: the in-process memory cache is the only tier.
+//! - With Redis: an L1 in memory (optional, short-lived) in front of L2 Redis. Every Redis command
+//!   has a short deadline; a failure opens the breaker and memory serves at once; a background
+//!   probe returns to Redis when it answers again. A Redis problem never fails a request.
+//! - Entries stay past their TTL for a grace period, so an old answer can stand in when the AI
+//!   fails (`Lookup::Stale`).
 
+pub mod breaker;
+pub mod envelope;
 pub mod history;
+pub mod invalidation;
 pub mod key;
 pub mod memory;
 pub mod redis;
@@ -18,7 +25,11 @@ use std::{
 
 use serde::Serialize;
 
-use self::{memory::MemoryCache, redis::RedisCache};
+use self::{
+    breaker::{Breaker, BreakerStats},
+    memory::MemoryCache,
+    redis::{LockToken, RedisCache},
+};
 use crate::config::CacheSettings;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -27,11 +38,26 @@ pub enum CacheError {
     Timeout,
     #[error("{0}")]
     Redis(String),
+    #[error("Redis 暂时不可用")]
+    Unavailable,
 }
 
-enum Backend {
-    Memory(MemoryCache),
-    Redis(RedisCache),
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Fresh(Arc<str>),
+    /// Expired, but inside the grace period.
+    Stale(Arc<str>),
+    Miss,
+}
+
+/// The outcome of asking for the cross-instance lock on a key.
+pub enum LockAttempt {
+    Held(LockToken),
+    /// Another instance holds it.
+    Busy,
+    /// No Redis to lock with: go ahead without.
+    Unavailable,
 }
 
 #[derive(Default)]
@@ -40,9 +66,26 @@ struct Counters {
     misses: AtomicU64,
     sets: AtomicU64,
     errors: AtomicU64,
+    l1_hits: AtomicU64,
+    l1_misses: AtomicU64,
+    l2_hits: AtomicU64,
+    l2_misses: AtomicU64,
+    stale_served: AtomicU64,
 }
 
-/// The seed's stats, plus which backend serves them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TierStats {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Tiers {
+    pub l1: TierStats,
+    pub l2: TierStats,
+}
+
+/// The seed's stats, plus which backend serves them, the tiers and the breaker.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CacheStats {
     pub hits: u64,
@@ -51,16 +94,25 @@ pub struct CacheStats {
     pub errors: u64,
     pub total_requests: u64,
     pub hit_rate: String,
-    /// `redis` or `memory`.
+    /// `redis` or `memory`: what serves requests right now.
     pub backend: &'static str,
-    /// True when Redis was configured but memory is serving.
+    /// True when Redis is configured but memory is serving.
     pub degraded: bool,
+    pub l1_enabled: bool,
+    pub tiers: Tiers,
+    pub breaker: BreakerStats,
+    /// Expired entries served because the AI failed.
+    pub stale_served: u64,
 }
 
 pub struct CacheService {
-    backend: Backend,
     prefix: String,
-    redis_configured: bool,
+    memory: MemoryCache,
+    l1_enabled: bool,
+    l1_ttl: Duration,
+    grace: Duration,
+    redis: Option<RedisCache>,
+    breaker: Breaker,
     counters: Counters,
 }
 
@@ -68,9 +120,11 @@ pub const MEMORY_STARTED: &str = "缓存服务已启动，使用内存缓存后�
 pub const REDIS_STARTED: &str = "缓存服务已启动，使用 Redis 后端";
 
 impl CacheService {
-    /// Picks the backend exactly as the seed describes, logging its lines.
-    pub async fn start(settings: &CacheSettings) -> Self {
-        let backend = match &settings.redis_url {
+    /// Picks the backend as the seed describes, logging its lines, and starts the probe and the
+    /// invalidation listener when Redis is configured.
+    pub async fn start(settings: &CacheSettings) -> Arc<Self> {
+        let breaker = Breaker::default();
+        let redis = match &settings.redis_url {
             None => None,
             Some(url) => match RedisCache::connect(url, settings.redis_timeout).await {
                 Ok(redis) => {
@@ -78,27 +132,37 @@ impl CacheService {
                     Some(redis)
                 }
                 Err(e) => {
-                    tracing::warn!("Redis 不可用，降级到内存缓存: {e}");
-                    None
+                    breaker.trip(&e.to_string());
+                    match RedisCache::lazy(url, settings.redis_timeout) {
+                        Ok(redis) => Some(redis),
+                        Err(e) => {
+                            tracing::error!("Redis 配置无法使用: {e}");
+                            None
+                        }
+                    }
                 }
             },
         };
-        let backend = match backend {
-            Some(redis) => {
-                tracing::info!("{REDIS_STARTED}");
-                Backend::Redis(redis)
-            }
-            None => {
-                tracing::info!("{MEMORY_STARTED}");
-                Backend::Memory(MemoryCache::new(settings.memory_max_entries))
-            }
-        };
-        Self {
-            backend,
-            prefix: settings.key_prefix.clone(),
-            redis_configured: settings.redis_url.is_some(),
-            counters: Counters::default(),
+        if redis.is_some() && !breaker.is_open() {
+            tracing::info!("{REDIS_STARTED}");
+        } else {
+            tracing::info!("{MEMORY_STARTED}");
         }
+        let service = Arc::new(Self {
+            prefix: settings.key_prefix.clone(),
+            memory: MemoryCache::new(settings.memory_max_entries),
+            l1_enabled: settings.l1_enabled,
+            l1_ttl: settings.l1_ttl,
+            grace: settings.stale_grace,
+            redis,
+            breaker,
+            counters: Counters::default(),
+        });
+        if service.redis.is_some() {
+            spawn_probe(Arc::downgrade(&service), settings.redis_probe_interval);
+            invalidation::spawn_listener(Arc::downgrade(&service), settings.redis_probe_interval);
+        }
+        service
     }
 
     pub fn prefix(&self) -> &str {
@@ -106,90 +170,287 @@ impl CacheService {
     }
 
     pub fn redis_configured(&self) -> bool {
-        self.redis_configured
+        self.redis.is_some()
+    }
+
+    fn redis_client(&self) -> Option<::redis::Client> {
+        self.redis.as_ref().map(|r| r.client().clone())
+    }
+
+    /// Redis, when it is configured and the breaker lets calls through.
+    fn live_redis(&self) -> Option<&RedisCache> {
+        self.redis.as_ref().filter(|_| !self.breaker.is_open())
+    }
+
+    /// Whether memory takes part in reads and writes: as L1, or as the only store.
+    fn memory_in_use(&self) -> bool {
+        self.l1_enabled || self.live_redis().is_none()
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self.backend {
-            Backend::Memory(_) => "memory",
-            Backend::Redis(_) => "redis",
+        if self.live_redis().is_some() {
+            "redis"
+        } else {
+            "memory"
         }
     }
 
-    /// The cached value for `key`, if any. Errors count as misses.
-    pub async fn get(&self, key: &str) -> Option<Arc<str>> {
-        let found = match &self.backend {
-            Backend::Memory(m) => m.get(key),
-            Backend::Redis(r) => match r.get(key).await {
-                Ok(v) => v,
-                Err(e) => {
-                    self.counters.errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("读取 Redis 缓存失败，按未命中处理: {e}");
-                    None
-                }
-            },
-        };
-        let counter = if found.is_some() {
-            &self.counters.hits
-        } else {
-            &self.counters.misses
-        };
+    fn redis_failed(&self, e: &CacheError) {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        self.breaker.trip(&e.to_string());
+    }
+
+    fn count(&self, counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Looks `key` up in L1, then L2. Counted in the stats.
+    pub async fn get(&self, key: &str) -> Lookup {
+        let found = self.lookup(key, true).await;
+        let counter = match found {
+            Lookup::Fresh(_) => &self.counters.hits,
+            _ => &self.counters.misses,
+        };
+        self.count(counter);
         found
     }
 
-    /// Stores `value` for `ttl`. A failure is logged and counted, never returned: the caller
-    /// already has its answer.
-    pub async fn set(&self, key: &str, value: Arc<str>, ttl: Duration) {
-        let result = match &self.backend {
-            Backend::Memory(m) => {
-                m.set(key, value, ttl);
-                Ok(())
+    /// A fresh value for `key`, without touching the stats (used while waiting on a lock).
+    pub async fn peek_fresh(&self, key: &str) -> Option<Arc<str>> {
+        match self.lookup(key, false).await {
+            Lookup::Fresh(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    async fn lookup(&self, key: &str, counted: bool) -> Lookup {
+        let now = envelope::now_ms();
+        let mut stale = None;
+        if self.memory_in_use() {
+            if let Some(raw) = self.memory.get(key) {
+                match envelope::open(&raw, now) {
+                    Some((payload, true)) => {
+                        if counted {
+                            self.count(&self.counters.l1_hits);
+                        }
+                        return Lookup::Fresh(Arc::from(payload));
+                    }
+                    Some((payload, false)) => stale = Some(Arc::from(payload)),
+                    None => {}
+                }
             }
-            Backend::Redis(r) => r.set(key, &value, ttl).await,
-        };
-        match result {
-            Ok(()) => {
-                self.counters.sets.fetch_add(1, Ordering::Relaxed);
+            if counted {
+                self.count(&self.counters.l1_misses);
             }
-            Err(e) => {
-                self.counters.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("写入 Redis 缓存失败: {e}");
+        }
+        if let Some(redis) = self.live_redis() {
+            match redis.get(key).await {
+                Ok(Some((raw, ttl))) => match envelope::open(&raw, now) {
+                    Some((payload, true)) => {
+                        if counted {
+                            self.count(&self.counters.l2_hits);
+                        }
+                        if self.l1_enabled {
+                            self.memory.set(key, raw.clone(), ttl.min(self.l1_ttl));
+                        }
+                        return Lookup::Fresh(Arc::from(payload));
+                    }
+                    Some((payload, false)) => stale = Some(Arc::from(payload)),
+                    None => {}
+                },
+                Ok(None) => {}
+                Err(e) => self.redis_failed(&e),
+            }
+            if counted {
+                self.count(&self.counters.l2_misses);
+            }
+        }
+        stale.map_or(Lookup::Miss, Lookup::Stale)
+    }
+
+    /// Stores `payload`, fresh for `ttl` and kept for the grace period after. A failure is
+    /// logged and counted, never returned: the caller already has its answer.
+    pub async fn set(&self, key: &str, payload: &str, ttl: Duration) {
+        let fresh_until = envelope::now_ms() + ttl.as_millis() as u64;
+        let raw: Arc<str> = Arc::from(envelope::seal(payload, fresh_until));
+        let keep = ttl + self.grace;
+        let mut stored = false;
+        if let Some(redis) = self.live_redis() {
+            match redis.set(key, &raw, keep).await {
+                Ok(()) => stored = true,
+                Err(e) => self.redis_failed(&e),
+            }
+        }
+        if self.memory_in_use() {
+            // As an L1 in front of a working Redis the entry lives briefly; as the only store it
+            // lives as long as Redis would have kept it.
+            let life = if stored { keep.min(self.l1_ttl) } else { keep };
+            self.memory.set(key, raw, life);
+            stored = true;
+        }
+        if stored {
+            self.count(&self.counters.sets);
+        }
+    }
+
+    /// Removes one key here, in Redis, and from every instance's L1.
+    pub async fn delete(&self, key: &str) {
+        self.memory.remove(key);
+        if let Some(redis) = self.live_redis() {
+            let result = match redis.delete(key).await {
+                Ok(()) => {
+                    redis
+                        .publish(
+                            &invalidation::channel(&self.prefix),
+                            &format!("{}{key}", invalidation::DELETE),
+                        )
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                self.redis_failed(&e);
             }
         }
     }
 
-    /// Removes this app's entries (those under the key prefix); returns how many went.
+    /// Removes this app's entries (those under the key prefix) everywhere; returns how many
+    /// Redis held (or memory, without Redis).
     pub async fn clear(&self) -> Result<u64, CacheError> {
-        let removed = match &self.backend {
-            Backend::Memory(m) => Ok(m.clear_prefix(&self.prefix)),
-            Backend::Redis(r) => r.clear_prefix(&self.prefix).await,
+        let local = self.memory.clear_prefix(&self.prefix);
+        let removed = match (&self.redis, self.live_redis()) {
+            (None, _) => Ok(local),
+            (Some(_), None) => Err(CacheError::Unavailable),
+            (Some(_), Some(redis)) => {
+                let removed = redis.clear_prefix(&self.prefix).await;
+                if removed.is_ok() {
+                    if let Err(e) = redis
+                        .publish(&invalidation::channel(&self.prefix), invalidation::CLEAR)
+                        .await
+                    {
+                        tracing::warn!("无法通知其他实例清除本地缓存: {e}");
+                    }
+                }
+                removed
+            }
         };
         match &removed {
             Ok(n) => tracing::info!("已清除 {n} 条缓存（前缀 {}）", self.prefix),
             Err(e) => {
-                self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                if !matches!(e, CacheError::Unavailable) {
+                    self.redis_failed(e);
+                }
                 tracing::warn!("清除缓存失败: {e}");
             }
         }
         removed
     }
 
+    /// Applies a message from the invalidation channel to this instance's L1.
+    pub fn apply_invalidation(&self, message: &str) {
+        if message == invalidation::CLEAR {
+            self.memory.clear_prefix(&self.prefix);
+        } else if let Some(key) = message.strip_prefix(invalidation::DELETE) {
+            self.memory.remove(key);
+        }
+    }
+
+    fn lock_key(&self, key: &str) -> String {
+        format!(
+            "{}lock:{}",
+            self.prefix,
+            key.strip_prefix(&self.prefix).unwrap_or(key)
+        )
+    }
+
+    /// Asks for the cross-instance lock on `key`, held at most `ttl`.
+    pub async fn lock(&self, key: &str, ttl: Duration) -> LockAttempt {
+        let Some(redis) = self.live_redis() else {
+            return LockAttempt::Unavailable;
+        };
+        match redis.try_lock(&self.lock_key(key), ttl).await {
+            Ok(Some(token)) => LockAttempt::Held(token),
+            Ok(None) => LockAttempt::Busy,
+            Err(e) => {
+                self.redis_failed(&e);
+                LockAttempt::Unavailable
+            }
+        }
+    }
+
+    pub async fn unlock(&self, token: LockToken) {
+        if let Some(redis) = &self.redis {
+            if let Err(e) = redis.unlock(token).await {
+                tracing::warn!("释放生成锁失败（将自动过期）: {e}");
+            }
+        }
+    }
+
+    /// Whether someone holds the lock on `key`; `None` when Redis cannot tell.
+    pub async fn lock_held(&self, key: &str) -> Option<bool> {
+        let redis = self.live_redis()?;
+        match redis.exists(&self.lock_key(key)).await {
+            Ok(held) => Some(held),
+            Err(e) => {
+                self.redis_failed(&e);
+                None
+            }
+        }
+    }
+
+    pub fn record_stale_served(&self) {
+        self.count(&self.counters.stale_served);
+    }
+
     pub fn stats(&self) -> CacheStats {
-        let hits = self.counters.hits.load(Ordering::Relaxed);
-        let misses = self.counters.misses.load(Ordering::Relaxed);
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let hits = load(&self.counters.hits);
+        let misses = load(&self.counters.misses);
         let total = hits + misses;
         CacheStats {
             hits,
             misses,
-            sets: self.counters.sets.load(Ordering::Relaxed),
-            errors: self.counters.errors.load(Ordering::Relaxed),
+            sets: load(&self.counters.sets),
+            errors: load(&self.counters.errors),
             total_requests: total,
             hit_rate: hit_rate(hits, total),
             backend: self.backend_name(),
-            degraded: self.redis_configured && matches!(self.backend, Backend::Memory(_)),
+            degraded: self.redis.is_some() && self.breaker.is_open(),
+            l1_enabled: self.l1_enabled,
+            tiers: Tiers {
+                l1: TierStats {
+                    hits: load(&self.counters.l1_hits),
+                    misses: load(&self.counters.l1_misses),
+                },
+                l2: TierStats {
+                    hits: load(&self.counters.l2_hits),
+                    misses: load(&self.counters.l2_misses),
+                },
+            },
+            breaker: self.breaker.stats(),
+            stale_served: load(&self.counters.stale_served),
         }
     }
+}
+
+/// Checks a degraded Redis every `interval` and takes it back when it answers.
+fn spawn_probe(service: std::sync::Weak<CacheService>, interval: Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(service) = service.upgrade() else {
+                return;
+            };
+            if !service.breaker.is_open() {
+                continue;
+            }
+            if let Some(redis) = &service.redis {
+                if redis.probe().await.is_ok() {
+                    service.breaker.reset();
+                }
+            }
+        }
+    });
 }
 
 /// The seed's format: two decimals and a percent sign; `0.00%` before any request.
@@ -210,6 +471,10 @@ mod tests {
             key_prefix: "t:".into(),
             memory_max_entries: 100,
             redis_timeout: Duration::from_millis(100),
+            redis_probe_interval: Duration::from_millis(100),
+            l1_enabled: true,
+            l1_ttl: Duration::from_secs(300),
+            stale_grace: Duration::from_secs(60),
         }
     }
 
@@ -223,9 +488,9 @@ mod tests {
     #[tokio::test]
     async fn counts_hits_misses_and_sets() {
         let cache = CacheService::start(&memory_settings()).await;
-        assert_eq!(cache.get("t:a").await, None);
-        cache.set("t:a", "x".into(), Duration::from_secs(10)).await;
-        assert_eq!(cache.get("t:a").await.as_deref(), Some("x"));
+        assert_eq!(cache.get("t:a").await, Lookup::Miss);
+        cache.set("t:a", "x", Duration::from_secs(10)).await;
+        assert_eq!(cache.get("t:a").await, Lookup::Fresh("x".into()));
         let s = cache.stats();
         assert_eq!(
             (s.hits, s.misses, s.sets, s.errors, s.total_requests),
@@ -235,5 +500,27 @@ mod tests {
         assert_eq!(s.backend, "memory");
         assert!(!s.degraded);
         assert_eq!(cache.clear().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn expired_entries_are_stale_within_the_grace_period() {
+        let cache = CacheService::start(&memory_settings()).await;
+        cache.set("t:a", "old", Duration::from_millis(1)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(cache.get("t:a").await, Lookup::Stale("old".into()));
+        assert_eq!(cache.peek_fresh("t:a").await, None);
+        assert_eq!(cache.stats().hits, 0);
+    }
+
+    #[tokio::test]
+    async fn invalidation_messages_drop_l1_entries() {
+        let cache = CacheService::start(&memory_settings()).await;
+        cache.set("t:a", "1", Duration::from_secs(10)).await;
+        cache.set("t:b", "2", Duration::from_secs(10)).await;
+        cache.apply_invalidation("del t:a");
+        assert_eq!(cache.peek_fresh("t:a").await, None);
+        assert!(cache.peek_fresh("t:b").await.is_some());
+        cache.apply_invalidation("clear");
+        assert_eq!(cache.peek_fresh("t:b").await, None);
     }
 }

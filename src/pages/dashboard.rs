@@ -124,11 +124,16 @@ fn Board() -> impl IntoView {
 #[component]
 fn Stats(d: Dashboard) -> impl IntoView {
     let backend = match (d.backend.as_str(), d.degraded) {
+        ("redis", _) if d.l1_enabled => "Redis + 本地 L1",
         ("redis", _) => "Redis",
         (_, true) => "内存（已从 Redis 降级）",
         _ => "内存",
     };
-    let state = if d.degraded { "降级运行" } else { "正常" };
+    let state = if d.degraded {
+        "降级运行：Redis 不可用，正在后台探测"
+    } else {
+        "正常"
+    };
     let ai_mode = if d.ai_mock {
         "模拟生成器".to_owned()
     } else {
@@ -156,7 +161,19 @@ fn Stats(d: Dashboard) -> impl IntoView {
                 {stat("errors", "错误", d.errors.to_string())}
                 {stat("total_requests", "总请求", d.total_requests.to_string())}
                 {stat("hit_rate", "命中率", d.hit_rate.clone())}
+                {stat("stale_served", "过期兜底", d.stale_served.to_string())}
             </div>
+            {d.redis_configured.then(|| view! {
+                <h3>"分层与熔断"</h3>
+                <div class="stats">
+                    {stat("l1_hits", "L1 命中", d.l1_hits.to_string())}
+                    {stat("l1_misses", "L1 未命中", d.l1_misses.to_string())}
+                    {stat("l2_hits", "Redis 命中", d.l2_hits.to_string())}
+                    {stat("l2_misses", "Redis 未命中", d.l2_misses.to_string())}
+                    {stat("breaker_opened", "降级次数", d.breaker_opened.to_string())}
+                    {stat("breaker_closed", "恢复次数", d.breaker_closed.to_string())}
+                </div>
+            })}
             <h3>"最近 10 分钟（每 10 秒一格）"</h3>
             <TrafficChart points=d.history.clone() />
         </section>

@@ -126,12 +126,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A real `redis-server` on a free loopback port, killed on drop.
+/// A real `redis-server` on a free loopback port, killed on drop. It can be killed, restarted
+/// on the same port, and paused (SIGSTOP) to play the failures the app must ride through.
 pub struct RedisServer {
     pub port: u16,
     pub password: Option<String>,
-    child: Child,
-    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -140,12 +141,22 @@ impl RedisServer {
     }
 
     pub fn start_with(password: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let mut server = Self {
+            port: free_port(),
+            password: password.map(str::to_owned),
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts the server (again) on its port and waits until it answers.
+    pub fn restart(&mut self) {
         let mut cmd = Command::new("redis-server");
         cmd.args([
             "--port",
-            &port.to_string(),
+            &self.port.to_string(),
             "--bind",
             "127.0.0.1",
             "--save",
@@ -154,31 +165,51 @@ impl RedisServer {
             "no",
         ])
         .arg("--dir")
-        .arg(dir.path())
+        .arg(self.dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        if let Some(p) = password {
+        if let Some(p) = &self.password {
             cmd.args(["--requirepass", p]);
         }
-        let child = cmd
-            .spawn()
-            .expect("redis-server is installed (the test command installs it)");
-        let server = Self {
-            port,
-            password: password.map(str::to_owned),
-            child,
-            _dir: dir,
-        };
+        self.child = Some(
+            cmd.spawn()
+                .expect("redis-server is installed (the test command installs it)"),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(mut c) = redis::Client::open(server.url()).and_then(|c| c.get_connection()) {
+            if let Ok(mut c) = redis::Client::open(self.url()).and_then(|c| c.get_connection()) {
                 if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return server;
+                    return;
                 }
             }
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("server running").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGSTOP: the port stays open but nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
     }
 
     pub fn url(&self) -> String {
@@ -207,8 +238,13 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &self.child {
+            // A paused server ignores SIGKILL until resumed on some systems; resume first.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+        }
+        self.kill();
     }
 }
 

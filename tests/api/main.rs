@@ -8,3 +8,4 @@ mod helpers;
 mod memory_cache;
 mod pages;
 mod redis_cache;
+mod resilience;

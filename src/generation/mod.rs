@@ -1,21 +1,32 @@
 //! Generating one section: check the request against the registry, look in the cache, ask the
 //! model on a miss, store only a successful answer.
+//!
+//! Against stampedes, concurrent identical misses share one model call: inside a process through
+//! a single flight, across instances through a Redis lock whose waiters take the owner's answer
+//! from the cache. When the model fails, an expired entry still inside its grace period is
+//! served instead, marked `stale`.
+
+pub mod single_flight;
 
 use std::{
     sync::Arc,
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use self::single_flight::SingleFlight;
 use crate::{
     ai::{AiError, AiService, GenerateInput},
-    cache::{key::generation_key, CacheService},
+    cache::{key::generation_key, CacheService, LockAttempt, Lookup},
     domain::enterprise::{EnterpriseInfo, FieldError},
     prompt,
-    templates::Registry,
+    templates::{Registry, Section, Template},
 };
+
+/// How often a waiter looks for the lock owner's answer.
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// A request to write one section, as the API and the pages receive it.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,13 +114,15 @@ pub struct Generated {
     pub content: String,
     pub section_title: String,
     pub cached: bool,
+    /// An expired entry served because the model failed.
+    pub stale: bool,
     pub template_id: String,
     pub section_id: String,
     pub model: String,
     pub elapsed_ms: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GenerationError {
     #[error("模板 {0} 不存在")]
     UnknownTemplate(String),
@@ -119,20 +132,51 @@ pub enum GenerationError {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Ai(#[from] AiError),
+    #[error("另一个实例正在生成相同的章节，等待超时，请稍后重试")]
+    Busy,
 }
 
 /// What the cache holds for a section.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct CachedSection {
     content: String,
     model: String,
     generated_at: u64,
 }
 
+impl CachedSection {
+    fn parse(raw: &str) -> Option<Self> {
+        serde_json::from_str(raw)
+            .map_err(|e| tracing::warn!("缓存条目无法解析，按未命中处理: {e}"))
+            .ok()
+    }
+}
+
+/// What one flight produced: a new answer, or one another instance put in the cache.
+#[derive(Clone)]
+struct Produced {
+    section: CachedSection,
+    from_cache: bool,
+}
+
+type FlightResult = Result<Produced, GenerationError>;
+
 pub struct GenerationService {
     registry: Arc<Registry>,
     cache: Arc<CacheService>,
     ai: Arc<AiService>,
+    flights: Arc<SingleFlight<FlightResult>>,
+}
+
+/// Everything a flight needs, owned, so it can outlive the request that started it.
+struct Job {
+    cache: Arc<CacheService>,
+    ai: Arc<AiService>,
+    template: Template,
+    section: Section,
+    info: EnterpriseInfo,
+    key: String,
+    refresh: bool,
 }
 
 impl GenerationService {
@@ -141,6 +185,7 @@ impl GenerationService {
             registry,
             cache,
             ai,
+            flights: Arc::new(SingleFlight::default()),
         }
     }
 
@@ -178,36 +223,131 @@ impl GenerationService {
             self.ai.model(),
             &prompt::version(template, section),
         );
-        let answer = |content: String, model: String, cached: bool| Generated {
-            content,
+        let answer = |entry: CachedSection, cached: bool, stale: bool| Generated {
+            content: entry.content,
             section_title: section.title.clone(),
             cached,
+            stale,
             template_id: template.id.clone(),
             section_id: section.id.clone(),
-            model,
+            model: entry.model,
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
 
+        let mut stale = None;
         if !req.refresh {
-            if let Some(raw) = self.cache.get(&key).await {
-                match serde_json::from_str::<CachedSection>(&raw) {
-                    Ok(hit) => return Ok(answer(hit.content, hit.model, true)),
-                    Err(e) => tracing::warn!("缓存条目 {key} 无法解析，重新生成: {e}"),
+            match self.cache.get(&key).await {
+                Lookup::Fresh(raw) => {
+                    if let Some(hit) = CachedSection::parse(&raw) {
+                        return Ok(answer(hit, true, false));
+                    }
                 }
+                Lookup::Stale(raw) => stale = CachedSection::parse(&raw),
+                Lookup::Miss => {}
             }
         }
 
-        let prompt = prompt::build(template, section, &info);
+        let job = Job {
+            cache: self.cache.clone(),
+            ai: self.ai.clone(),
+            template: template.clone(),
+            section: section.clone(),
+            info,
+            key: key.clone(),
+            refresh: req.refresh,
+        };
+        let flight_key = if req.refresh {
+            format!("{key}#refresh")
+        } else {
+            key
+        };
+        match (self.flights.run(flight_key, job.run()).await, stale) {
+            (Ok(produced), _) => Ok(answer(produced.section, produced.from_cache, false)),
+            (Err(GenerationError::Ai(e)), Some(old)) => {
+                tracing::warn!("AI 生成失败，返回过期缓存: {}", e.log_detail());
+                self.cache.record_stale_served();
+                Ok(answer(old, true, true))
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+impl Job {
+    /// Takes the cross-instance lock and generates, or waits for the instance that holds it.
+    async fn run(self) -> FlightResult {
+        // Long enough for the owner's every attempt and wait; it expires if the owner dies.
+        let lock_ttl = self.ai.worst_case() + Duration::from_secs(5);
+        // A waiter whose owner failed tries to take over; bounded so nothing loops forever.
+        for _ in 0..3 {
+            match self.cache.lock(&self.key, lock_ttl).await {
+                LockAttempt::Held(token) => {
+                    let result = match self.cached_meanwhile().await {
+                        Some(produced) => Ok(produced),
+                        None => self.generate().await,
+                    };
+                    self.cache.unlock(token).await;
+                    return result;
+                }
+                LockAttempt::Unavailable => return self.generate().await,
+                LockAttempt::Busy => {
+                    if let Some(produced) = self.wait_for_owner(lock_ttl).await? {
+                        return Ok(produced);
+                    }
+                }
+            }
+        }
+        Err(GenerationError::Busy)
+    }
+
+    /// An answer another instance stored between our miss and our taking the lock.
+    async fn cached_meanwhile(&self) -> Option<Produced> {
+        if self.refresh {
+            return None;
+        }
+        let raw = self.cache.peek_fresh(&self.key).await?;
+        CachedSection::parse(&raw).map(|section| Produced {
+            section,
+            from_cache: true,
+        })
+    }
+
+    /// Polls for the owner's answer. `Ok(None)`: the lock is gone without an answer (the owner
+    /// failed or Redis went away), so the caller should try again.
+    async fn wait_for_owner(
+        &self,
+        lock_ttl: Duration,
+    ) -> Result<Option<Produced>, GenerationError> {
+        let deadline = Instant::now() + lock_ttl;
+        while Instant::now() < deadline {
+            tokio::time::sleep(LOCK_POLL).await;
+            if let Some(raw) = self.cache.peek_fresh(&self.key).await {
+                if let Some(section) = CachedSection::parse(&raw) {
+                    return Ok(Some(Produced {
+                        section,
+                        from_cache: true,
+                    }));
+                }
+            }
+            if self.cache.lock_held(&self.key).await != Some(true) {
+                return Ok(None);
+            }
+        }
+        Err(GenerationError::Busy)
+    }
+
+    async fn generate(&self) -> FlightResult {
+        let prompt = prompt::build(&self.template, &self.section, &self.info);
         let content = self
             .ai
             .generate(GenerateInput {
-                template,
-                section,
-                info: &info,
+                template: &self.template,
+                section: &self.section,
+                info: &self.info,
                 prompt: &prompt,
             })
             .await?;
-        let entry = CachedSection {
+        let section = CachedSection {
             content,
             model: self.ai.model().to_owned(),
             generated_at: SystemTime::now()
@@ -215,10 +355,13 @@ impl GenerationService {
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
         };
-        if let Ok(raw) = serde_json::to_string(&entry) {
-            self.cache.set(&key, raw.into(), section.ttl).await;
+        if let Ok(raw) = serde_json::to_string(&section) {
+            self.cache.set(&self.key, &raw, self.section.ttl).await;
         }
-        Ok(answer(entry.content, entry.model, false))
+        Ok(Produced {
+            section,
+            from_cache: false,
+        })
     }
 }
 
