@@ -29,6 +29,10 @@ pub struct ServerSettings {
     /// `None` means the registry compiled into the binary.
     pub templates_path: Option<PathBuf>,
     pub log_dir: PathBuf,
+    /// A second listener serving only `/metrics`, without a token (keep it private).
+    pub metrics_addr: Option<SocketAddr>,
+    /// A JSON file of generate requests to pre-fill the cache with at startup.
+    pub warmup_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -170,6 +174,8 @@ struct FileServer {
     body_limit_bytes: Option<u64>,
     templates_path: Option<String>,
     log_dir: Option<String>,
+    metrics_addr: Option<String>,
+    warmup_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -352,12 +358,24 @@ fn server_settings(src: &Source, file: FileServer) -> Result<ServerSettings, Con
         .pick("LOG_DIR", "server.log_dir", file.log_dir)
         .map(|(_, v)| PathBuf::from(v))
         .unwrap_or_else(|| PathBuf::from("logs"));
+    let metrics_addr = match src.pick("METRICS_ADDR", "server.metrics_addr", file.metrics_addr) {
+        Some((key, v)) => Some(
+            v.parse::<SocketAddr>()
+                .map_err(|_| ConfigError::invalid(&key, format!("{v:?} 不是 主机:端口 形式的地址")))?,
+        ),
+        None => None,
+    };
+    let warmup_file = src
+        .pick("WARMUP_FILE", "server.warmup_file", file.warmup_file)
+        .map(|(_, v)| PathBuf::from(v));
     Ok(ServerSettings {
         addr,
         public_url,
         body_limit_bytes,
         templates_path,
         log_dir,
+        metrics_addr,
+        warmup_file,
     })
 }
 

@@ -19,6 +19,10 @@ pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
+pub mod ops;
+#[cfg(feature = "ssr")]
 pub mod prompt;
 #[cfg(feature = "ssr")]
 pub mod startup;

@@ -1,7 +1,15 @@
 //! Building and running the application: services from settings, the router, the listener.
 //! Tests call `Application::build` with their own settings and port 0.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use axum::{
     http::{header, StatusCode},
@@ -25,6 +33,8 @@ use crate::{
     cache::{history::History, CacheService},
     config::Settings,
     generation::GenerationService,
+    metrics::{self, Metrics},
+    ops,
     state::AppState,
     templates::Registry,
     web,
@@ -45,7 +55,9 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     router: Router,
+    state: AppState,
     addr: SocketAddr,
     generated_admin_token: Option<SecretString>,
 }
@@ -59,7 +71,7 @@ impl Application {
         tracing::info!("已加载 {} 个预案模板", registry.templates().len());
 
         let cache = CacheService::start(&settings.cache).await;
-        let ai = AiService::from_settings(&settings.ai)?;
+        let ai = Arc::new(AiService::from_settings(&settings.ai)?);
         if ai.is_mock() {
             tracing::info!("AI 服务已启动，未配置 OPENAI_API_KEY，使用模拟生成器");
         } else {
@@ -82,6 +94,15 @@ impl Application {
             source,
         })?;
 
+        let metrics = Arc::new(Metrics::new(cache.clone(), ai.clone()));
+        let metrics_listener = match settings.server.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let state = AppState {
             leptos_options: {
                 let mut options = leptos_options;
@@ -91,7 +112,7 @@ impl Application {
             generation: Arc::new(GenerationService::new(
                 Arc::new(registry),
                 cache,
-                Arc::new(ai),
+                ai,
             )),
             tokens: Arc::new(tokens),
             body_limit: settings.server.body_limit_bytes,
@@ -101,11 +122,15 @@ impl Application {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             history: Arc::new(History::new(HISTORY_POINTS)),
+            metrics,
+            ready: Arc::new(AtomicBool::new(true)),
         };
         spawn_history_sampler(&state);
         Ok(Self {
             listener,
-            router: router(state, settings.server.body_limit_bytes),
+            metrics_listener,
+            router: router(state.clone(), settings.server.body_limit_bytes),
+            state,
             addr,
             generated_admin_token,
         })
@@ -120,9 +145,25 @@ impl Application {
         self.generated_admin_token.as_ref()
     }
 
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     pub async fn run(self) -> std::io::Result<()> {
+        if let Some(listener) = self.metrics_listener {
+            let metrics = ops::metrics_only(self.state.metrics.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics).await {
+                    tracing::error!("指标服务异常退出: {e}");
+                }
+            });
+        }
+        let ready = self.state.ready.clone();
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                ready.store(false, Ordering::Relaxed);
+            })
             .await
     }
 }
@@ -154,6 +195,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
     let leptos_state = state.clone();
     Router::new()
         .nest("/api", api::router(body_limit))
+        .merge(ops::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -169,6 +211,10 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::gate::gate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -1,11 +1,13 @@
 //! What every handler and server function can reach.
 
-use std::sync::Arc;
+use std::sync::{atomic::AtomicBool, Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::{auth::Tokens, cache::history::History, generation::GenerationService};
+use crate::{
+    auth::Tokens, cache::history::History, generation::GenerationService, metrics::Metrics,
+};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -16,4 +18,7 @@ pub struct AppState {
     /// Session cookies get `Secure` when the public URL is HTTPS.
     pub secure_cookies: bool,
     pub history: Arc<History>,
+    pub metrics: Arc<Metrics>,
+    /// False once shutdown has begun, so `/readyz` tells load balancers to stop sending.
+    pub ready: Arc<AtomicBool>,
 }

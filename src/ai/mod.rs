@@ -11,6 +11,7 @@ use std::sync::{
     Arc,
 };
 
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use serde::Serialize;
 
 pub use error::AiError;
@@ -34,6 +35,7 @@ pub struct GenerateInput<'a> {
 #[derive(Debug, Default)]
 pub struct AiCounters {
     pub calls: AtomicU64,
+    pub successes: AtomicU64,
     pub retries: AtomicU64,
     pub failures: AtomicU64,
 }
@@ -43,6 +45,7 @@ pub struct AiStats {
     pub mode: &'static str,
     pub model: String,
     pub calls: u64,
+    pub successes: u64,
     pub retries: u64,
     pub failures: u64,
 }
@@ -56,6 +59,7 @@ pub struct AiService {
     backend: Backend,
     model: String,
     counters: Arc<AiCounters>,
+    latency: Histogram,
 }
 
 impl AiService {
@@ -76,6 +80,7 @@ impl AiService {
             backend,
             model,
             counters,
+            latency: Histogram::new(exponential_buckets(0.001, 2.0, 18)),
         })
     }
 
@@ -97,7 +102,23 @@ impl AiService {
         }
     }
 
+    pub fn latency_histogram(&self) -> Histogram {
+        self.latency.clone()
+    }
+
     pub async fn generate(&self, input: GenerateInput<'_>) -> Result<String, AiError> {
+        let started = std::time::Instant::now();
+        let result = self.generate_untimed(input).await;
+        self.latency.observe(started.elapsed().as_secs_f64());
+        let counter = match &result {
+            Ok(_) => &self.counters.successes,
+            Err(_) => &self.counters.failures,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    async fn generate_untimed(&self, input: GenerateInput<'_>) -> Result<String, AiError> {
         match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
@@ -106,7 +127,6 @@ impl AiService {
             Backend::OpenAi(client) => {
                 let result = client.complete(input.prompt).await;
                 if let Err(e) = &result {
-                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::error!("AI 生成失败: {}", e.log_detail());
                 }
                 result
@@ -119,6 +139,7 @@ impl AiService {
             mode: if self.is_mock() { "mock" } else { "model" },
             model: self.model.clone(),
             calls: self.counters.calls.load(Ordering::Relaxed),
+            successes: self.counters.successes.load(Ordering::Relaxed),
             retries: self.counters.retries.load(Ordering::Relaxed),
             failures: self.counters.failures.load(Ordering::Relaxed),
         }

@@ -18,9 +18,10 @@ use crate::{
 };
 
 fn is_public(path: &str) -> bool {
-    path == "/login"
-        || path == "/logout"
-        || path == "/favicon.ico"
+    matches!(
+        path,
+        "/login" | "/logout" | "/healthz" | "/readyz" | "/metrics" | "/docs"
+    ) || path == "/favicon.ico"
         || path == "/api"
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")

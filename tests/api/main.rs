@@ -6,6 +6,7 @@ mod binary;
 mod errors;
 mod helpers;
 mod memory_cache;
+mod ops;
 mod pages;
 mod redis_cache;
 mod resilience;
