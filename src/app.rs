@@ -8,7 +8,8 @@ use leptos_router::{
 use crate::{
     components::nav::{provide_viewer, TopBar},
     pages::{
-        dashboard::DashboardPage, generator::GeneratorPage, login::LoginPage, not_found::NotFound,
+        dashboard::DashboardPage, docs::DocsPage, generator::GeneratorPage, login::LoginPage,
+        not_found::NotFound,
     },
 };
 
@@ -44,6 +45,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=GeneratorPage />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/admin/cache") view=DashboardPage />
+                    <Route path=path!("/docs") view=DocsPage />
                 </Routes>
             </main>
         </Router>

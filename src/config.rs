@@ -358,13 +358,13 @@ fn server_settings(src: &Source, file: FileServer) -> Result<ServerSettings, Con
         .pick("LOG_DIR", "server.log_dir", file.log_dir)
         .map(|(_, v)| PathBuf::from(v))
         .unwrap_or_else(|| PathBuf::from("logs"));
-    let metrics_addr = match src.pick("METRICS_ADDR", "server.metrics_addr", file.metrics_addr) {
-        Some((key, v)) => Some(
-            v.parse::<SocketAddr>()
-                .map_err(|_| ConfigError::invalid(&key, format!("{v:?} 不是 主机:端口 形式的地址")))?,
-        ),
-        None => None,
-    };
+    let metrics_addr =
+        match src.pick("METRICS_ADDR", "server.metrics_addr", file.metrics_addr) {
+            Some((key, v)) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid(&key, format!("{v:?} 不是 主机:端口 形式的地址"))
+            })?),
+            None => None,
+        };
     let warmup_file = src
         .pick("WARMUP_FILE", "server.warmup_file", file.warmup_file)
         .map(|(_, v)| PathBuf::from(v));

@@ -197,7 +197,12 @@ impl Collector for StatsCollector {
             ],
         )?;
         counter(&mut encoder, "yueen_cache_sets", "Entries written", c.sets)?;
-        counter(&mut encoder, "yueen_cache_errors", "Failed Redis commands", c.errors)?;
+        counter(
+            &mut encoder,
+            "yueen_cache_errors",
+            "Failed Redis commands",
+            c.errors,
+        )?;
         counter(
             &mut encoder,
             "yueen_cache_stale_served",
@@ -234,8 +239,18 @@ impl Collector for StatsCollector {
                 ([("outcome", "failure"), ("mode", a.mode)], a.failures),
             ],
         )?;
-        counter(&mut encoder, "yueen_ai_attempts", "HTTP attempts to the model API", a.calls)?;
-        counter(&mut encoder, "yueen_ai_retries", "Retries after a failed attempt", a.retries)?;
+        counter(
+            &mut encoder,
+            "yueen_ai_attempts",
+            "HTTP attempts to the model API",
+            a.calls,
+        )?;
+        counter(
+            &mut encoder,
+            "yueen_ai_retries",
+            "Retries after a failed attempt",
+            a.retries,
+        )?;
         Ok(())
     }
 }

@@ -24,7 +24,10 @@ pub fn router() -> Router<AppState> {
 /// The router for the separate metrics listener: no token, bind it to a private address.
 pub fn metrics_only(metrics: Arc<Metrics>) -> Router {
     Router::new()
-        .route("/metrics", get(|State(m): State<Arc<Metrics>>| async move { exposition(&m) }))
+        .route(
+            "/metrics",
+            get(|State(m): State<Arc<Metrics>>| async move { exposition(&m) }),
+        )
         .with_state(metrics)
 }
 

@@ -109,11 +109,7 @@ impl Application {
                 options.site_addr = addr;
                 options
             },
-            generation: Arc::new(GenerationService::new(
-                Arc::new(registry),
-                cache,
-                ai,
-            )),
+            generation: Arc::new(GenerationService::new(Arc::new(registry), cache, ai)),
             tokens: Arc::new(tokens),
             body_limit: settings.server.body_limit_bytes,
             secure_cookies: settings
@@ -146,7 +142,9 @@ impl Application {
     }
 
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub async fn run(self) -> std::io::Result<()> {

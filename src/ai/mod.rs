@@ -40,7 +40,7 @@ pub struct AiCounters {
     pub failures: AtomicU64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AiStats {
     pub mode: &'static str,
     pub model: String,

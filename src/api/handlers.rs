@@ -22,6 +22,26 @@ pub struct Success<T: Serialize> {
     body: T,
 }
 
+/// 生成一个章节
+///
+/// 相同的请求（字段顺序、空白、全角数字不同也算相同）第二次返回 `"cached": true`。
+#[utoipa::path(
+    post,
+    path = "/api/ai/generate",
+    tag = "ai",
+    request_body = super::openapi::GenerateBody,
+    responses(
+        (status = 200, description = "生成或缓存命中", body = super::openapi::GenerateResponse),
+        (status = 400, description = "请求体不是有效的 JSON", body = super::openapi::ErrorResponse),
+        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+        (status = 404, description = "模板或章节不存在", body = super::openapi::ErrorResponse),
+        (status = 413, description = "请求体过大", body = super::openapi::ErrorResponse),
+        (status = 422, description = "字段缺失或不合法", body = super::openapi::ErrorResponse),
+        (status = 502, description = "AI 服务出错", body = super::openapi::ErrorResponse),
+        (status = 503, description = "另一实例正在生成且等待超时", body = super::openapi::ErrorResponse),
+        (status = 504, description = "AI 服务超时", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn generate(
     State(state): State<AppState>,
     _caller: Caller,
@@ -35,6 +55,16 @@ pub async fn generate(
     }))
 }
 
+/// 缓存与 AI 统计
+#[utoipa::path(
+    get,
+    path = "/api/ai/cache/stats",
+    tag = "ai",
+    responses(
+        (status = 200, description = "统计", body = super::openapi::StatsResponse),
+        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
     Json(json!({
         "success": true,
@@ -43,6 +73,20 @@ pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json
     }))
 }
 
+/// 清除本应用的缓存（仅管理员）
+///
+/// 只删除 `CACHE_KEY_PREFIX` 前缀下的键（SCAN + UNLINK），并通知所有实例清除各自的 L1。
+#[utoipa::path(
+    delete,
+    path = "/api/ai/cache",
+    tag = "ai",
+    responses(
+        (status = 200, description = "已清除", body = super::openapi::ClearResponse),
+        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+        (status = 403, description = "需要管理员令牌", body = super::openapi::ErrorResponse),
+        (status = 503, description = "Redis 不可用，未能清除", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn clear_cache(
     State(state): State<AppState>,
     _admin: Admin,
@@ -61,6 +105,23 @@ pub async fn clear_cache(
     })))
 }
 
+/// 模板、章节与企业字段
+#[utoipa::path(
+    get,
+    path = "/api/templates",
+    tag = "ai",
+    responses(
+        (status = 200, description = "全部模板", body = super::openapi::TemplatesResponse),
+        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn templates(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
     Json(json!({ "success": true, "templates": state.generation.registry().templates() }))
+}
+
+pub async fn openapi_json() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod handlers;
+pub mod openapi;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -21,6 +22,7 @@ pub fn router(body_limit: usize) -> Router<AppState> {
         .route("/ai/cache/stats", get(handlers::cache_stats))
         .route("/ai/cache", delete(handlers::clear_cache))
         .route("/templates", get(handlers::templates))
+        .route("/openapi.json", get(handlers::openapi_json))
         .fallback(|| async { ApiError::not_found("接口不存在") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(body_limit))

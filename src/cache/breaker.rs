@@ -12,7 +12,7 @@ pub struct Breaker {
     closed: AtomicU64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BreakerStats {
     /// `closed` (Redis in use) or `open` (serving from memory).
     pub state: &'static str,

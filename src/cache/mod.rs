@@ -73,20 +73,20 @@ struct Counters {
     stale_served: AtomicU64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TierStats {
     pub hits: u64,
     pub misses: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Tiers {
     pub l1: TierStats,
     pub l2: TierStats,
 }
 
 /// The seed's stats, plus which backend serves them, the tiers and the breaker.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,

@@ -38,6 +38,7 @@ pub fn TopBar() -> impl IntoView {
                                 <nav class="nav" aria-label="主导航">
                                     <a href="/">"生成章节"</a>
                                     {(role == Role::Admin).then(|| view! { <a href="/admin/cache">"缓存看板"</a> })}
+                                    <a href="/docs">"API 文档"</a>
                                     <span class="muted who">{role.label()}</span>
                                     <form method="post" action="/logout" class="inline">
                                         <button type="submit" class="link-button">"退出登录"</button>

@@ -26,7 +26,7 @@ impl std::fmt::Display for FieldValue {
 }
 
 /// One rejected field: where it is in the request, and what is wrong in the user's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

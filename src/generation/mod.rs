@@ -109,7 +109,7 @@ impl GenerateRequest {
 }
 
 /// A generated (or cached) section.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Generated {
     pub content: String,
     pub section_title: String,

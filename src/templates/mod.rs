@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The registry shipped with the binary, used when no file is configured.
 pub const EMBEDDED_REGISTRY: &str = include_str!("../../templates/registry.yaml");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     Text,
@@ -17,7 +17,7 @@ pub enum FieldKind {
     Integer,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     pub id: String,
@@ -34,7 +34,7 @@ pub struct FieldSpec {
     pub placeholder: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Section {
     pub id: String,
     pub title: String,
@@ -44,7 +44,7 @@ pub struct Section {
     pub ttl: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Template {
     pub id: String,
     pub name: String,

@@ -20,7 +20,7 @@ use crate::{
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/logout" | "/healthz" | "/readyz" | "/metrics" | "/docs"
+        "/login" | "/logout" | "/healthz" | "/readyz" | "/metrics" | "/docs" | "/fn/docs_view"
     ) || path == "/favicon.ico"
         || path == "/api"
         || path.starts_with("/api/")

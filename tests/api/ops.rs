@@ -42,22 +42,49 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
 async fn metrics_move_with_real_requests() {
     let app = spawn_app(&[]).await;
     let before = scrape(&app).await;
-    assert_eq!(value(&before, "yueen_cache_requests_total", &[("result", "miss")]), 0.0);
+    assert_eq!(
+        value(&before, "yueen_cache_requests_total", &[("result", "miss")]),
+        0.0
+    );
 
     app.generate(&seed_body()).await;
     app.generate(&seed_body()).await;
     let after = scrape(&app).await;
-    assert_eq!(value(&after, "yueen_cache_requests_total", &[("result", "miss")]), 1.0);
-    assert_eq!(value(&after, "yueen_cache_requests_total", &[("result", "hit")]), 1.0);
-    assert_eq!(value(&after, "yueen_cache_lookups_total", &[("tier", "l1"), ("result", "hit")]), 1.0);
+    assert_eq!(
+        value(&after, "yueen_cache_requests_total", &[("result", "miss")]),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "yueen_cache_requests_total", &[("result", "hit")]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "yueen_cache_lookups_total",
+            &[("tier", "l1"), ("result", "hit")]
+        ),
+        1.0
+    );
     assert_eq!(value(&after, "yueen_cache_sets_total", &[]), 1.0);
-    assert_eq!(value(&after, "yueen_ai_generations_total", &[("outcome", "success")]), 1.0);
+    assert_eq!(
+        value(
+            &after,
+            "yueen_ai_generations_total",
+            &[("outcome", "success")]
+        ),
+        1.0
+    );
     assert_eq!(value(&after, "yueen_cache_redis_active", &[]), 0.0);
     assert_eq!(
         value(
             &after,
             "yueen_http_requests_total",
-            &[("route", "/api/ai/generate"), ("method", "POST"), ("status", "200")]
+            &[
+                ("route", "/api/ai/generate"),
+                ("method", "POST"),
+                ("status", "200")
+            ]
         ),
         2.0
     );
@@ -77,7 +104,13 @@ async fn metrics_need_the_admin_token_on_the_main_address() {
     let app = spawn_app(&[]).await;
     let response = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let response = app.http.get(app.url("/metrics")).bearer_auth(USER).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(USER)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
@@ -93,7 +126,10 @@ async fn a_separate_metrics_address_serves_without_a_token() {
         .await
         .unwrap();
     let scrape = parse(&text);
-    assert_eq!(value(&scrape, "yueen_cache_requests_total", &[("result", "miss")]), 1.0);
+    assert_eq!(
+        value(&scrape, "yueen_cache_requests_total", &[("result", "miss")]),
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -127,7 +163,11 @@ async fn readyz_reports_degraded_while_redis_is_down_and_recovers() {
     fresh["data"]["enterprise_info"]["enterprise_name"] = serde_json::json!("就绪检查企业");
     assert_eq!(app.generate(&fresh).await.0, StatusCode::OK);
     let (status, body) = readyz().await;
-    assert_eq!(status, StatusCode::OK, "degraded but serving is still ready");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "degraded but serving is still ready"
+    );
     assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(body["cache"]["backend"], "memory");
 
@@ -141,4 +181,38 @@ async fn readyz_reports_degraded_while_redis_is_down_and_recovers() {
         assert!(started.elapsed() < Duration::from_secs(5), "{body}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn the_openapi_document_parses_and_lists_the_api() {
+    let app = spawn_app(&[]).await;
+    let response = app.http.get(app.url("/api/openapi.json")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    assert!(spec.openapi.starts_with("3.1"));
+    let paths = spec.paths.expect("paths");
+    assert!(paths["/api/ai/generate"].post.is_some());
+    assert!(paths["/api/ai/cache/stats"].get.is_some());
+    assert!(paths["/api/ai/cache"].delete.is_some());
+    let components = spec.components.expect("components");
+    assert!(components.security_schemes.contains_key("bearer"));
+    for schema in ["GenerateBody", "GenerateResponse", "StatsResponse", "ErrorResponse"] {
+        assert!(components.schemas.contains_key(schema), "{schema}");
+    }
+    // The documented example is the seed's request.
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let example = &raw["components"]["schemas"]["EnterpriseInfoDoc"]["properties"]["enterprise_name"]["example"];
+    assert_eq!(example, "测试企业");
+}
+
+#[tokio::test]
+async fn docs_page_is_public_and_server_rendered() {
+    let app = spawn_app(&[]).await;
+    let response = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("/api/ai/generate"));
+    assert!(html.contains("GenerateBody"));
+    assert!(!html.contains("https://"), "no outside assets");
 }
