@@ -14,7 +14,8 @@ log "构建服务端与 wasm（cargo leptos build）"
 cargo leptos build
 
 log "Rust 单元测试与 HTTP 集成测试"
-cargo leptos test
+# Bounded: a hung test must fail the run, not stall it.
+timeout 20m cargo leptos test
 
 log "浏览器测试（Playwright + Chromium，内存缓存）"
 (cd end2end && npx playwright test)

@@ -33,6 +33,8 @@ pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub mod templates;
 #[cfg(feature = "ssr")]
+pub mod warmup;
+#[cfg(feature = "ssr")]
 pub mod web;
 
 #[cfg(feature = "hydrate")]

@@ -98,6 +98,8 @@ pub struct Dashboard {
     pub ai_failures: u64,
     /// Oldest first.
     pub history: Vec<HistoryPoint>,
+    /// Newest first.
+    pub warmups: Vec<WarmupJobView>,
 }
 
 /// Cache traffic in one sampling interval.
@@ -139,4 +141,16 @@ pub struct ResponseView {
 pub struct SchemaView {
     pub name: String,
     pub json: String,
+}
+
+/// Progress of one warm-up job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmupJobView {
+    pub id: u64,
+    pub label: String,
+    pub total: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub finished: bool,
+    pub errors: Vec<String>,
 }

@@ -37,6 +37,7 @@ use crate::{
     ops,
     state::AppState,
     templates::Registry,
+    warmup::{self, Warmup},
     web,
 };
 
@@ -119,8 +120,12 @@ impl Application {
                 .is_some_and(|u| u.starts_with("https://")),
             history: Arc::new(History::new(HISTORY_POINTS)),
             metrics,
+            warmup: Arc::new(Warmup::default()),
             ready: Arc::new(AtomicBool::new(true)),
         };
+        if let Some(path) = &settings.server.warmup_file {
+            start_file_warmup(&state, path);
+        }
         spawn_history_sampler(&state);
         Ok(Self {
             listener,
@@ -166,6 +171,21 @@ impl Application {
     }
 }
 
+/// Queues the startup warm-up in the background; a bad file is reported, never fatal.
+fn start_file_warmup(state: &AppState, path: &std::path::Path) {
+    match warmup::read_file(path) {
+        Ok(entries) => {
+            tracing::info!("开始缓存预热：{} 共 {} 项", path.display(), entries.len());
+            state.warmup.start(
+                state.generation.clone(),
+                format!("启动预热 {}", path.display()),
+                entries,
+            );
+        }
+        Err(e) => tracing::error!("缓存预热未执行: {e}"),
+    }
+}
+
 /// The dashboard chart: one point every `HISTORY_INTERVAL`, the last `HISTORY_POINTS` kept
 /// (ten minutes).
 const HISTORY_INTERVAL: Duration = Duration::from_secs(10);
@@ -188,8 +208,17 @@ fn spawn_history_sampler(state: &AppState) {
     });
 }
 
+/// The app's route list, made once per process. Generating it suppresses resource loading
+/// process-wide for a moment, which would hang a page rendering at the same time in another
+/// app instance of the same process (leptos issue #4773; tests run many instances).
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(state: AppState, body_limit: usize) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let leptos_state = state.clone();
     Router::new()
         .nest("/api", api::router(body_limit))

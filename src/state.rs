@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 
 use crate::{
     auth::Tokens, cache::history::History, generation::GenerationService, metrics::Metrics,
+    warmup::Warmup,
 };
 
 #[derive(Clone, FromRef)]
@@ -19,6 +20,7 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub history: Arc<History>,
     pub metrics: Arc<Metrics>,
+    pub warmup: Arc<Warmup>,
     /// False once shutdown has begun, so `/readyz` tells load balancers to stop sending.
     pub ready: Arc<AtomicBool>,
 }

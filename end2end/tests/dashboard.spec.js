@@ -82,3 +82,36 @@ test('a user token cannot open the dashboard', async ({ page }) => {
   await expect(page.getByRole('button', { name: '清除缓存' })).toHaveCount(0);
   await page.screenshot({ path: shot('forbidden.png'), fullPage: true });
 });
+
+test('an admin warms up every section of a template and sees it finish', async ({ page, request }) => {
+  const problems = watchConsole(page);
+  const name = uniqueName('预热企业');
+  await loginWithLink(page, ADMIN, '/admin/cache');
+  await expect(page.getByRole('button', { name: '预热全部章节' })).toBeEnabled();
+  await page.selectOption('select[name="warmup_template_id"]', 'emergency_plan');
+  await page.fill('input[name="warmup_enterprise_name"]', name);
+  await page.fill('input[name="warmup_industry_type"]', '化工制造');
+  await page.fill('input[name="warmup_address"]', '北京市朝阳区');
+  await page.fill('input[name="warmup_main_products"]', '化工产品');
+  await page.fill('input[name="warmup_employees_count"]', '100');
+  await page.getByRole('button', { name: '预热全部章节' }).click();
+  await expect(page.getByTestId('warmup-started')).toHaveText(/^已开始预热任务 #\d+$/);
+  const job = page.locator('li.job').first();
+  await expect(job).toContainText(name);
+  await expect(job.getByTestId('job-progress')).toHaveText('9 / 9 · 完成');
+  await expect(job.locator('progress')).toHaveAttribute('value', '9');
+  await page.screenshot({ path: shot('dashboard-warmup.png'), fullPage: true });
+
+  const body = seedRequest(name);
+  body.section_id = '7';
+  const response = await request.post('/api/ai/generate', { data: body, headers: { Authorization: `Bearer ${ADMIN}` } });
+  expect((await response.json()).cached).toBe(true);
+  expect(problems).toEqual([]);
+});
+
+test('a warm-up with missing fields says which', async ({ page }) => {
+  await loginWithLink(page, ADMIN, '/admin/cache');
+  await expect(page.getByRole('button', { name: '预热全部章节' })).toBeEnabled();
+  await page.getByRole('button', { name: '预热全部章节' }).click();
+  await expect(page.getByTestId('warmup-started')).toContainText('请填写企业名称');
+});

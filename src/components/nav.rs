@@ -29,10 +29,14 @@ pub fn TopBar() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Yueen · 应急预案编写助手"</a>
             <Suspense fallback=|| ()>
-                {move || {
+                // Awaited inside `Suspend` rather than read with `.get()`: the same resource
+                // also feeds the dashboard's boundary, and two `.get()` readers can stall
+                // streaming SSR (leptos issues #4578, #4851).
+                {move || Suspend::new(async move {
                     viewer
-                        .get()
-                        .and_then(|r| r.ok().flatten())
+                        .await
+                        .ok()
+                        .flatten()
                         .map(|role| {
                             view! {
                                 <nav class="nav" aria-label="主导航">
@@ -46,7 +50,7 @@ pub fn TopBar() -> impl IntoView {
                                 </nav>
                             }
                         })
-                }}
+                })}
             </Suspense>
         </header>
     }

@@ -3,11 +3,13 @@
 
 use leptos::prelude::*;
 
+use std::collections::BTreeMap;
+
 use crate::{
     browser,
     components::{chart::TrafficChart, nav::use_viewer},
-    model::{Dashboard, Role},
-    pages::forbidden::Forbidden,
+    model::{Dashboard, Role, TemplateView, WarmupJobView},
+    pages::{forbidden::Forbidden, generator::list_templates},
 };
 
 const REFRESH_MS: u64 = 3000;
@@ -19,6 +21,7 @@ pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
     Ok(crate::web::views::dashboard(
         &state.generation,
         &state.history,
+        &state.warmup,
     ))
 }
 
@@ -34,19 +37,28 @@ pub async fn clear_cache() -> Result<u64, ServerFnError> {
         .map_err(|_| ServerFnError::new("缓存服务暂时不可用，请稍后重试"))
 }
 
+/// Pre-generates every section of a template for one enterprise, in the background.
+#[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
+pub async fn start_warmup(
+    template_id: String,
+    fields: std::collections::BTreeMap<String, String>,
+) -> Result<Result<u64, Vec<crate::model::FieldProblem>>, ServerFnError> {
+    crate::web::viewer::require_admin()?;
+    let state = expect_context::<crate::state::AppState>();
+    crate::web::views::start_template_warmup(&state, &template_id, fields)
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let viewer = use_viewer();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"正在加载…"</p> }>
-            {move || {
-                viewer
-                    .get()
-                    .map(|role| match role {
-                        Ok(Some(Role::Admin)) => view! { <Board /> }.into_any(),
-                        _ => view! { <Forbidden /> }.into_any(),
-                    })
-            }}
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Some(Role::Admin)) => view! { <Board /> }.into_any(),
+                    _ => view! { <Forbidden /> }.into_any(),
+                }
+            })}
         </Suspense>
     }
 }
@@ -55,8 +67,9 @@ pub fn DashboardPage() -> impl IntoView {
 fn Board() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let clear = ServerAction::<ClearCache>::new();
+    let start = ServerAction::<StartWarmup>::new();
     let data = Resource::new(
-        move || (tick.get(), clear.version().get()),
+        move || (tick.get(), clear.version().get(), start.version().get()),
         |_| load_dashboard(),
     );
 
@@ -82,17 +95,17 @@ fn Board() -> impl IntoView {
             <p class="lead">"每 3 秒自动刷新。统计自本实例启动起计算。"</p>
         </section>
         <Transition fallback=|| view! { <p class="muted">"正在加载统计…"</p> }>
-            {move || {
-                data.get()
-                    .map(|result| match result {
-                        Ok(d) => view! { <Stats d /> }.into_any(),
-                        Err(e) => {
-                            view! { <p class="alert" role="alert">"统计加载失败：" {e.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <Stats d /> }.into_any(),
+                    Err(e) => {
+                        view! { <p class="alert" role="alert">"统计加载失败：" {e.to_string()}</p> }
+                            .into_any()
+                    }
+                }
+            })}
         </Transition>
+        <WarmupPanel data start />
         <section class="panel">
             <h2>"清除缓存"</h2>
             <p class="muted">"只删除本应用前缀下的缓存条目，不影响共用 Redis 的其他应用。"</p>
@@ -188,5 +201,177 @@ fn Stats(d: Dashboard) -> impl IntoView {
                 {stat("ai_failures", "失败次数", d.ai_failures.to_string())}
             </div>
         </section>
+    }
+}
+
+/// Starts a whole-template warm-up and shows every job's progress.
+#[component]
+fn WarmupPanel(
+    data: Resource<Result<Dashboard, ServerFnError>>,
+    start: ServerAction<StartWarmup>,
+) -> impl IntoView {
+    let templates = Resource::new(|| (), |_| list_templates());
+    view! {
+        <section class="panel">
+            <h2>"缓存预热"</h2>
+            <p class="muted">
+                "为一家企业预先生成某个模板的全部章节，之后的请求直接命中缓存。预热在后台进行，不影响其他请求。"
+            </p>
+            <Suspense fallback=|| ()>
+                {move || {
+                    templates
+                        .get()
+                        .and_then(|r| r.ok())
+                        .map(|list| view! { <WarmupForm templates=list start /> })
+                }}
+            </Suspense>
+            <p role="status" class="muted" data-testid="warmup-started">
+                {move || {
+                    start
+                        .value()
+                        .get()
+                        .map(|r| match r {
+                            Ok(Ok(id)) => format!("已开始预热任务 #{id}"),
+                            Ok(Err(problems)) => {
+                                problems
+                                    .into_iter()
+                                    .map(|p| p.message)
+                                    .collect::<Vec<_>>()
+                                    .join("；")
+                            }
+                            Err(e) => format!("无法开始预热：{e}"),
+                        })
+                }}
+            </p>
+            <Transition fallback=|| ()>
+                <ul class="jobs">
+                    {move || Suspend::new(async move {
+                        data.await
+                            .map(|d| d.warmups)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|job| view! { <JobProgress job /> })
+                            .collect_view()
+                    })}
+                </ul>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn WarmupForm(templates: Vec<TemplateView>, start: ServerAction<StartWarmup>) -> impl IntoView {
+    let templates = StoredValue::new(templates);
+    let template_id = RwSignal::new(templates.with_value(|t| t[0].id.clone()));
+    let values = RwSignal::new(BTreeMap::<String, String>::new());
+    let required = move || {
+        let id = template_id.get();
+        templates.with_value(|list| {
+            list.iter()
+                .find(|t| t.id == id)
+                .map(|t| {
+                    t.fields
+                        .iter()
+                        .filter(|f| f.required)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <form
+            class="form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                start
+                    .dispatch(StartWarmup {
+                        template_id: template_id.get_untracked(),
+                        fields: values.get_untracked(),
+                    });
+            }
+        >
+            <div class="fields">
+                <label class="field">
+                    <span class="label">"模板"</span>
+                    <select
+                        name="warmup_template_id"
+                        prop:value=move || template_id.get()
+                        on:change=move |ev| template_id.set(event_target_value(&ev))
+                    >
+                        {templates
+                            .with_value(|list| {
+                                list.iter()
+                                    .map(|t| view! { <option value=t.id.clone()>{t.name.clone()}</option> })
+                                    .collect_view()
+                            })}
+                    </select>
+                </label>
+                <For
+                    each=required
+                    key=|f| f.id.clone()
+                    children=move |f| {
+                        let id = f.id.clone();
+                        let input_id = format!("warmup-{}", f.id);
+                        view! {
+                            <div class="field">
+                                <label class="label" for=input_id.clone()>
+                                    {f.label.clone()}
+                                </label>
+                                <input
+                                    id=input_id
+                                    name=format!("warmup_{}", f.id)
+                                    prop:value={
+                                        let id = id.clone();
+                                        move || values.with(|v| v.get(&id).cloned().unwrap_or_default())
+                                    }
+                                    on:input=move |ev| {
+                                        let v = event_target_value(&ev);
+                                        values.update(|m| {
+                                            m.insert(id.clone(), v);
+                                        });
+                                    }
+                                />
+                            </div>
+                        }
+                    }
+                />
+            </div>
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || start.pending().get()>
+                    "预热全部章节"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn JobProgress(job: WarmupJobView) -> impl IntoView {
+    let state = if !job.finished {
+        "进行中".to_owned()
+    } else if job.failed == 0 {
+        "完成".to_owned()
+    } else {
+        format!("完成，{} 项失败", job.failed)
+    };
+    view! {
+        <li class="job" data-job=job.id>
+            <div class="job-head">
+                <span>{format!("#{} {}", job.id, job.label)}</span>
+                <span class="muted" data-testid="job-progress">
+                    {format!("{} / {} · {state}", job.done, job.total)}
+                </span>
+            </div>
+            <progress max=job.total value=job.done aria-label=format!("预热任务 #{} 进度", job.id)></progress>
+            {(!job.errors.is_empty())
+                .then(|| {
+                    view! {
+                        <ul class="job-errors">
+                            {job.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+                        </ul>
+                    }
+                })}
+        </li>
     }
 }

@@ -20,7 +20,7 @@ pub async fn list_templates() -> Result<Vec<TemplateView>, ServerFnError> {
     Ok(crate::web::views::templates(state.generation.registry()))
 }
 
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
 pub async fn generate_section(
     template_id: String,
     section_id: String,

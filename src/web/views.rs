@@ -98,6 +98,7 @@ pub async fn generate(
 pub fn dashboard(
     service: &GenerationService,
     history: &crate::cache::history::History,
+    warmup: &crate::warmup::Warmup,
 ) -> Dashboard {
     let cache = service.cache().stats();
     let ai = service.ai().stats();
@@ -125,5 +126,48 @@ pub fn dashboard(
         ai_retries: ai.retries,
         ai_failures: ai.failures,
         history: history.points(),
+        warmups: warmup.jobs(),
     }
+}
+
+/// Checks the enterprise against the template, then starts warming every section.
+pub fn start_template_warmup(
+    state: &crate::state::AppState,
+    template_id: &str,
+    fields: BTreeMap<String, String>,
+) -> Result<Result<u64, Vec<FieldProblem>>, leptos::prelude::ServerFnError> {
+    let registry = state.generation.registry();
+    let Some(template) = registry.template(template_id) else {
+        return Ok(Err(vec![FieldProblem {
+            field: "template_id".into(),
+            message: format!("模板 {template_id} 不存在"),
+        }]));
+    };
+    let info: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let data = json!({ "enterprise_info": info });
+    if let Err(problems) = crate::domain::enterprise::EnterpriseInfo::parse(template, &data) {
+        return Ok(Err(problems
+            .into_iter()
+            .map(|p| FieldProblem {
+                field: p.field,
+                message: p.message,
+            })
+            .collect()));
+    }
+    let name = data
+        .pointer("/enterprise_info/enterprise_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let entries =
+        crate::warmup::whole_template(&state.generation, template_id, &data).unwrap_or_default();
+    let label = format!("{name} · {}", template.name);
+    Ok(Ok(state.warmup.start(
+        state.generation.clone(),
+        label,
+        entries,
+    )))
 }

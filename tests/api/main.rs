@@ -10,3 +10,4 @@ mod ops;
 mod pages;
 mod redis_cache;
 mod resilience;
+mod warmup;

@@ -38,7 +38,7 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
         .unwrap_or_else(|| panic!("no sample {name} {labels:?}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_with_real_requests() {
     let app = spawn_app(&[]).await;
     let before = scrape(&app).await;
@@ -99,7 +99,7 @@ async fn metrics_move_with_real_requests() {
         .any(|s| s.metric.starts_with("yueen_ai_generation_duration_seconds")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_the_admin_token_on_the_main_address() {
     let app = spawn_app(&[]).await;
     let response = app.http.get(app.url("/metrics")).send().await.unwrap();
@@ -114,7 +114,7 @@ async fn metrics_need_the_admin_token_on_the_main_address() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_separate_metrics_address_serves_without_a_token() {
     let port = free_port();
     let app = spawn_app(&[("METRICS_ADDR", format!("127.0.0.1:{port}"))]).await;
@@ -132,7 +132,7 @@ async fn a_separate_metrics_address_serves_without_a_token() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_is_open_and_simple() {
     let app = spawn_app(&[]).await;
     let (status, body) = read(app.http.get(app.url("/healthz")).send().await.unwrap()).await;
@@ -140,7 +140,7 @@ async fn healthz_is_open_and_simple() {
     assert_eq!(body["status"], "ok");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_reports_degraded_while_redis_is_down_and_recovers() {
     let mut redis = RedisServer::start();
     let app = spawn_app(&[
@@ -183,10 +183,15 @@ async fn readyz_reports_degraded_while_redis_is_down_and_recovers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_parses_and_lists_the_api() {
     let app = spawn_app(&[]).await;
-    let response = app.http.get(app.url("/api/openapi.json")).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
@@ -197,16 +202,22 @@ async fn the_openapi_document_parses_and_lists_the_api() {
     assert!(paths["/api/ai/cache"].delete.is_some());
     let components = spec.components.expect("components");
     assert!(components.security_schemes.contains_key("bearer"));
-    for schema in ["GenerateBody", "GenerateResponse", "StatsResponse", "ErrorResponse"] {
+    for schema in [
+        "GenerateBody",
+        "GenerateResponse",
+        "StatsResponse",
+        "ErrorResponse",
+    ] {
         assert!(components.schemas.contains_key(schema), "{schema}");
     }
     // The documented example is the seed's request.
     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let example = &raw["components"]["schemas"]["EnterpriseInfoDoc"]["properties"]["enterprise_name"]["example"];
+    let example = &raw["components"]["schemas"]["EnterpriseInfoDoc"]["properties"]
+        ["enterprise_name"]["example"];
     assert_eq!(example, "测试企业");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_page_is_public_and_server_rendered() {
     let app = spawn_app(&[]).await;
     let response = app.http.get(app.url("/docs")).send().await.unwrap();

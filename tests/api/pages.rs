@@ -43,7 +43,7 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Respon
     request.send().await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitors_are_sent_to_login() {
     let app = spawn_app(&[]).await;
     let response = get(&app, "/", None).await;
@@ -61,7 +61,7 @@ async fn visitors_are_sent_to_login() {
     assert!(html.contains("访问令牌"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn form_login_opens_the_pages() {
     let app = spawn_app(&[]).await;
     let cookie = login_cookie(&app, USER).await;
@@ -79,7 +79,7 @@ async fn form_login_opens_the_pages() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_token_returns_to_login_with_an_error() {
     let app = spawn_app(&[]).await;
     let response = no_redirects()
@@ -93,7 +93,7 @@ async fn wrong_token_returns_to_login_with_an_error() {
     assert!(response.headers().get("set-cookie").is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_link_sets_the_session_and_keeps_next_local() {
     let app = spawn_app(&[]).await;
     let response = get(&app, &format!("/login?token={ADMIN}"), None).await;
@@ -113,7 +113,7 @@ async fn login_link_sets_the_session_and_keeps_next_local() {
     assert_eq!(response.headers()["location"], "/");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_get_403_on_admin_pages_and_admins_get_the_dashboard() {
     let app = spawn_app(&[]).await;
     let user = login_cookie(&app, USER).await;
@@ -127,7 +127,7 @@ async fn users_get_403_on_admin_pages_and_admins_get_the_dashboard() {
     assert!(response.text().await.unwrap().contains("缓存看板"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_functions_need_a_session() {
     let app = spawn_app(&[]).await;
     let response = no_redirects()
@@ -138,7 +138,7 @@ async fn server_functions_need_a_session() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_clears_the_cookie() {
     let app = spawn_app(&[]).await;
     let response = no_redirects()
@@ -155,7 +155,7 @@ async fn logout_clears_the_cookie() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_cookie_is_not_a_session() {
     let app = spawn_app(&[]).await;
     let response = get(&app, "/", Some("yueen_session=v1.99999999999.abcdef")).await;
