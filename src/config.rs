@@ -44,6 +44,8 @@ pub struct AuthSettings {
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
     pub redis_url: Option<RedisUrl>,
+    /// Find the Redis master through Sentinel; `redis_url` then only supplies password and db.
+    pub sentinel: Option<SentinelSettings>,
     pub key_prefix: String,
     pub memory_max_entries: usize,
     /// Deadline for every single Redis command.
@@ -56,6 +58,13 @@ pub struct CacheSettings {
     pub l1_ttl: Duration,
     /// How long an expired entry is kept to answer when the AI fails.
     pub stale_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SentinelSettings {
+    /// `host:port` of each sentinel.
+    pub addrs: Vec<String>,
+    pub master: String,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +198,8 @@ struct FileAuth {
 #[serde(deny_unknown_fields)]
 struct FileCache {
     redis_url: Option<String>,
+    sentinel_urls: Option<String>,
+    sentinel_master: Option<String>,
     key_prefix: Option<String>,
     memory_max_entries: Option<u64>,
     redis_timeout_ms: Option<u64>,
@@ -426,6 +437,58 @@ fn cache_settings(src: &Source, file: FileCache) -> Result<CacheSettings, Config
         }
         None => None,
     };
+    let sentinel = match (
+        src.pick(
+            "REDIS_SENTINEL_URLS",
+            "cache.sentinel_urls",
+            file.sentinel_urls,
+        ),
+        src.pick(
+            "REDIS_SENTINEL_MASTER",
+            "cache.sentinel_master",
+            file.sentinel_master,
+        ),
+    ) {
+        (None, None) => None,
+        (Some((key, _)), None) => {
+            return Err(ConfigError::invalid(
+                &key,
+                "还需要设置 REDIS_SENTINEL_MASTER（主节点名称）",
+            ))
+        }
+        (None, Some((key, _))) => {
+            return Err(ConfigError::invalid(
+                &key,
+                "还需要设置 REDIS_SENTINEL_URLS（哨兵地址）",
+            ))
+        }
+        (Some((key, urls)), Some((_, master))) => {
+            let addrs = urls
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(|u| {
+                    let hostport = u
+                        .strip_prefix("redis://")
+                        .unwrap_or(u)
+                        .trim_end_matches('/');
+                    match hostport.rsplit_once(':') {
+                        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                            Ok(hostport.to_owned())
+                        }
+                        _ => Err(ConfigError::invalid(
+                            &key,
+                            format!("{u:?} 不是 主机:端口 形式的哨兵地址"),
+                        )),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if addrs.is_empty() {
+                return Err(ConfigError::invalid(&key, "至少需要一个哨兵地址"));
+            }
+            Some(SentinelSettings { addrs, master })
+        }
+    };
     let key_prefix = match src.pick("CACHE_KEY_PREFIX", "cache.key_prefix", file.key_prefix) {
         Some((key, v)) => {
             if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -488,6 +551,7 @@ fn cache_settings(src: &Source, file: FileCache) -> Result<CacheSettings, Config
     };
     Ok(CacheSettings {
         redis_url,
+        sentinel,
         key_prefix,
         memory_max_entries,
         redis_timeout,
@@ -655,6 +719,7 @@ mod tests {
             ("CACHE_L1_ENABLED", "maybe"),
             ("CACHE_STALE_GRACE_SECS", "-1"),
             ("CACHE_REDIS_PROBE_MS", "1"),
+            ("REDIS_SENTINEL_URLS", "localhost"),
             ("ADMIN_TOKEN", "short"),
             ("LEPTOS_SITE_ADDR", "localhost"),
         ];

@@ -30,7 +30,7 @@ use self::{
     memory::MemoryCache,
     redis::{LockToken, RedisCache},
 };
-use crate::config::CacheSettings;
+use crate::config::{CacheSettings, RedisUrl};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CacheError {
@@ -124,24 +124,38 @@ impl CacheService {
     /// invalidation listener when Redis is configured.
     pub async fn start(settings: &CacheSettings) -> Arc<Self> {
         let breaker = Breaker::default();
-        let redis = match &settings.redis_url {
+        let url = match (&settings.redis_url, &settings.sentinel) {
+            (Some(url), _) => Some(url.clone()),
+            // Sentinel without a URL: no password, db 0; the host comes from the sentinels.
+            (None, Some(_)) => RedisUrl::parse("redis://127.0.0.1:6379/0").ok(),
+            (None, None) => None,
+        };
+        let redis = match &url {
             None => None,
-            Some(url) => match RedisCache::connect(url, settings.redis_timeout).await {
-                Ok(redis) => {
-                    tracing::info!("成功连接到 Redis: {}", url.redacted());
-                    Some(redis)
-                }
-                Err(e) => {
-                    breaker.trip(&e.to_string());
-                    match RedisCache::lazy(url, settings.redis_timeout) {
-                        Ok(redis) => Some(redis),
-                        Err(e) => {
-                            tracing::error!("Redis 配置无法使用: {e}");
-                            None
+            Some(url) => {
+                match RedisCache::connect(url, settings.sentinel.clone(), settings.redis_timeout)
+                    .await
+                {
+                    Ok(redis) => {
+                        tracing::info!("成功连接到 Redis: {}", redis.current_url());
+                        Some(redis)
+                    }
+                    Err(e) => {
+                        breaker.trip(&e.to_string());
+                        match RedisCache::lazy(
+                            url,
+                            settings.sentinel.clone(),
+                            settings.redis_timeout,
+                        ) {
+                            Ok(redis) => Some(redis),
+                            Err(e) => {
+                                tracing::error!("Redis 配置无法使用: {e}");
+                                None
+                            }
                         }
                     }
                 }
-            },
+            }
         };
         if redis.is_some() && !breaker.is_open() {
             tracing::info!("{REDIS_STARTED}");
@@ -174,7 +188,7 @@ impl CacheService {
     }
 
     fn redis_client(&self) -> Option<::redis::Client> {
-        self.redis.as_ref().map(|r| r.client().clone())
+        self.redis.as_ref().map(|r| r.client())
     }
 
     /// Redis, when it is configured and the breaker lets calls through.
@@ -468,6 +482,7 @@ mod tests {
     fn memory_settings() -> CacheSettings {
         CacheSettings {
             redis_url: None,
+            sentinel: None,
             key_prefix: "t:".into(),
             memory_max_entries: 100,
             redis_timeout: Duration::from_millis(100),

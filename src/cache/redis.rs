@@ -15,7 +15,7 @@ use redis::{
 };
 
 use super::{key::prefix_pattern, CacheError};
-use crate::config::RedisUrl;
+use crate::config::{RedisUrl, SentinelSettings};
 
 /// Keys fetched per SCAN round and removed per UNLINK.
 const SCAN_BATCH: usize = 500;
@@ -26,9 +26,12 @@ const RELEASE_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 pub struct RedisCache {
-    client: Client,
+    /// The server in use (with Sentinel: the master found last).
+    client: RwLock<Client>,
     conn: RwLock<ConnectionManager>,
+    /// As configured; with Sentinel it supplies only the password and db.
     url: RedisUrl,
+    sentinel: Option<SentinelSettings>,
     timeout: Duration,
 }
 
@@ -47,57 +50,146 @@ fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
 }
 
 impl RedisCache {
-    /// Connects now and checks the server answers `PING`.
-    pub async fn connect(url: &RedisUrl, timeout: Duration) -> Result<Self, CacheError> {
+    /// Connects now (through Sentinel when configured) and checks the server answers.
+    pub async fn connect(
+        url: &RedisUrl,
+        sentinel: Option<SentinelSettings>,
+        timeout: Duration,
+    ) -> Result<Self, CacheError> {
         let client =
             Client::open(url.expose()).map_err(|e| CacheError::Redis(url.scrub(&e.to_string())))?;
-        let conn = Self::fresh_connection(&client, url, timeout).await?;
-        Ok(Self {
-            client,
-            conn: RwLock::new(conn),
+        let this = Self {
+            conn: RwLock::new(
+                ConnectionManager::new_lazy_with_config(client.clone(), manager_config(timeout))
+                    .map_err(|e| CacheError::Redis(url.scrub(&e.to_string())))?,
+            ),
+            client: RwLock::new(client),
             url: url.clone(),
+            sentinel,
             timeout,
-        })
+        };
+        this.reconnect().await?;
+        Ok(this)
     }
 
     /// A client that has not connected yet (Redis was down at startup); the probe connects it.
-    pub fn lazy(url: &RedisUrl, timeout: Duration) -> Result<Self, CacheError> {
+    pub fn lazy(
+        url: &RedisUrl,
+        sentinel: Option<SentinelSettings>,
+        timeout: Duration,
+    ) -> Result<Self, CacheError> {
         let scrub = |e: redis::RedisError| CacheError::Redis(url.scrub(&e.to_string()));
         let client = Client::open(url.expose()).map_err(scrub)?;
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config(timeout))
             .map_err(scrub)?;
         Ok(Self {
-            client,
+            client: RwLock::new(client),
             conn: RwLock::new(conn),
             url: url.clone(),
+            sentinel,
             timeout,
         })
     }
 
-    async fn fresh_connection(
-        client: &Client,
-        url: &RedisUrl,
-        timeout: Duration,
-    ) -> Result<ConnectionManager, CacheError> {
-        let scrub = |e: redis::RedisError| CacheError::Redis(url.scrub(&e.to_string()));
-        let connect = async {
-            let mut conn =
-                ConnectionManager::new_with_config(client.clone(), manager_config(timeout))
-                    .await
-                    .map_err(scrub)?;
-            let _: () = redis::cmd("PING")
-                .query_async(&mut conn)
-                .await
-                .map_err(scrub)?;
-            Ok::<_, CacheError>(conn)
-        };
-        tokio::time::timeout(CONNECT_TIMEOUT + timeout, connect)
-            .await
-            .map_err(|_| CacheError::Timeout)?
+    fn scrub(&self, e: &redis::RedisError) -> CacheError {
+        CacheError::Redis(self.url.scrub(&e.to_string()))
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// The URL of the server to use: the configured one, or the master the sentinels name.
+    async fn target(&self) -> Result<String, CacheError> {
+        let Some(sentinel) = &self.sentinel else {
+            return Ok(self.url.expose().to_owned());
+        };
+        let mut last = CacheError::Redis("没有可用的哨兵".to_owned());
+        for addr in &sentinel.addrs {
+            let ask = async {
+                let client =
+                    Client::open(format!("redis://{addr}/")).map_err(|e| self.scrub(&e))?;
+                let mut conn = client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .map_err(|e| self.scrub(&e))?;
+                let master: Option<(String, u16)> = redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(&sentinel.master)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.scrub(&e))?;
+                master.ok_or_else(|| {
+                    CacheError::Redis(format!("哨兵 {addr} 不知道主节点 {}", sentinel.master))
+                })
+            };
+            match tokio::time::timeout(CONNECT_TIMEOUT, ask).await {
+                Ok(Ok((host, port))) => {
+                    let mut url = url::Url::parse(self.url.expose())
+                        .map_err(|e| CacheError::Redis(e.to_string()))?;
+                    url.set_host(Some(&host))
+                        .map_err(|e| CacheError::Redis(e.to_string()))?;
+                    let _ = url.set_port(Some(port));
+                    return Ok(url.to_string());
+                }
+                Ok(Err(e)) => last = e,
+                Err(_) => last = CacheError::Timeout,
+            }
+        }
+        Err(last)
+    }
+
+    /// Finds the server (again), connects, checks it is a writable master and switches to it.
+    async fn reconnect(&self) -> Result<(), CacheError> {
+        let target = self.target().await?;
+        let client = Client::open(target.as_str()).map_err(|e| self.scrub(&e))?;
+        let connect = async {
+            let mut conn =
+                ConnectionManager::new_with_config(client.clone(), manager_config(self.timeout))
+                    .await
+                    .map_err(|e| self.scrub(&e))?;
+            self.check_master(&mut conn).await?;
+            Ok::<_, CacheError>(conn)
+        };
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT + self.timeout, connect)
+            .await
+            .map_err(|_| CacheError::Timeout)??;
+        *self.client.write().unwrap_or_else(|e| e.into_inner()) = client;
+        *self.conn.write().unwrap_or_else(|e| e.into_inner()) = conn;
+        Ok(())
+    }
+
+    /// `ROLE` says `master`; a replica (say, an old master after a failover) would refuse writes.
+    async fn check_master(&self, conn: &mut ConnectionManager) -> Result<(), CacheError> {
+        let role: Vec<redis::Value> = redis::cmd("ROLE")
+            .query_async(conn)
+            .await
+            .map_err(|e| self.scrub(&e))?;
+        match role.first() {
+            Some(redis::Value::BulkString(kind)) if kind.as_slice() == b"master" => Ok(()),
+            Some(redis::Value::SimpleString(kind)) if kind == "master" => Ok(()),
+            _ => Err(CacheError::Redis("连接的 Redis 不是主节点".to_owned())),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The server in use, password hidden.
+    pub fn current_url(&self) -> String {
+        let client = self.client();
+        let info = client.get_connection_info();
+        let mut url = match url::Url::parse(self.url.expose()) {
+            Ok(url) => url,
+            Err(_) => return self.url.redacted(),
+        };
+        if let redis::ConnectionAddr::Tcp(host, port)
+        | redis::ConnectionAddr::TcpTls { host, port, .. } = info.addr()
+        {
+            let _ = url.set_host(Some(host));
+            let _ = url.set_port(Some(*port));
+        }
+        crate::config::redact_url(url.as_str())
     }
 
     pub fn url(&self) -> &RedisUrl {
@@ -108,20 +200,17 @@ impl RedisCache {
         self.conn.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Whether Redis answers now. A failed `PING` on the current connection is followed by a
-    /// brand-new connection, which replaces the old one when it works.
+    /// Whether Redis answers now, as a writable master. If not, finds the server again (through
+    /// Sentinel when configured) with a brand-new connection.
     pub async fn probe(&self) -> Result<(), CacheError> {
         let mut conn = self.conn();
-        if self
-            .bounded(redis::cmd("PING").query_async::<()>(&mut conn))
+        if tokio::time::timeout(self.timeout, self.check_master(&mut conn))
             .await
-            .is_ok()
+            .is_ok_and(|r| r.is_ok())
         {
             return Ok(());
         }
-        let fresh = Self::fresh_connection(&self.client, &self.url, self.timeout).await?;
-        *self.conn.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-        Ok(())
+        self.reconnect().await
     }
 
     async fn bounded<T>(

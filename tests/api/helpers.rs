@@ -131,6 +131,7 @@ pub fn free_port() -> u16 {
 pub struct RedisServer {
     pub port: u16,
     pub password: Option<String>,
+    extra_args: Vec<String>,
     child: Option<Child>,
     dir: tempfile::TempDir,
 }
@@ -141,9 +142,26 @@ impl RedisServer {
     }
 
     pub fn start_with(password: Option<&str>) -> Self {
+        Self::start_full(password, Vec::new())
+    }
+
+    /// A replica of `master`.
+    pub fn start_replica_of(master: &RedisServer) -> Self {
+        Self::start_full(
+            None,
+            vec![
+                "--replicaof".into(),
+                "127.0.0.1".into(),
+                master.port.to_string(),
+            ],
+        )
+    }
+
+    fn start_full(password: Option<&str>, extra_args: Vec<String>) -> Self {
         let mut server = Self {
             port: free_port(),
             password: password.map(str::to_owned),
+            extra_args,
             child: None,
             dir: tempfile::tempdir().unwrap(),
         };
@@ -171,6 +189,7 @@ impl RedisServer {
         if let Some(p) = &self.password {
             cmd.args(["--requirepass", p]);
         }
+        cmd.args(&self.extra_args);
         self.child = Some(
             cmd.spawn()
                 .expect("redis-server is installed (the test command installs it)"),
@@ -369,5 +388,65 @@ async fn fake_completion(
             "{\"choices\": [",
         )
             .into_response(),
+    }
+}
+
+/// A real Redis Sentinel (`redis-server <conf> --sentinel`) watching `master` as `mymaster`.
+pub struct Sentinel {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Sentinel {
+    pub fn start(master_port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\n\
+                 sentinel monitor mymaster 127.0.0.1 {master_port} 2\n\
+                 sentinel down-after-milliseconds mymaster 1000\n\
+                 sentinel failover-timeout mymaster 3000\n\
+                 sentinel parallel-syncs mymaster 1\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("redis-server")
+            .arg(&conf)
+            .arg("--sentinel")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server can run as a sentinel");
+        Self {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// How many replicas of `mymaster` this sentinel knows (None until it answers).
+    pub fn known_replicas(&self) -> Option<usize> {
+        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .ok()?
+            .get_connection()
+            .ok()?;
+        let replicas: Vec<redis::Value> = redis::cmd("SENTINEL")
+            .arg("replicas")
+            .arg("mymaster")
+            .query(&mut conn)
+            .ok()?;
+        Some(replicas.len())
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -10,4 +10,5 @@ mod ops;
 mod pages;
 mod redis_cache;
 mod resilience;
+mod sentinel;
 mod warmup;
