@@ -284,3 +284,30 @@ async fn a_fresh_answer_replaces_the_stale_one() {
     assert_eq!(body["stale"], false);
     assert_eq!(body["cached"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_deleted_on_one_instance_leaves_every_l1() {
+    use yueen::{
+        cache::{CacheService, Lookup},
+        config::Settings,
+    };
+    let redis = RedisServer::start();
+    let vars = std::collections::HashMap::from([("REDIS_URL".to_owned(), redis.url())]);
+    let settings = Settings::from_sources(None, &vars).unwrap().cache;
+    let a = CacheService::start(&settings).await;
+    let b = CacheService::start(&settings).await;
+    // Give both listeners a moment to subscribe.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    a.set("yueen:k", "v", Duration::from_secs(60)).await;
+    assert_eq!(b.get("yueen:k").await, Lookup::Fresh("v".into()));
+    // B now answers from its L1 even without Redis's copy...
+    let _: () = redis::Commands::del(&mut redis.connection(), "yueen:k").unwrap();
+    assert_eq!(b.get("yueen:k").await, Lookup::Fresh("v".into()));
+    // ...until a delete on A tells every instance to drop it.
+    a.set("yueen:k", "v", Duration::from_secs(60)).await;
+    a.delete("yueen:k").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(b.get("yueen:k").await, Lookup::Miss);
+    assert_eq!(a.get("yueen:k").await, Lookup::Miss);
+}
