@@ -17,6 +17,9 @@ log "Rust 单元测试与 HTTP 集成测试"
 # Bounded: a hung test must fail the run, not stall it.
 timeout 20m cargo leptos test
 
+log "基准测试脚本冒烟运行（bench/run.sh --smoke，几秒钟）"
+timeout 5m bash bench/run.sh --smoke
+
 log "浏览器测试（Playwright + Chromium，内存缓存）"
 (cd end2end && npx playwright test)
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Benchmarks Yueen against a bare axum baseline in one run, on loopback only.
+#   bash bench/run.sh          full run: release build, 10 s per scenario, writes BENCHMARKS.md
+#   bash bench/run.sh --smoke  a few seconds on the debug build, writes nothing (keeps the script alive)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SMOKE=0; [ "${1:-}" = "--smoke" ] && SMOKE=1
+DURATION=10s; CONNS=16; THREADS=2; PROFILE=release
+if [ $SMOKE = 1 ]; then DURATION=1s; PROFILE=debug; fi
+TOKEN=bench-admin-token
+BIN=target/$PROFILE/yueen
+BASE_BIN=target/$PROFILE/yueen-baseline
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo; $sudo_ apt-get install -y -qq wrk; }
+
+if [ $SMOKE = 0 ]; then
+  if ! command -v wasm-opt >/dev/null; then
+    npm install --prefix target/tools --no-audit --no-fund binaryen@132 >/dev/null
+    export PATH="$PWD/target/tools/node_modules/.bin:$PATH"
+  fi
+  cargo leptos build --release
+  cargo build --release --features ssr --bin yueen-baseline
+else
+  # The test command has built both already (`cargo leptos build`, `cargo leptos test`).
+  [ -x "$BIN" ] || cargo leptos build
+  [ -x "$BASE_BIN" ] || cargo build --features ssr --bin yueen-baseline
+fi
+
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" >/dev/null &
+REDIS_PID=$!; PIDS+=("$REDIS_PID")
+for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+# start_app NAME [ENV=VALUE ...] -> prints the port; the app's pid goes into PIDS
+start_app() {
+  local port; port=$(free_port)
+  env LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LOG_DIR="$WORK/logs-$1" \
+      ADMIN_TOKEN=$TOKEN OPENAI_API_KEY= RUST_LOG=warn "${@:2}" "$BIN" >"$WORK/$1.log" 2>&1 &
+  PIDS+=("$!"); echo "$port $!"
+}
+
+load() { # URL [UNIQUE]
+  UNIQUE=${2:-0} BENCH_TOKEN=$TOKEN wrk -t$THREADS -c$CONNS -d$DURATION --latency -s bench/post.lua "$1" \
+    | grep '^RESULT' | sed 's/^RESULT //'
+}
+field() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
+warm() { curl -s -o /dev/null -X POST "$1/api/ai/generate" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' \
+  -d '{"template_id":"emergency_plan","section_id":"2","data":{"enterprise_info":{"enterprise_name":"测试企业","industry_type":"化工制造","address":"北京市朝阳区","main_products":"化工产品","employees_count":100}}}'; }
+rss_kb() { grep VmRSS "/proc/$1/status" | awk '{print $2}'; }
+
+declare -A R
+# 1. Bare axum baseline.
+BPORT=$(free_port)
+BASELINE_ADDR="127.0.0.1:$BPORT" "$BASE_BIN" >"$WORK/baseline.log" 2>&1 & PIDS+=("$!")
+wait_http "http://127.0.0.1:$BPORT/"
+R[baseline]=$(load "http://127.0.0.1:$BPORT")
+
+# 2. L1 (memory) hits.
+read -r P _ < <(start_app l1); wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
+R[l1_hits]=$(load "http://127.0.0.1:$P")
+
+# 3. Redis hits with L1 off.
+read -r P _ < <(start_app l2 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false)
+wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
+R[redis_hits]=$(load "http://127.0.0.1:$P")
+
+# 4. Misses with the mock generator.
+read -r P _ < <(start_app miss)
+wait_http "http://127.0.0.1:$P/healthz"
+R[misses]=$(load "http://127.0.0.1:$P" 1)
+
+# 5. Redis hits (L1 off) while redis-server is killed mid-run.
+read -r P _ < <(start_app kill REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false)
+wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
+half=$([ $SMOKE = 1 ] && echo 0.5 || echo 5)
+( sleep "$half"; kill "$REDIS_PID" ) &
+R[redis_killed]=$(load "http://127.0.0.1:$P")
+
+# 6. RSS after 10k and 100k distinct keys with the L1 bound at 10k entries.
+KEYS_SMALL=10000; KEYS_BIG=100000
+[ $SMOKE = 1 ] && { KEYS_SMALL=200; KEYS_BIG=2000; }
+read -r P APID < <(start_app rss CACHE_MEMORY_MAX_ENTRIES=10000)
+wait_http "http://127.0.0.1:$P/healthz"
+fill() { # N: N distinct misses through wrk, bounded by count via a time budget check
+  local target=$1
+  while :; do
+    local n; n=$(curl -s "http://127.0.0.1:$P/api/ai/cache/stats" -H "Authorization: Bearer $TOKEN" \
+      | grep -o '"total_requests":[0-9]*' | cut -d: -f2)
+    [ "$n" -ge "$target" ] && break
+    UNIQUE=1 BENCH_TOKEN=$TOKEN wrk -t$THREADS -c$CONNS -d1s -s bench/post.lua "http://127.0.0.1:$P" >/dev/null
+  done
+}
+fill $KEYS_SMALL; RSS_SMALL=$(rss_kb "$APID")
+fill $KEYS_BIG; RSS_BIG=$(rss_kb "$APID")
+
+# 7. Wasm bundle and server-rendered TTFB.
+WASM=target/site/pkg/yueen.wasm
+WASM_RAW=$(stat -c %s "$WASM"); WASM_GZ=$(gzip -9 -c "$WASM" | wc -c)
+TTFB_MS=$(for _ in $(seq 20); do curl -s -o /dev/null -w '%{time_starttransfer}\n' "http://127.0.0.1:$P/login"; done \
+  | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int(NR/2)+1]*1000}')
+
+base_rps=$(field "${R[baseline]}" rps)
+report() {
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(field "$2" rps)" "$(field "$2" p50_ms)" \
+    "$(field "$2" p99_ms)" "$(awk -v a="$(field "$2" rps)" -v b="$base_rps" 'BEGIN{printf "%.2f", a/b}')" \
+    "$(( $(field "$2" non2xx) + $(field "$2" socket_errors) ))"
+}
+TABLE=$( {
+  echo "| scenario | req/s | p50 ms | p99 ms | × baseline | errors |"
+  echo "|---|---|---|---|---|---|"
+  report "bare axum baseline" "${R[baseline]}"
+  report "L1 (memory) hits" "${R[l1_hits]}"
+  report "Redis hits, L1 off" "${R[redis_hits]}"
+  report "misses, mock generator" "${R[misses]}"
+  report "Redis hits, redis-server killed mid-run" "${R[redis_killed]}"
+} )
+SUMMARY="RSS: $((RSS_SMALL/1024)) MiB after $KEYS_SMALL keys, $((RSS_BIG/1024)) MiB after $KEYS_BIG keys (ratio $(awk -v a=$RSS_BIG -v b=$RSS_SMALL 'BEGIN{printf "%.2f", a/b}')).
+Wasm ($PROFILE): $((WASM_RAW/1024)) KiB raw, $((WASM_GZ/1024)) KiB gzip. Server-rendered /login TTFB median: $TTFB_MS ms."
+echo "$TABLE"; echo "$SUMMARY"
+
+if [ $SMOKE = 0 ]; then
+  {
+    echo "# Benchmarks"; echo
+    echo "Run: \`bash bench/run.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(grep 'model name' /proc/cpuinfo | head -1 | cut -d: -f2 | xargs),"
+    echo "$(free -g | awk '/Mem:/{print $2}') GiB, wrk -t$THREADS -c$CONNS -d$DURATION on loopback, release build."; echo
+    echo "$TABLE"; echo; echo "$SUMMARY"
+  } > BENCHMARKS.md
+  echo "wrote BENCHMARKS.md"
+fi
