@@ -24,7 +24,7 @@ if [ $SMOKE = 0 ]; then
     export PATH="$PWD/target/tools/node_modules/.bin:$PATH"
   fi
   cargo leptos build --release
-  cargo build --release --features ssr --bin yueen-baseline
+  cargo build --release --no-default-features --features ssr --bin yueen-baseline
 else
   # The test command has built both already (`cargo leptos build`, `cargo leptos test`).
   [ -x "$BIN" ] || cargo leptos build

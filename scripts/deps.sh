@@ -50,6 +50,11 @@ ensure_test_tools() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq fonts-noto-cjk
   fi
+  # The browser tests open the exported Word file with python-docx (Debian's, not a pyenv one).
+  if ! /usr/bin/python3 -c 'import docx' 2>/dev/null; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-docx
+  fi
   if [ ! -x end2end/node_modules/.bin/playwright ]; then
     log "安装浏览器测试依赖（end2end/）"
     (cd end2end && npm ci --no-audit --no-fund)

@@ -76,6 +76,10 @@ pub struct AiSettings {
     pub retry: RetryPolicy,
     pub temperature: f32,
     pub max_tokens: Option<u32>,
+    /// The pause between the mock generator's streamed pieces, so the page shows it writing.
+    pub mock_chunk_delay: Duration,
+    /// How many sections of one plan are written at the same time.
+    pub plan_concurrency: usize,
 }
 
 /// A Redis connection URL that may carry a password. `Display` and `Debug` redact it.
@@ -221,6 +225,8 @@ struct FileAi {
     timeout_secs: Option<f64>,
     temperature: Option<f32>,
     max_tokens: Option<u32>,
+    mock_chunk_delay_ms: Option<u64>,
+    plan_concurrency: Option<usize>,
 }
 
 /// One value with the name an operator would use to change it.
@@ -636,6 +642,28 @@ fn ai_settings(src: &Source, file: FileAi) -> Result<AiSettings, ConfigError> {
         Some((_, n)) => Some(n),
         None => None,
     };
+    let mock_chunk_delay = match src.parsed(
+        "AI_MOCK_CHUNK_DELAY_MS",
+        "ai.mock_chunk_delay_ms",
+        file.mock_chunk_delay_ms,
+    )? {
+        Some((key, ms)) if ms > 5_000 => {
+            return Err(ConfigError::invalid(&key, "不能超过 5000 毫秒"))
+        }
+        Some((_, ms)) => Duration::from_millis(ms),
+        None => Duration::from_millis(25),
+    };
+    let plan_concurrency = match src.parsed(
+        "AI_PLAN_CONCURRENCY",
+        "ai.plan_concurrency",
+        file.plan_concurrency,
+    )? {
+        Some((key, n)) if !(1..=16).contains(&n) => {
+            return Err(ConfigError::invalid(&key, "应在 1 到 16 之间"))
+        }
+        Some((_, n)) => n,
+        None => 3,
+    };
     Ok(AiSettings {
         api_key,
         base_url,
@@ -648,6 +676,8 @@ fn ai_settings(src: &Source, file: FileAi) -> Result<AiSettings, ConfigError> {
         },
         temperature,
         max_tokens,
+        mock_chunk_delay,
+        plan_concurrency,
     })
 }
 

@@ -1,3 +1,8 @@
+//! Yueen: emergency-plan sections written by an LLM, behind a cache that survives Redis failures.
+
+// The generator page's view type is deep enough to exceed the default limit in release builds.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod browser;
 pub mod components;
@@ -16,6 +21,8 @@ pub mod cache;
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod export;
 #[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]

@@ -1,3 +1,9 @@
+// glibc's allocator serialises the worker threads on its arena locks under load (seen in the
+// cache-hit profile, BENCHMARKS.md); mimalloc keeps per-thread heaps.
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

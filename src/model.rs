@@ -24,6 +24,8 @@ pub struct TemplateView {
     pub description: String,
     pub fields: Vec<FieldView>,
     pub sections: Vec<SectionView>,
+    /// Written first in a whole plan; its text goes to the other sections.
+    pub context_section: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,4 +155,29 @@ pub struct WarmupJobView {
     pub failed: u64,
     pub finished: bool,
     pub errors: Vec<String>,
+}
+
+/// One step of a section being written, as the stream carries it: `start`, any number of
+/// `text`, then `done` or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SectionEvent {
+    /// What is being written and where it comes from.
+    Start {
+        template_id: String,
+        section_id: String,
+        section_title: String,
+        model: String,
+        cached: bool,
+        /// An expired entry served because the model failed.
+        stale: bool,
+    },
+    /// The next piece of text.
+    Text { text: String },
+    /// The section is complete (and cached, when it was new).
+    Done { elapsed_ms: u64 },
+    /// The section failed; any text received before stays valid but incomplete, and nothing
+    /// was cached.
+    Error { code: String, message: String },
 }

@@ -19,7 +19,14 @@ pub struct Prompt {
     pub user: String,
 }
 
-pub fn build(template: &Template, section: &Section, info: &EnterpriseInfo) -> Prompt {
+/// The prompt for one section. `context` is the plan's context section (企业概况) as already
+/// written, so the other sections agree with it.
+pub fn build(
+    template: &Template,
+    section: &Section,
+    info: &EnterpriseInfo,
+    context: Option<&str>,
+) -> Prompt {
     let mut user = format!(
         "请为下面的企业编写《{}》的第 {} 章“{}”。\n\n{}\n",
         template.name, section.id, section.title, section.prompt
@@ -35,6 +42,11 @@ pub fn build(template: &Template, section: &Section, info: &EnterpriseInfo) -> P
         if let Some(value) = info.get(&field.id) {
             user.push_str(&format!("- {}：{value}\n", field.label));
         }
+    }
+    if let Some(context) = context {
+        user.push_str("\n本预案已写好的“企业概况”如下，请与其保持一致，不要重复其内容：\n<<<\n");
+        user.push_str(context);
+        user.push_str("\n>>>\n");
     }
     Prompt {
         system: SYSTEM_PROMPT.to_owned(),
@@ -84,7 +96,10 @@ mod tests {
                 "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100}}),
         )
         .unwrap();
-        let p = build(t, s, &info);
+        let p = build(t, s, &info, None);
+        assert!(!p.user.contains("已写好"));
+        let with = build(t, s, &info, Some("本公司位于某地"));
+        assert!(with.user.contains("<<<\n本公司位于某地\n>>>"));
         assert!(p.system.contains("GB/T 29639-2020"));
         assert!(p.user.contains("“企业概况”"));
         assert!(p.user.contains("- 企业名称：测试企业"));

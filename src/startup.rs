@@ -35,7 +35,7 @@ use crate::{
     generation::GenerationService,
     metrics::{self, Metrics},
     ops,
-    state::AppState,
+    state::{AppState, Shared},
     templates::Registry,
     warmup::{self, Warmup},
     web,
@@ -104,13 +104,16 @@ impl Application {
             ),
             None => None,
         };
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options: {
                 let mut options = leptos_options;
                 options.site_addr = addr;
                 options
             },
-            generation: Arc::new(GenerationService::new(Arc::new(registry), cache, ai)),
+            generation: Arc::new(
+                GenerationService::new(Arc::new(registry), cache, ai)
+                    .with_plan_concurrency(settings.ai.plan_concurrency),
+            ),
             tokens: Arc::new(tokens),
             body_limit: settings.server.body_limit_bytes,
             secure_cookies: settings
@@ -122,7 +125,7 @@ impl Application {
             metrics,
             warmup: Arc::new(Warmup::default()),
             ready: Arc::new(AtomicBool::new(true)),
-        };
+        });
         if let Some(path) = &settings.server.warmup_file {
             start_file_warmup(&state, path);
         }
@@ -234,6 +237,8 @@ fn router(state: AppState, body_limit: usize) -> Router {
         )
         .route("/login", post(web::login::login))
         .route("/logout", post(web::login::logout))
+        .route("/export/docx", post(web::export::docx))
+        .route("/export/markdown", post(web::export::markdown))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),

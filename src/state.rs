@@ -1,6 +1,9 @@
 //! What every handler and server function can reach.
 
-use std::sync::{atomic::AtomicBool, Arc};
+use std::{
+    ops::Deref,
+    sync::{atomic::AtomicBool, Arc},
+};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -10,8 +13,32 @@ use crate::{
     warmup::Warmup,
 };
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Cloned for every request by axum's `State`, so it is one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What leptos_axum's file and route handlers need.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub generation: Arc<GenerationService>,
     pub tokens: Arc<Tokens>,

@@ -179,6 +179,7 @@ pub fn whole_template(
                     section_id: s.id.clone(),
                     data: data.clone(),
                     refresh: false,
+                    context: None,
                 })
             })
             .collect(),

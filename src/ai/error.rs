@@ -20,6 +20,9 @@ pub enum AttemptFailure {
     },
     /// A success status with a body that is not a chat completion.
     Malformed(String),
+    /// A streamed answer broke off after text had arrived; never retried, since the writer
+    /// already sees the partial text.
+    Interrupted(Box<AttemptFailure>),
 }
 
 impl AttemptFailure {
@@ -29,7 +32,7 @@ impl AttemptFailure {
             Self::Status { status, .. } => reqwest::StatusCode::from_u16(*status)
                 .map(is_retryable_status)
                 .unwrap_or(false),
-            Self::Malformed(_) => false,
+            Self::Malformed(_) | Self::Interrupted(_) => false,
         }
     }
 
@@ -49,6 +52,7 @@ impl fmt::Display for AttemptFailure {
             Self::Status { status, detail, .. } if detail.is_empty() => write!(f, "HTTP {status}"),
             Self::Status { status, detail, .. } => write!(f, "HTTP {status}: {detail}"),
             Self::Malformed(reason) => write!(f, "响应格式错误: {reason}"),
+            Self::Interrupted(cause) => write!(f, "流式输出中断: {cause}"),
         }
     }
 }
@@ -95,6 +99,9 @@ impl fmt::Display for AiError {
                 write!(f, "AI 服务拒绝了请求（HTTP {status}）")
             }
             AttemptFailure::Malformed(_) => f.write_str("AI 服务返回了无法解析的结果"),
+            AttemptFailure::Interrupted(_) => {
+                f.write_str("AI 服务在输出过程中中断，已保留已生成的部分，可重新生成该章节")
+            }
         }
     }
 }

@@ -27,7 +27,34 @@ fn numeral(i: usize) -> String {
         .unwrap_or_else(|| (i + 1).to_string())
 }
 
-pub fn generate(template: &Template, section: &Section, info: &EnterpriseInfo) -> String {
+/// How many characters one streamed piece of the mock's text holds.
+const PIECE_CHARS: usize = 24;
+
+/// The mock's text as a stream of short pieces, `delay` apart, like a model writing.
+pub fn pieces(text: String, delay: std::time::Duration) -> super::TextStream {
+    use futures::StreamExt;
+
+    let chars: Vec<char> = text.chars().collect();
+    let pieces: Vec<String> = chars
+        .chunks(PIECE_CHARS)
+        .map(|c| c.iter().collect())
+        .collect();
+    Box::pin(futures::stream::iter(pieces.into_iter().enumerate()).then(
+        move |(i, piece)| async move {
+            if i > 0 && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            Ok(piece)
+        },
+    ))
+}
+
+pub fn generate(
+    template: &Template,
+    section: &Section,
+    info: &EnterpriseInfo,
+    context: Option<&str>,
+) -> String {
     let field = |id: &str| info.get(id).map(|v| v.to_string());
     let name = field("enterprise_name").unwrap_or_else(|| "本单位".to_owned());
 
@@ -52,6 +79,9 @@ pub fn generate(template: &Template, section: &Section, info: &EnterpriseInfo) -
     ));
     if !facts.is_empty() {
         text.push_str(&format!("{name}{}。", facts.join("，")));
+    }
+    if context.is_some() {
+        text.push_str("本章内容与本预案“企业概况”一章保持一致。");
     }
     text.push('\n');
 
@@ -98,7 +128,7 @@ mod tests {
                 "hazardous_chemicals": "液氯 20 t"}}),
         )
         .unwrap();
-        let text = generate(t, s, &info);
+        let text = generate(t, s, &info, None);
         assert!(text.starts_with(MARKER));
         assert!(text.contains(
             "测试企业位于北京市朝阳区，属于化工制造行业，主要产品为化工产品，现有从业人员100人。"
@@ -107,6 +137,11 @@ mod tests {
             assert!(text.contains(item.as_str()), "{item}");
         }
         assert!(text.contains("- 危险化学品（名称、CAS 号、最大储量、储存方式）：液氯 20 t"));
-        assert_eq!(text, generate(t, s, &info), "the mock is deterministic");
+        assert_eq!(
+            text,
+            generate(t, s, &info, None),
+            "the mock is deterministic"
+        );
+        assert!(generate(t, s, &info, Some("概况")).contains("保持一致"));
     }
 }

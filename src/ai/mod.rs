@@ -6,10 +6,16 @@ pub mod mock;
 pub mod openai;
 pub mod retry;
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
+use std::{
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
 };
+
+use futures::{stream, Stream, StreamExt};
 
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use serde::Serialize;
@@ -29,6 +35,8 @@ pub struct GenerateInput<'a> {
     pub section: &'a Section,
     pub info: &'a EnterpriseInfo,
     pub prompt: &'a Prompt,
+    /// The plan's context section text, when given.
+    pub context: Option<&'a str>,
 }
 
 /// Counters shown on the dashboard and in stats.
@@ -60,7 +68,12 @@ pub struct AiService {
     model: String,
     counters: Arc<AiCounters>,
     latency: Histogram,
+    mock_chunk_delay: Duration,
 }
+
+/// A streamed answer: pieces of text in order. It ends after the last piece, or with one error
+/// when the answer broke off (the pieces before it stay valid but the answer is incomplete).
+pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, AiError>> + Send>>;
 
 impl AiService {
     pub fn from_settings(settings: &AiSettings) -> Result<Self, reqwest::Error> {
@@ -81,6 +94,7 @@ impl AiService {
             model,
             counters,
             latency: Histogram::new(exponential_buckets(0.001, 2.0, 18)),
+            mock_chunk_delay: settings.mock_chunk_delay,
         })
     }
 
@@ -122,7 +136,12 @@ impl AiService {
         match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
-                Ok(mock::generate(input.template, input.section, input.info))
+                Ok(mock::generate(
+                    input.template,
+                    input.section,
+                    input.info,
+                    input.context,
+                ))
             }
             Backend::OpenAi(client) => {
                 let result = client.complete(input.prompt).await;
@@ -132,6 +151,71 @@ impl AiService {
                 result
             }
         }
+    }
+
+    /// Starts a streamed answer. Resolves once the first piece of text is there (failures
+    /// before it are retried, as for `generate`); the stream yields that piece first. The mock
+    /// streams its text in pieces too, so the streaming path always runs.
+    pub async fn stream(&self, input: GenerateInput<'_>) -> Result<TextStream, AiError> {
+        let started = Instant::now();
+        let pieces: TextStream = match &self.backend {
+            Backend::Mock => {
+                self.counters.calls.fetch_add(1, Ordering::Relaxed);
+                let text = mock::generate(input.template, input.section, input.info, input.context);
+                mock::pieces(text, self.mock_chunk_delay)
+            }
+            Backend::OpenAi(client) => match client.open_stream(input.prompt).await {
+                Ok((first, reader)) => {
+                    let rest = stream::unfold(Some(reader), |reader| async move {
+                        let mut reader = reader?;
+                        match reader.next_text().await {
+                            Ok(Some(text)) => Some((Ok(text), Some(reader))),
+                            Ok(None) => None,
+                            Err(cause) => Some((
+                                Err(AiError {
+                                    failure: error::AttemptFailure::Interrupted(Box::new(cause)),
+                                    attempts: 1,
+                                }),
+                                None,
+                            )),
+                        }
+                    });
+                    Box::pin(stream::once(async move { Ok(first) }).chain(rest))
+                }
+                Err(e) => {
+                    tracing::error!("AI 生成失败: {}", e.log_detail());
+                    self.latency.observe(started.elapsed().as_secs_f64());
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            },
+        };
+        Ok(self.counted(pieces, started))
+    }
+
+    /// Counts a stream as one success (at its end) or one failure (at its error), and its
+    /// duration as latency.
+    fn counted(&self, mut pieces: TextStream, started: Instant) -> TextStream {
+        let counters = self.counters.clone();
+        let latency = self.latency.clone();
+        let mut settled = false;
+        Box::pin(stream::poll_fn(move |cx| {
+            let next = pieces.as_mut().poll_next(cx);
+            let outcome = match &next {
+                std::task::Poll::Ready(Some(Err(e))) => {
+                    tracing::error!("AI 流式输出中断: {}", e.log_detail());
+                    Some(&counters.failures)
+                }
+                std::task::Poll::Ready(None) => Some(&counters.successes),
+                _ => None,
+            };
+            if let Some(counter) = outcome.filter(|_| !settled) {
+                settled = true;
+                latency.observe(started.elapsed().as_secs_f64());
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            next
+        }))
     }
 
     pub fn stats(&self) -> AiStats {

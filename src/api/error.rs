@@ -71,25 +71,15 @@ impl IntoResponse for ApiError {
 
 impl From<GenerationError> for ApiError {
     fn from(e: GenerationError) -> Self {
-        match e {
-            GenerationError::UnknownTemplate(_) => {
-                Self::new(StatusCode::NOT_FOUND, "TEMPLATE_NOT_FOUND", e.to_string())
+        let status = match &e {
+            GenerationError::UnknownTemplate(_) | GenerationError::UnknownSection { .. } => {
+                StatusCode::NOT_FOUND
             }
-            GenerationError::UnknownSection { .. } => {
-                Self::new(StatusCode::NOT_FOUND, "SECTION_NOT_FOUND", e.to_string())
-            }
-            GenerationError::Invalid(details) => Self::validation(details),
-            GenerationError::Busy => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "GENERATION_BUSY",
-                e.to_string(),
-            ),
-            GenerationError::Ai(ai) if ai.is_timeout() => {
-                Self::new(StatusCode::GATEWAY_TIMEOUT, "AI_TIMEOUT", ai.to_string())
-            }
-            GenerationError::Ai(ai) => {
-                Self::new(StatusCode::BAD_GATEWAY, "AI_UPSTREAM_ERROR", ai.to_string())
-            }
-        }
+            GenerationError::Invalid(details) => return Self::validation(details.clone()),
+            GenerationError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            GenerationError::Ai(ai) if ai.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            GenerationError::Ai(_) => StatusCode::BAD_GATEWAY,
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }

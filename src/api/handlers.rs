@@ -1,6 +1,13 @@
 //! Thin handlers over the generation service.
 
-use axum::{extract::State, Json};
+use std::convert::Infallible;
+
+use axum::{
+    extract::State,
+    response::sse::{Event, KeepAlive, Sse},
+    Json,
+};
+use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -10,7 +17,7 @@ use super::{
     extract::JsonBody,
 };
 use crate::{
-    generation::{GenerateRequest, Generated},
+    generation::{plan::PlanOutcome, stream::SectionEvent, GenerateRequest, Generated},
     state::AppState,
 };
 
@@ -52,6 +59,79 @@ pub async fn generate(
     Ok(Json(Success {
         success: true,
         body: generated,
+    }))
+}
+
+/// 流式生成一个章节（Server-Sent Events）
+///
+/// 请求体与 `/api/ai/generate` 相同（可另带 `context`）。事件依次为 `start`、若干 `text`、
+/// 最后 `done` 或 `error`，每个事件的 data 是一个 JSON 对象（见 `SectionEvent`）。只有完整的回答才会写入缓存；
+/// 出现第一段文字之前的失败按重试策略重试，仍失败时以普通 JSON 错误返回。
+#[utoipa::path(
+    post,
+    path = "/api/ai/generate/stream",
+    tag = "ai",
+    request_body = super::openapi::GenerateBody,
+    responses(
+        (status = 200, description = "text/event-stream：start、text…、done 或 error", body = SectionEvent, content_type = "text/event-stream"),
+        (status = 400, description = "请求体不是有效的 JSON", body = super::openapi::ErrorResponse),
+        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+        (status = 404, description = "模板或章节不存在", body = super::openapi::ErrorResponse),
+        (status = 422, description = "字段缺失或不合法", body = super::openapi::ErrorResponse),
+        (status = 502, description = "AI 服务出错（第一段文字之前）", body = super::openapi::ErrorResponse),
+        (status = 504, description = "AI 服务超时（第一段文字之前）", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn generate_stream(
+    State(state): State<AppState>,
+    _caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let request = GenerateRequest::from_json(&body).map_err(ApiError::validation)?;
+    let events = state.generation.stream(&request).await?;
+    let events = events.map(|event| {
+        let name = match &event {
+            SectionEvent::Start { .. } => "start",
+            SectionEvent::Text { .. } => "text",
+            SectionEvent::Done { .. } => "done",
+            SectionEvent::Error { .. } => "error",
+        };
+        Ok(Event::default()
+            .event(name)
+            .json_data(&event)
+            .unwrap_or_else(|_| Event::default().event("error")))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// 生成整份预案
+///
+/// 依模板顺序返回每个章节；先写“企业概况”等上下文章节，再把它的正文提供给其余章节（并发数见
+/// `AI_PLAN_CONCURRENCY`）。某个章节失败不影响其他章节：它带 `error`，其余照常返回，可单独重新请求。
+#[utoipa::path(
+    post,
+    path = "/api/ai/generate-plan",
+    tag = "ai",
+    request_body = super::openapi::PlanBody,
+    responses(
+        (status = 200, description = "每个章节的结果（失败的章节带 error）", body = super::openapi::PlanResponse),
+        (status = 400, description = "请求体不是有效的 JSON", body = super::openapi::ErrorResponse),
+        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+        (status = 404, description = "模板不存在", body = super::openapi::ErrorResponse),
+        (status = 413, description = "请求体过大", body = super::openapi::ErrorResponse),
+        (status = 422, description = "字段缺失或不合法", body = super::openapi::ErrorResponse),
+    )
+)]
+pub async fn generate_plan(
+    State(state): State<AppState>,
+    _caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Success<PlanOutcome>>, ApiError> {
+    let request = GenerateRequest::plan_from_json(&body).map_err(ApiError::validation)?;
+    let plan = state.generation.generate_plan(&request).await?;
+    Ok(Json(Success {
+        success: true,
+        body: plan,
     }))
 }
 

@@ -19,6 +19,8 @@ use error::ApiError;
 pub fn router(body_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/ai/generate", post(handlers::generate))
+        .route("/ai/generate/stream", post(handlers::generate_stream))
+        .route("/ai/generate-plan", post(handlers::generate_plan))
         .route("/ai/cache/stats", get(handlers::cache_stats))
         .route("/ai/cache", delete(handlers::clear_cache))
         .route("/templates", get(handlers::templates))

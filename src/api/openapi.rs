@@ -11,7 +11,11 @@ use crate::{
     ai::AiStats,
     cache::{breaker::BreakerStats, CacheStats, TierStats, Tiers},
     domain::enterprise::FieldError,
-    generation::Generated,
+    generation::{
+        plan::{PlanOutcome, PlanSection, SectionFailure},
+        stream::SectionEvent,
+        Generated,
+    },
     templates::{FieldKind, FieldSpec, Section, Template},
 };
 
@@ -47,6 +51,27 @@ pub struct GenerateBody {
     /// Skip the cache and write a fresh answer.
     #[schema(default = false)]
     pub refresh: Option<bool>,
+    /// The plan's 企业概况 text, given to the prompt so the sections agree (at most 8000 characters).
+    pub context: Option<String>,
+}
+
+/// A request to write every section of a plan.
+#[derive(Serialize, ToSchema)]
+pub struct PlanBody {
+    #[schema(example = "emergency_plan")]
+    pub template_id: String,
+    pub data: GenerateData,
+    /// Skip the cache and write every section afresh.
+    #[schema(default = false)]
+    pub refresh: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanResponse {
+    #[schema(example = true)]
+    pub success: bool,
+    #[serde(flatten)]
+    pub plan: PlanOutcome,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -124,6 +149,8 @@ impl Modify for BearerAuth {
     ),
     paths(
         super::handlers::generate,
+        super::handlers::generate_stream,
+        super::handlers::generate_plan,
         super::handlers::cache_stats,
         super::handlers::clear_cache,
         super::handlers::templates,
@@ -131,7 +158,8 @@ impl Modify for BearerAuth {
     components(schemas(
         GenerateBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
         ErrorResponse, ErrorBody, FieldError, CacheStats, Tiers, TierStats, BreakerStats, AiStats,
-        Template, Section, FieldSpec, FieldKind, Generated
+        Template, Section, FieldSpec, FieldKind, Generated, PlanBody, PlanResponse, PlanOutcome,
+        PlanSection, SectionFailure, SectionEvent
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

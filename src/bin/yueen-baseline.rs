@@ -2,6 +2,11 @@
 //! `POST /api/ai/generate` and answers with a JSON body of the same size, doing nothing else, so
 //! `bench/run.sh` can compare the real cache-hit path against the stack's ceiling.
 
+// The same allocator as the app, so the comparison is of the request path alone.
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

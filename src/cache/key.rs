@@ -1,41 +1,50 @@
 //! Cache keys: the app's prefix plus a hash of everything that decides the answer, so equal
 //! requests share an entry however they were typed.
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::enterprise::EnterpriseInfo;
 
-#[derive(Serialize)]
-struct KeyMaterial<'a> {
-    template: &'a str,
-    section: &'a str,
-    model: &'a str,
-    prompt_version: &'a str,
-    data: std::collections::BTreeMap<&'a str, crate::domain::enterprise::FieldValue>,
+/// Everything that decides a section's answer.
+pub struct KeyParts<'a> {
+    pub template: &'a str,
+    pub section: &'a str,
+    pub info: &'a EnterpriseInfo,
+    pub model: &'a str,
+    pub prompt_version: &'a str,
+    /// The plan's context section text, when the prompt carries it.
+    pub context: Option<&'a str>,
 }
 
 /// `<prefix>gen:<template>:<section>:<sha256 hex>`; template and section stay readable so an
-/// operator can find a plan's entries in Redis.
-pub fn generation_key(
-    prefix: &str,
-    template: &str,
-    section: &str,
-    info: &EnterpriseInfo,
-    model: &str,
-    prompt_version: &str,
-) -> String {
-    let material = KeyMaterial {
-        template,
-        section,
-        model,
-        prompt_version,
-        data: info.canonical(),
-    };
-    // Serialising a struct of strings and a BTreeMap cannot fail.
-    let bytes = serde_json::to_vec(&material).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    format!("{prefix}gen:{template}:{section}:{}", hex::encode(digest))
+/// operator can find a plan's entries in Redis. The digest covers the model, the prompt
+/// version, the context and the canonical fields (NUL-separated, so no two inputs collide).
+pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        parts.template,
+        parts.section,
+        parts.model,
+        parts.prompt_version,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    parts.info.hash_canonical(&mut h);
+    if let Some(context) = parts.context {
+        h.update([2]);
+        h.update(context.as_bytes());
+    }
+    let mut key =
+        String::with_capacity(prefix.len() + parts.template.len() + parts.section.len() + 70);
+    key.push_str(prefix);
+    key.push_str("gen:");
+    key.push_str(parts.template);
+    key.push(':');
+    key.push_str(parts.section);
+    key.push(':');
+    key.push_str(&hex::encode(h.finalize()));
+    key
 }
 
 /// A Redis `MATCH` pattern for every key under `prefix`, with glob characters escaped.
@@ -62,7 +71,17 @@ mod tests {
         let r = Registry::load(None).unwrap();
         let t = r.template("emergency_plan").unwrap();
         let info = EnterpriseInfo::parse(t, &json!({ "enterprise_info": data })).unwrap();
-        generation_key("yueen:", "emergency_plan", "2", &info, model, "v1")
+        generation_key(
+            "yueen:",
+            &KeyParts {
+                template: "emergency_plan",
+                section: "2",
+                info: &info,
+                model,
+                prompt_version: "v1",
+                context: None,
+            },
+        )
     }
 
     fn seed() -> serde_json::Value {

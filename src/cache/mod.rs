@@ -241,17 +241,15 @@ impl CacheService {
         let now = envelope::now_ms();
         let mut stale = None;
         if self.memory_in_use() {
-            if let Some(raw) = self.memory.get(key) {
-                match envelope::open(&raw, now) {
-                    Some((payload, true)) => {
-                        if counted {
-                            self.count(&self.counters.l1_hits);
-                        }
-                        return Lookup::Fresh(Arc::from(payload));
+            // The hit path: an `Arc` clone, no copy of the payload.
+            if let Some((payload, fresh_until)) = self.memory.get(key) {
+                if now < fresh_until {
+                    if counted {
+                        self.count(&self.counters.l1_hits);
                     }
-                    Some((payload, false)) => stale = Some(Arc::from(payload)),
-                    None => {}
+                    return Lookup::Fresh(payload);
                 }
+                stale = Some(payload);
             }
             if counted {
                 self.count(&self.counters.l1_misses);
@@ -259,17 +257,23 @@ impl CacheService {
         }
         if let Some(redis) = self.live_redis() {
             match redis.get(key).await {
-                Ok(Some((raw, ttl))) => match envelope::open(&raw, now) {
-                    Some((payload, true)) => {
+                Ok(Some((raw, ttl))) => match envelope::open(&raw) {
+                    Some((payload, fresh_until)) if now < fresh_until => {
                         if counted {
                             self.count(&self.counters.l2_hits);
                         }
+                        let payload: Arc<str> = Arc::from(payload);
                         if self.l1_enabled {
-                            self.memory.set(key, raw.clone(), ttl.min(self.l1_ttl));
+                            self.memory.set(
+                                key,
+                                payload.clone(),
+                                fresh_until,
+                                ttl.min(self.l1_ttl),
+                            );
                         }
-                        return Lookup::Fresh(Arc::from(payload));
+                        return Lookup::Fresh(payload);
                     }
-                    Some((payload, false)) => stale = Some(Arc::from(payload)),
+                    Some((payload, _)) => stale = Some(Arc::from(payload)),
                     None => {}
                 },
                 Ok(None) => {}
@@ -286,11 +290,13 @@ impl CacheService {
     /// logged and counted, never returned: the caller already has its answer.
     pub async fn set(&self, key: &str, payload: &str, ttl: Duration) {
         let fresh_until = envelope::now_ms() + ttl.as_millis() as u64;
-        let raw: Arc<str> = Arc::from(envelope::seal(payload, fresh_until));
         let keep = ttl + self.grace;
         let mut stored = false;
         if let Some(redis) = self.live_redis() {
-            match redis.set(key, &raw, keep).await {
+            match redis
+                .set(key, &envelope::seal(payload, fresh_until), keep)
+                .await
+            {
                 Ok(()) => stored = true,
                 Err(e) => self.redis_failed(&e),
             }
@@ -299,7 +305,7 @@ impl CacheService {
             // As an L1 in front of a working Redis the entry lives briefly; as the only store it
             // lives as long as Redis would have kept it.
             let life = if stored { keep.min(self.l1_ttl) } else { keep };
-            self.memory.set(key, raw, life);
+            self.memory.set(key, Arc::from(payload), fresh_until, life);
             stored = true;
         }
         if stored {

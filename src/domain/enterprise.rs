@@ -92,12 +92,42 @@ impl EnterpriseInfo {
             })
             .collect()
     }
+
+    /// Feeds the canonical form into a hash without building it: every field as
+    /// `id 0x01 value 0x00`, in sorted order.
+    pub fn hash_canonical(&self, h: &mut sha2::Sha256) {
+        use sha2::Digest;
+        for (id, value) in &self.0 {
+            h.update(id.as_bytes());
+            h.update([1]);
+            match value {
+                FieldValue::Text(s)
+                    if unicode_normalization::is_nfkc_quick(s.chars())
+                        == unicode_normalization::IsNormalized::Yes =>
+                {
+                    h.update(s.as_bytes())
+                }
+                FieldValue::Text(s) => {
+                    let mut buf = [0u8; 4];
+                    for c in s.nfkc() {
+                        h.update(c.encode_utf8(&mut buf).as_bytes());
+                    }
+                }
+                FieldValue::Integer(n) => h.update(n.to_string().as_bytes()),
+            }
+            h.update([0]);
+        }
+    }
 }
 
 /// Trims, collapses runs of spaces (also full-width ones) and composes Unicode (NFC).
 /// Multi-line fields keep their line breaks but lose blank lines.
 fn normalise_text(raw: &str, multiline: bool) -> String {
-    let composed: String = raw.nfc().collect();
+    // Nearly all input is NFC already; the quick check spares the rebuild.
+    let composed: String = match unicode_normalization::is_nfc_quick(raw.chars()) {
+        unicode_normalization::IsNormalized::Yes => raw.to_owned(),
+        _ => raw.nfc().collect(),
+    };
     let collapse = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
     if multiline {
         composed

@@ -6,7 +6,10 @@
 //! from the cache. When the model fails, an expired entry still inside its grace period is
 //! served instead, marked `stale`.
 
+pub mod plan;
+pub mod request;
 pub mod single_flight;
+pub mod stream;
 
 use std::{
     sync::Arc,
@@ -14,12 +17,15 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+pub use self::request::GenerateRequest;
 use self::single_flight::SingleFlight;
 use crate::{
     ai::{AiError, AiService, GenerateInput},
-    cache::{key::generation_key, CacheService, LockAttempt, Lookup},
+    cache::{
+        key::{generation_key, KeyParts},
+        CacheService, LockAttempt, Lookup,
+    },
     domain::enterprise::{EnterpriseInfo, FieldError},
     prompt,
     templates::{Registry, Section, Template},
@@ -27,86 +33,6 @@ use crate::{
 
 /// How often a waiter looks for the lock owner's answer.
 const LOCK_POLL: Duration = Duration::from_millis(50);
-
-/// A request to write one section, as the API and the pages receive it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GenerateRequest {
-    pub template_id: String,
-    pub section_id: String,
-    pub data: Value,
-    /// Skip the cache lookup and write a fresh answer (the "重新生成" button).
-    pub refresh: bool,
-}
-
-impl GenerateRequest {
-    /// Reads the JSON body, naming each missing or mistyped field in Chinese.
-    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
-        let Some(obj) = body.as_object() else {
-            return Err(vec![FieldError {
-                field: "body".into(),
-                message: "请求体应为 JSON 对象".into(),
-            }]);
-        };
-        let mut errors = Vec::new();
-        let mut id = |name: &str| match obj.get(name) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            None | Some(Value::Null) => {
-                errors.push(FieldError {
-                    field: name.into(),
-                    message: format!("缺少 {name}"),
-                });
-                None
-            }
-            Some(_) => {
-                errors.push(FieldError {
-                    field: name.into(),
-                    message: format!("{name} 应为非空字符串"),
-                });
-                None
-            }
-        };
-        let template_id = id("template_id");
-        let section_id = id("section_id");
-        let data = match obj.get("data") {
-            Some(v @ Value::Object(_)) => Some(v.clone()),
-            Some(_) => {
-                errors.push(FieldError {
-                    field: "data".into(),
-                    message: "data 应为对象".into(),
-                });
-                None
-            }
-            None => {
-                errors.push(FieldError {
-                    field: "data".into(),
-                    message: "缺少 data（企业信息）".into(),
-                });
-                None
-            }
-        };
-        let refresh = match obj.get("refresh") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                errors.push(FieldError {
-                    field: "refresh".into(),
-                    message: "refresh 应为 true 或 false".into(),
-                });
-                false
-            }
-        };
-        match (template_id, section_id, data) {
-            (Some(template_id), Some(section_id), Some(data)) if errors.is_empty() => Ok(Self {
-                template_id,
-                section_id,
-                data,
-                refresh,
-            }),
-            _ => Err(errors),
-        }
-    }
-}
 
 /// A generated (or cached) section.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -136,6 +62,20 @@ pub enum GenerationError {
     Busy,
 }
 
+impl GenerationError {
+    /// The stable code the API reports this failure under.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownTemplate(_) => "TEMPLATE_NOT_FOUND",
+            Self::UnknownSection { .. } => "SECTION_NOT_FOUND",
+            Self::Invalid(_) => "VALIDATION_ERROR",
+            Self::Busy => "GENERATION_BUSY",
+            Self::Ai(ai) if ai.is_timeout() => "AI_TIMEOUT",
+            Self::Ai(_) => "AI_UPSTREAM_ERROR",
+        }
+    }
+}
+
 /// What the cache holds for a section.
 #[derive(Clone, Serialize, Deserialize)]
 struct CachedSection {
@@ -145,6 +85,23 @@ struct CachedSection {
 }
 
 impl CachedSection {
+    fn new(content: String, model: &str) -> Self {
+        Self {
+            content,
+            model: model.to_owned(),
+            generated_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+        }
+    }
+
+    async fn store(&self, cache: &CacheService, key: &str, ttl: Duration) {
+        if let Ok(raw) = serde_json::to_string(self) {
+            cache.set(key, &raw, ttl).await;
+        }
+    }
+
     fn parse(raw: &str) -> Option<Self> {
         serde_json::from_str(raw)
             .map_err(|e| tracing::warn!("缓存条目无法解析，按未命中处理: {e}"))
@@ -166,6 +123,8 @@ pub struct GenerationService {
     cache: Arc<CacheService>,
     ai: Arc<AiService>,
     flights: Arc<SingleFlight<FlightResult>>,
+    /// How many sections of one plan are written at once.
+    plan_concurrency: usize,
 }
 
 /// Everything a flight needs, owned, so it can outlive the request that started it.
@@ -175,6 +134,7 @@ struct Job {
     template: Template,
     section: Section,
     info: EnterpriseInfo,
+    context: Option<String>,
     key: String,
     refresh: bool,
 }
@@ -186,7 +146,14 @@ impl GenerationService {
             cache,
             ai,
             flights: Arc::new(SingleFlight::default()),
+            plan_concurrency: 3,
         }
+    }
+
+    /// How many sections of one plan are written at the same time (at least one).
+    pub fn with_plan_concurrency(mut self, n: usize) -> Self {
+        self.plan_concurrency = n.max(1);
+        self
     }
 
     pub fn registry(&self) -> &Registry {
@@ -201,8 +168,8 @@ impl GenerationService {
         &self.ai
     }
 
-    pub async fn generate(&self, req: &GenerateRequest) -> Result<Generated, GenerationError> {
-        let started = Instant::now();
+    /// Checks a request against the registry and works out its cache key.
+    fn prepare<'a>(&'a self, req: &GenerateRequest) -> Result<Prepared<'a>, GenerationError> {
         let template = self
             .registry
             .template(&req.template_id)
@@ -217,12 +184,48 @@ impl GenerationService {
         let info = EnterpriseInfo::parse(template, &req.data).map_err(GenerationError::Invalid)?;
         let key = generation_key(
             self.cache.prefix(),
-            &template.id,
-            &section.id,
-            &info,
-            self.ai.model(),
-            &prompt::version(template, section),
+            &KeyParts {
+                template: &template.id,
+                section: &section.id,
+                info: &info,
+                model: self.ai.model(),
+                prompt_version: &section.prompt_version,
+                context: req.context.as_deref(),
+            },
         );
+        Ok(Prepared {
+            template,
+            section,
+            info,
+            key,
+        })
+    }
+
+    /// What the cache has for a prepared request: a fresh entry, or an expired one to fall back
+    /// on. `refresh` skips the lookup.
+    async fn cached(
+        &self,
+        key: &str,
+        refresh: bool,
+    ) -> (Option<CachedSection>, Option<CachedSection>) {
+        if refresh {
+            return (None, None);
+        }
+        match self.cache.get(key).await {
+            Lookup::Fresh(raw) => (CachedSection::parse(&raw), None),
+            Lookup::Stale(raw) => (None, CachedSection::parse(&raw)),
+            Lookup::Miss => (None, None),
+        }
+    }
+
+    pub async fn generate(&self, req: &GenerateRequest) -> Result<Generated, GenerationError> {
+        let started = Instant::now();
+        let Prepared {
+            template,
+            section,
+            info,
+            key,
+        } = self.prepare(req)?;
         let answer = |entry: CachedSection, cached: bool, stale: bool| Generated {
             content: entry.content,
             section_title: section.title.clone(),
@@ -234,17 +237,9 @@ impl GenerationService {
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
 
-        let mut stale = None;
-        if !req.refresh {
-            match self.cache.get(&key).await {
-                Lookup::Fresh(raw) => {
-                    if let Some(hit) = CachedSection::parse(&raw) {
-                        return Ok(answer(hit, true, false));
-                    }
-                }
-                Lookup::Stale(raw) => stale = CachedSection::parse(&raw),
-                Lookup::Miss => {}
-            }
+        let (fresh, stale) = self.cached(&key, req.refresh).await;
+        if let Some(hit) = fresh {
+            return Ok(answer(hit, true, false));
         }
 
         let job = Job {
@@ -253,6 +248,7 @@ impl GenerationService {
             template: template.clone(),
             section: section.clone(),
             info,
+            context: req.context.clone(),
             key: key.clone(),
             refresh: req.refresh,
         };
@@ -271,6 +267,14 @@ impl GenerationService {
             (Err(e), _) => Err(e),
         }
     }
+}
+
+/// A request checked against the registry.
+struct Prepared<'a> {
+    template: &'a Template,
+    section: &'a Section,
+    info: EnterpriseInfo,
+    key: String,
 }
 
 impl Job {
@@ -337,7 +341,12 @@ impl Job {
     }
 
     async fn generate(&self) -> FlightResult {
-        let prompt = prompt::build(&self.template, &self.section, &self.info);
+        let prompt = prompt::build(
+            &self.template,
+            &self.section,
+            &self.info,
+            self.context.as_deref(),
+        );
         let content = self
             .ai
             .generate(GenerateInput {
@@ -345,49 +354,16 @@ impl Job {
                 section: &self.section,
                 info: &self.info,
                 prompt: &prompt,
+                context: self.context.as_deref(),
             })
             .await?;
-        let section = CachedSection {
-            content,
-            model: self.ai.model().to_owned(),
-            generated_at: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default(),
-        };
-        if let Ok(raw) = serde_json::to_string(&section) {
-            self.cache.set(&self.key, &raw, self.section.ttl).await;
-        }
+        let section = CachedSection::new(content, self.ai.model());
+        section
+            .store(&self.cache, &self.key, self.section.ttl)
+            .await;
         Ok(Produced {
             section,
             from_cache: false,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn request_accepts_the_seed_shape_and_numeric_section() {
-        let r = GenerateRequest::from_json(&json!({
-            "template_id": "emergency_plan", "section_id": 2, "data": {"enterprise_info": {}}
-        }))
-        .unwrap();
-        assert_eq!(r.section_id, "2");
-        assert!(!r.refresh);
-    }
-
-    #[test]
-    fn request_errors_name_every_field() {
-        let errors =
-            GenerateRequest::from_json(&json!({"section_id": [], "data": 3, "refresh": "yes"}))
-                .unwrap_err();
-        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["template_id", "section_id", "data", "refresh"]);
-        assert_eq!(errors[0].message, "缺少 template_id");
     }
 }

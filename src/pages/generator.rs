@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::plan::{PlanPanel, PlanStore};
 use crate::{
     browser,
     model::{FieldView, GenerateOutcome, SectionResult, TemplateView},
@@ -172,7 +173,9 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         }
     });
 
-    let submit = move |refresh: bool| {
+    let plan = PlanStore::new();
+    // The form's values when they pass the checks; otherwise the problems are shown.
+    let checked = move || -> Option<(Draft, BTreeMap<String, String>)> {
         let d = draft.get_untracked();
         let fields = template.with_untracked(|t| t.fields.clone());
         let found = check(&fields, &d.values);
@@ -181,14 +184,26 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         }
         errors.set(found.clone());
         if !found.is_empty() {
-            return;
+            return None;
         }
-        copied.set(None);
         let values = d
             .values
-            .into_iter()
-            .filter(|(k, v)| fields.iter().any(|f| &f.id == k) && !v.trim().is_empty())
+            .iter()
+            .filter(|(k, v)| fields.iter().any(|f| &f.id == *k) && !v.trim().is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        Some((d, values))
+    };
+    let whole_plan = move || {
+        if let Some((_, values)) = checked() {
+            plan.start(&template.get_untracked(), values);
+        }
+    };
+    let submit = move |refresh: bool| {
+        let Some((d, values)) = checked() else {
+            return;
+        };
+        copied.set(None);
         action.dispatch(GenerateSection {
             template_id: d.template_id,
             section_id: d.section_id,
@@ -214,6 +229,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
     };
 
     let busy = move || action.pending().get();
+    let plan_busy = plan.busy();
 
     view! {
         <div class="generator">
@@ -282,12 +298,20 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
                     <button type="submit" class="primary" disabled=move || !hydrated.get() || busy()>
                         {move || if busy() { "正在生成…" } else { "生成章节" }}
                     </button>
+                    <button
+                        type="button"
+                        disabled=move || !hydrated.get() || plan_busy.get()
+                        on:click=move |_| whole_plan()
+                    >
+                        {move || if plan_busy.get() { "正在生成整份预案…" } else { "生成整份预案" }}
+                    </button>
                     <span class="muted" aria-live="polite">
                         {move || busy().then_some("正在调用 AI 生成，请稍候…")}
                     </span>
                 </div>
             </form>
             <ResultPanel action copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
+            <PlanPanel store=plan />
         </div>
     }
 }

@@ -6,3 +6,4 @@ pub mod forbidden;
 pub mod generator;
 pub mod login;
 pub mod not_found;
+pub mod plan;

@@ -42,6 +42,10 @@ pub struct Section {
     pub prompt: String,
     #[serde(skip)]
     pub ttl: Duration,
+    /// Identifies the prompt wording (see `prompt::version`); worked out once at load, as it is
+    /// part of every cache key.
+    #[serde(skip)]
+    pub prompt_version: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -52,6 +56,9 @@ pub struct Template {
     /// The fields this template uses, in form order, with its own required flags.
     pub fields: Vec<FieldSpec>,
     pub sections: Vec<Section>,
+    /// The section written first when a whole plan is generated (企业概况); its text is given to
+    /// the other sections' prompts so the plan agrees with itself.
+    pub context_section: Option<String>,
 }
 
 impl Template {
@@ -125,6 +132,7 @@ struct RawTemplate {
     ttl_secs: u64,
     fields: Vec<FieldRef>,
     sections: Vec<RawSection>,
+    context_section: Option<String>,
 }
 
 /// A template names a catalogue field, optionally changing whether it is required.
@@ -228,15 +236,34 @@ impl RawRegistry {
                     outline: s.outline,
                     prompt: s.prompt,
                     ttl: Duration::from_secs(ttl_secs),
+                    prompt_version: String::new(),
                 });
             }
-            templates.push(Template {
+            if let Some(context) = &t.context_section {
+                if !section_ids.contains(context) {
+                    return fail(format!(
+                        "模板 {} 的 context_section {context:?} 不是它的章节",
+                        t.id
+                    ));
+                }
+            }
+            let mut template = Template {
                 id: t.id,
                 name: t.name,
                 description: t.description,
                 fields,
                 sections,
-            });
+                context_section: t.context_section,
+            };
+            let versions: Vec<String> = template
+                .sections
+                .iter()
+                .map(|s| crate::prompt::version(&template, s))
+                .collect();
+            for (section, version) in template.sections.iter_mut().zip(versions) {
+                section.prompt_version = version;
+            }
+            templates.push(template);
         }
         Ok(Registry { templates })
     }

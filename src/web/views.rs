@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use axum::body::Bytes;
+use futures::{Stream, StreamExt};
 use serde_json::{json, Map, Value};
 
 use crate::{
     domain::enterprise::FIELD_PATH,
     generation::{GenerateRequest, GenerationError, GenerationService},
     model::{
-        Dashboard, FieldProblem, FieldView, GenerateOutcome, SectionResult, SectionView,
-        TemplateView,
+        Dashboard, FieldProblem, FieldView, GenerateOutcome, SectionEvent, SectionResult,
+        SectionView, TemplateView,
     },
     templates::{FieldKind, Registry},
 };
@@ -22,6 +24,7 @@ pub fn templates(registry: &Registry) -> Vec<TemplateView> {
             id: t.id.clone(),
             name: t.name.clone(),
             description: t.description.clone(),
+            context_section: t.context_section.clone(),
             fields: t
                 .fields
                 .iter()
@@ -53,6 +56,62 @@ pub fn templates(registry: &Registry) -> Vec<TemplateView> {
         .collect()
 }
 
+/// What the page sends to write one section of a plan.
+pub struct SectionCall {
+    pub template_id: String,
+    pub section_id: String,
+    pub fields: BTreeMap<String, String>,
+    pub refresh: bool,
+    pub context: Option<String>,
+}
+
+fn enterprise_data(fields: BTreeMap<String, String>) -> Value {
+    let info: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    json!({ "enterprise_info": info })
+}
+
+/// A section as newline-delimited JSON events for the page. A failure before any text is one
+/// `error` event, so the page shows every problem the same way.
+pub async fn stream_section(
+    service: &GenerationService,
+    call: SectionCall,
+) -> impl Stream<Item = Result<Bytes, leptos::prelude::ServerFnError>> + Send + 'static {
+    let request = GenerateRequest {
+        template_id: call.template_id,
+        section_id: call.section_id,
+        data: enterprise_data(call.fields),
+        refresh: call.refresh,
+        context: call.context,
+    };
+    let events = match service.stream(&request).await {
+        Ok(events) => events,
+        Err(e) => {
+            let message = match &e {
+                GenerationError::Invalid(problems) => problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                _ => e.to_string(),
+            };
+            Box::pin(futures::stream::once(async move {
+                SectionEvent::Error {
+                    code: e.code().to_owned(),
+                    message,
+                }
+            }))
+        }
+    };
+    events.map(|event| {
+        let mut line = serde_json::to_vec(&event).unwrap_or_default();
+        line.push(b'\n');
+        Ok(Bytes::from(line))
+    })
+}
+
 pub async fn generate(
     service: &GenerationService,
     template_id: String,
@@ -60,15 +119,12 @@ pub async fn generate(
     fields: BTreeMap<String, String>,
     refresh: bool,
 ) -> GenerateOutcome {
-    let info: Map<String, Value> = fields
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
     let request = GenerateRequest {
         template_id,
         section_id,
-        data: json!({ "enterprise_info": info }),
+        data: enterprise_data(fields),
         refresh,
+        context: None,
     };
     match service.generate(&request).await {
         Ok(g) => GenerateOutcome::Done(SectionResult {

@@ -272,15 +272,28 @@ impl Drop for RedisServer {
 pub enum Reply {
     Text(&'static str),
     Status(u16),
-    RateLimited { retry_after: &'static str },
+    RateLimited {
+        retry_after: &'static str,
+    },
     Hang(Duration),
     Malformed,
+    /// A streamed answer (`stream: true`): the pieces as SSE chunks, `gap` apart, then
+    /// `[DONE]`; with `cut_after`, the connection ends after that many pieces instead.
+    Stream {
+        pieces: Vec<&'static str>,
+        gap: Duration,
+        cut_after: Option<usize>,
+    },
 }
 
 #[derive(Default)]
 struct FakeState {
     script: Vec<Reply>,
     calls: Vec<Call>,
+    /// Calls whose user prompt contains this fail with 503, whatever the script says.
+    fail_when: Option<&'static str>,
+    /// Held before the last piece of every streamed answer, until released.
+    hold_last: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 #[derive(Clone, Debug)]
@@ -302,7 +315,7 @@ impl FakeOpenAi {
     pub async fn start(script: Vec<Reply>) -> Self {
         let state = Arc::new(Mutex::new(FakeState {
             script,
-            calls: Vec::new(),
+            ..FakeState::default()
         }));
         let app = Router::new()
             .route("/v1/chat/completions", post(fake_completion))
@@ -320,6 +333,18 @@ impl FakeOpenAi {
 
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// From now on, calls whose user prompt contains `needle` fail with 503 (`None`: heal).
+    pub fn fail_when(&self, needle: Option<&'static str>) {
+        self.state.lock().unwrap().fail_when = needle;
+    }
+
+    /// Streamed answers stop before their last piece until the returned gate gets a permit.
+    pub fn hold_last_piece(&self) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        self.state.lock().unwrap().hold_last = Some(gate.clone());
+        gate
     }
 
     /// Time between consecutive calls.
@@ -344,9 +369,14 @@ async fn fake_completion(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let reply = {
+    let prompt = body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (reply, hold_last) = {
         let mut s = state.lock().unwrap();
         let n = s.calls.len();
+        let failing = s.fail_when.is_some_and(|needle| prompt.contains(needle));
         s.calls.push(Call {
             at: Instant::now(),
             authorization: headers
@@ -355,11 +385,16 @@ async fn fake_completion(
                 .map(str::to_owned),
             body,
         });
-        s.script
-            .get(n)
-            .or(s.script.last())
-            .cloned()
-            .unwrap_or(Reply::Text("默认回答"))
+        let reply = if failing {
+            Reply::Status(503)
+        } else {
+            s.script
+                .get(n)
+                .or(s.script.last())
+                .cloned()
+                .unwrap_or(Reply::Text("默认回答"))
+        };
+        (reply, s.hold_last.clone())
     };
     match reply {
         Reply::Text(text) => Json(json!({
@@ -388,6 +423,47 @@ async fn fake_completion(
             "{\"choices\": [",
         )
             .into_response(),
+        Reply::Stream {
+            pieces,
+            gap,
+            cut_after,
+        } => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+            tokio::spawn(async move {
+                let last = pieces.len().saturating_sub(1);
+                for (i, piece) in pieces.iter().enumerate() {
+                    if cut_after == Some(i) {
+                        // Lets the pieces sent so far reach the client, then ends the body
+                        // without [DONE]: the connection breaks off.
+                        tokio::time::sleep(gap).await;
+                        let _ = tx.send(Err(std::io::Error::other("cut"))).await;
+                        return;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(gap).await;
+                    }
+                    if i == last {
+                        if let Some(gate) = &hold_last {
+                            let _ = gate.acquire().await.map(|p| p.forget());
+                        }
+                    }
+                    let chunk = json!({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
+                    if tx.send(Ok(format!("data: {chunk}\n\n"))).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = tx.send(Ok("data: [DONE]\n\n".to_owned())).await;
+            });
+            let body = axum::body::Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            }));
+            (
+                StatusCode::OK,
+                [("content-type", "text/event-stream")],
+                body,
+            )
+                .into_response()
+        }
     }
 }
 

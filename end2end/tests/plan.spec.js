@@ -1,0 +1,114 @@
+// The whole plan: every section written with live progress, edited, exported to Word and
+// Markdown; streaming and per-section failure against the scriptable fake upstream.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { test, expect } = require('@playwright/test');
+const { USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
+
+const TITLES = ['总则', '企业概况', '风险评估结果', '应急组织机构及职责', '信息报告与预警', '应急响应', '后期处置', '应急保障', '预案管理'];
+const port = Number(process.env.E2E_PORT || 3107);
+const failingApp = `http://127.0.0.1:${port + 1}`;
+const upstream = `http://127.0.0.1:${port + 2}`;
+
+async function steer(request, body) {
+  await request.post(`${upstream}/control`, { data: body });
+}
+
+function section(page, title) {
+  return page.locator('[data-testid="plan-section"]', { has: page.locator('h3', { hasText: title }) });
+}
+
+test.afterEach(async ({ request }) => {
+  await steer(request, { mode: 'fail' });
+});
+
+test('whole plan: N / N, edit survives reload, Word and Markdown downloads', async ({ page }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  await loginWithLink(page, USER);
+  await waitHydrated(page);
+  const name = uniqueName('整份预案企业');
+  await fillSeedForm(page, name);
+  await page.getByRole('button', { name: '生成整份预案' }).click();
+
+  const count = page.getByTestId('plan-count');
+  await expect(count).toHaveText(`9 / 9`, { timeout: 60_000 });
+  for (const title of TITLES) {
+    await expect(section(page, title)).toHaveAttribute('data-status', 'done');
+  }
+  // The overview went first and the later sections were told about it.
+  await expect(section(page, '应急响应').getByTestId('section-text')).toHaveValue(/保持一致/);
+  await page.screenshot({ path: shot('plan-done.png'), fullPage: true });
+
+  const edit = `【人工修改】${name} 的应急响应由总经理统一指挥。`;
+  const text = section(page, '应急响应').getByTestId('section-text');
+  await text.fill(edit);
+  await expect(section(page, '应急响应')).toContainText('已编辑');
+  await page.reload();
+  await waitHydrated(page);
+  await expect(section(page, '应急响应').getByTestId('section-text')).toHaveValue(edit);
+  await expect(count).toHaveText('9 / 9');
+
+  const [word] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 Word' }).click()]);
+  expect(word.suggestedFilename()).toMatch(new RegExp(`^${name}-综合应急预案-\\d{4}-\\d{2}-\\d{2}\\.docx$`));
+  const docxPath = path.join(os.tmpdir(), `${name}.docx`);
+  await word.saveAs(docxPath);
+  const docText = execFileSync('/usr/bin/python3', [path.join(__dirname, '..', 'check-docx.py'), docxPath]).toString();
+  expect(docText).toContain(name);
+  expect(docText).toContain(edit);
+  for (const title of TITLES) expect(docText).toMatch(new RegExp(`\\d+ ${title}\\nSTYLE Heading 1`));
+
+  const [markdown] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 Markdown' }).click()]);
+  expect(markdown.suggestedFilename()).toMatch(/\.md$/);
+  const md = fs.readFileSync(await markdown.path(), 'utf8');
+  expect(md).toContain(`# ${name}综合应急预案`);
+  expect(md).toContain(edit);
+  for (const [i, title] of TITLES.entries()) expect(md).toContain(`## ${i + 1}. ${title}`);
+  expect(problems).toEqual([]);
+});
+
+test('streamed text shows up before the model has finished', async ({ page, request }) => {
+  test.setTimeout(60_000);
+  await steer(request, { mode: 'stream', hold: true });
+  await page.goto(`${failingApp}/login?token=${USER}`);
+  await waitHydrated(page);
+  await fillSeedForm(page, uniqueName('流式企业'));
+  await page.getByRole('button', { name: '生成整份预案' }).click();
+
+  const overview = section(page, '企业概况');
+  // The first pieces are on screen while the fake still holds back the last one.
+  await expect(overview.getByTestId('section-text')).toHaveValue(/流式第一段/);
+  await expect(overview).toHaveAttribute('data-status', 'writing');
+  await expect(overview.getByTestId('section-text')).not.toHaveValue(/流式结束/);
+  await page.screenshot({ path: shot('plan-streaming.png'), fullPage: true });
+
+  await steer(request, { mode: 'stream', hold: false });
+  await request.post(`${upstream}/release`);
+  await expect(overview.getByTestId('section-text')).toHaveValue(/流式结束/);
+  await expect(page.getByTestId('plan-count')).toHaveText('9 / 9', { timeout: 30_000 });
+});
+
+test('a failing section reports its error, the others complete, and it retries alone', async ({ page, request }) => {
+  test.setTimeout(60_000);
+  await steer(request, { mode: 'stream', failWhen: '“应急响应”' });
+  await page.goto(`${failingApp}/login?token=${USER}`);
+  await waitHydrated(page);
+  await fillSeedForm(page, uniqueName('部分失败企业'));
+  await page.getByRole('button', { name: '生成整份预案' }).click();
+
+  const failed = section(page, '应急响应');
+  await expect(failed).toHaveAttribute('data-status', 'failed', { timeout: 30_000 });
+  await expect(failed.getByRole('alert')).toContainText('AI 服务暂时不可用');
+  await expect(page.getByTestId('plan-count')).toHaveText('8 / 9', { timeout: 30_000 });
+  for (const title of TITLES.filter((t) => t !== '应急响应')) {
+    await expect(section(page, title)).toHaveAttribute('data-status', 'done');
+  }
+  await page.screenshot({ path: shot('plan-one-failed.png'), fullPage: true });
+
+  await steer(request, { mode: 'stream' });
+  await failed.getByRole('button', { name: '重试' }).click();
+  await expect(failed).toHaveAttribute('data-status', 'done');
+  await expect(page.getByTestId('plan-count')).toHaveText('9 / 9');
+});

@@ -1,0 +1,154 @@
+//! Writing one section as a stream of events, so the writer watches the text arrive.
+//!
+//! A cache hit streams the stored text at once. A miss streams the model's pieces as they come;
+//! only a complete answer is cached, never one that broke off. The model stream is driven by its
+//! own task: a writer who leaves mid-way does not waste the answer, which is still cached.
+
+use std::{pin::Pin, sync::Arc, time::Instant};
+
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use super::{CachedSection, GenerateRequest, GenerationError, GenerationService, Prepared};
+use crate::{
+    ai::{GenerateInput, TextStream},
+    cache::CacheService,
+    prompt,
+};
+
+pub use crate::model::SectionEvent;
+
+pub type SectionEvents = Pin<Box<dyn Stream<Item = SectionEvent> + Send>>;
+
+/// Events buffered between the model task and a slow reader.
+const BUFFER: usize = 64;
+
+impl GenerationService {
+    /// Starts writing a section. Errors before any text (bad request, the model failing on
+    /// every attempt with nothing stale to fall back on) come back as `Err`, like `generate`'s.
+    pub async fn stream(&self, req: &GenerateRequest) -> Result<SectionEvents, GenerationError> {
+        let started = Instant::now();
+        let Prepared {
+            template,
+            section,
+            info,
+            key,
+        } = self.prepare(req)?;
+        let start = |model: &str, cached: bool, stale: bool| SectionEvent::Start {
+            template_id: template.id.clone(),
+            section_id: section.id.clone(),
+            section_title: section.title.clone(),
+            model: model.to_owned(),
+            cached,
+            stale,
+        };
+        let whole = |entry: CachedSection, stale: bool| -> SectionEvents {
+            let events = [
+                start(&entry.model, true, stale),
+                SectionEvent::Text {
+                    text: entry.content,
+                },
+                SectionEvent::Done {
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                },
+            ];
+            Box::pin(futures::stream::iter(events))
+        };
+
+        let (fresh, stale) = self.cached(&key, req.refresh).await;
+        if let Some(hit) = fresh {
+            return Ok(whole(hit, false));
+        }
+        let prompt = prompt::build(template, section, &info, req.context.as_deref());
+        let pieces = self
+            .ai
+            .stream(GenerateInput {
+                template,
+                section,
+                info: &info,
+                prompt: &prompt,
+                context: req.context.as_deref(),
+            })
+            .await;
+        let pieces = match (pieces, stale) {
+            (Ok(pieces), _) => pieces,
+            (Err(e), Some(old)) => {
+                tracing::warn!("AI 生成失败，返回过期缓存: {}", e.log_detail());
+                self.cache.record_stale_served();
+                return Ok(whole(old, true));
+            }
+            (Err(e), None) => return Err(e.into()),
+        };
+
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let _ = tx.try_send(start(self.ai.model(), false, false));
+        tokio::spawn(drive(
+            pieces,
+            tx,
+            Sink {
+                cache: self.cache.clone(),
+                key,
+                ttl: section.ttl,
+                model: self.ai.model().to_owned(),
+            },
+            started,
+        ));
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|event| (event, rx))
+        })))
+    }
+}
+
+/// Where a complete answer goes.
+struct Sink {
+    cache: Arc<CacheService>,
+    key: String,
+    ttl: std::time::Duration,
+    model: String,
+}
+
+/// Forwards the model's pieces, then caches the whole answer. Keeps going when the reader has
+/// left: sending fails silently and the answer is still cached for the next request.
+async fn drive(
+    mut pieces: TextStream,
+    tx: mpsc::Sender<SectionEvent>,
+    sink: Sink,
+    started: Instant,
+) {
+    let mut content = String::new();
+    while let Some(piece) = pieces.next().await {
+        match piece {
+            Ok(text) => {
+                content.push_str(&text);
+                let _ = tx.send(SectionEvent::Text { text }).await;
+            }
+            Err(e) => {
+                let _ = tx
+                    .send(SectionEvent::Error {
+                        code: "AI_STREAM_INTERRUPTED".to_owned(),
+                        message: e.to_string(),
+                    })
+                    .await;
+                return;
+            }
+        }
+    }
+    let content = content.trim();
+    if content.is_empty() {
+        let _ = tx
+            .send(SectionEvent::Error {
+                code: "AI_UPSTREAM_ERROR".to_owned(),
+                message: "AI 服务返回了空内容，请重新生成".to_owned(),
+            })
+            .await;
+        return;
+    }
+    CachedSection::new(content.to_owned(), &sink.model)
+        .store(&sink.cache, &sink.key, sink.ttl)
+        .await;
+    let _ = tx
+        .send(SectionEvent::Done {
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+        .await;
+}

@@ -1,0 +1,530 @@
+//! The whole plan on the generator page: every section of the chosen template written in turn
+//! (the context section first, its text then given to the others), streamed into an editable
+//! text box as the model writes, kept in `localStorage` so nothing is lost on reload, and
+//! exported to Word or Markdown.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    browser,
+    model::{SectionEvent, TemplateView},
+};
+
+const PLAN_KEY: &str = "yueen.plan.v1";
+/// Sections written at the same time after the context section.
+const CONCURRENCY: usize = 3;
+
+#[server(
+    prefix = "/fn",
+    input = leptos::server_fn::codec::Json,
+    output = leptos::server_fn::codec::Streaming
+)]
+pub async fn stream_section(
+    template_id: String,
+    section_id: String,
+    fields: BTreeMap<String, String>,
+    refresh: bool,
+    context: Option<String>,
+) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
+    crate::web::viewer::require_login()?;
+    let state = expect_context::<crate::state::AppState>();
+    let events = crate::web::views::stream_section(
+        &state.generation,
+        crate::web::views::SectionCall {
+            template_id,
+            section_id,
+            fields,
+            refresh,
+            context,
+        },
+    )
+    .await;
+    Ok(leptos::server_fn::codec::ByteStream::new(events))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    Waiting,
+    Writing,
+    Done,
+    Failed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Waiting => "waiting",
+            Status::Writing => "writing",
+            Status::Done => "done",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Status::Waiting => "等待中",
+            Status::Writing => "正在编写…",
+            Status::Done => "已完成",
+            Status::Failed => "失败",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSection {
+    pub id: String,
+    pub title: String,
+    pub content: String,
+    pub status: Status,
+    pub edited: bool,
+    pub cached: bool,
+    pub error: Option<String>,
+}
+
+/// A plan being written or written: what it was asked with, and every section's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Changes with every new plan, so answers for a replaced plan are dropped.
+    pub run: u64,
+    pub template_id: String,
+    pub template_name: String,
+    pub context_section: Option<String>,
+    pub enterprise_name: String,
+    pub fields: BTreeMap<String, String>,
+    pub sections: Vec<PlanSection>,
+}
+
+impl Plan {
+    pub fn new(template: &TemplateView, fields: BTreeMap<String, String>, run: u64) -> Self {
+        Self {
+            run,
+            template_id: template.id.clone(),
+            template_name: template.name.clone(),
+            context_section: template.context_section.clone(),
+            enterprise_name: fields.get("enterprise_name").cloned().unwrap_or_default(),
+            fields,
+            sections: template
+                .sections
+                .iter()
+                .map(|s| PlanSection {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    content: String::new(),
+                    status: Status::Waiting,
+                    edited: false,
+                    cached: false,
+                    error: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// A plan read back after a reload: sections that were still being written keep their
+    /// text and can be retried.
+    fn restored(mut self) -> Self {
+        for s in &mut self.sections {
+            if matches!(s.status, Status::Waiting | Status::Writing) {
+                s.status = Status::Failed;
+                s.error = Some("页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”".into());
+            }
+        }
+        self
+    }
+
+    fn done(&self) -> usize {
+        self.sections
+            .iter()
+            .filter(|s| s.status == Status::Done)
+            .count()
+    }
+
+    fn edited(&self) -> bool {
+        self.sections.iter().any(|s| s.edited)
+    }
+
+    fn busy(&self) -> bool {
+        self.sections
+            .iter()
+            .any(|s| matches!(s.status, Status::Waiting | Status::Writing))
+    }
+
+    fn context_index(&self) -> Option<usize> {
+        let id = self.context_section.as_ref()?;
+        self.sections.iter().position(|s| &s.id == id)
+    }
+
+    /// The context section's text, when it is written.
+    fn context_text(&self) -> Option<String> {
+        let s = &self.sections[self.context_index()?];
+        (s.status == Status::Done && !s.content.trim().is_empty()).then(|| s.content.clone())
+    }
+
+    /// The plan as the export endpoints read it; sections without text are left out.
+    fn export_json(&self) -> String {
+        let sections: Vec<_> = self
+            .sections
+            .iter()
+            .filter(|s| !s.content.trim().is_empty())
+            .map(|s| serde_json::json!({ "title": s.title, "content": s.content }))
+            .collect();
+        serde_json::json!({
+            "enterprise_name": self.enterprise_name,
+            "plan_title": self.template_name,
+            "date": "",
+            "sections": sections,
+        })
+        .to_string()
+    }
+}
+
+/// The plan on this page, shared by the form (which starts it) and the panel.
+#[derive(Clone, Copy)]
+pub struct PlanStore {
+    plan: RwSignal<Option<Plan>>,
+}
+
+impl Default for PlanStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PlanStore {
+    /// Reads the saved plan once hydrated and saves every change after.
+    pub fn new() -> Self {
+        let plan = RwSignal::new(None::<Plan>);
+        let loaded = RwSignal::new(false);
+        Effect::new(move |_| {
+            if let Some(saved) =
+                browser::load(PLAN_KEY).and_then(|s| serde_json::from_str::<Plan>(&s).ok())
+            {
+                plan.set(Some(saved.restored()));
+            }
+            loaded.set(true);
+        });
+        Effect::new(move |_| {
+            let json = plan.with(|p| p.as_ref().and_then(|p| serde_json::to_string(p).ok()));
+            if loaded.get() {
+                if let Some(json) = json {
+                    browser::save(PLAN_KEY, &json);
+                }
+            }
+        });
+        Self { plan }
+    }
+
+    pub fn busy(&self) -> Signal<bool> {
+        let plan = self.plan;
+        Signal::derive(move || plan.with(|p| p.as_ref().is_some_and(Plan::busy)))
+    }
+
+    /// Starts a new plan for `template` and `fields`, after asking when edits would be lost.
+    pub fn start(&self, template: &TemplateView, fields: BTreeMap<String, String>) {
+        let edited = self
+            .plan
+            .with_untracked(|p| p.as_ref().is_some_and(Plan::edited));
+        if edited && !browser::confirm("重新生成整份预案会覆盖您编辑过的章节，是否继续？")
+        {
+            return;
+        }
+        let run = self
+            .plan
+            .with_untracked(|p| p.as_ref().map_or(1, |p| p.run + 1));
+        self.plan.set(Some(Plan::new(template, fields, run)));
+        let plan = self.plan;
+        leptos::task::spawn_local(async move {
+            use futures::StreamExt;
+            let first = plan.with_untracked(|p| p.as_ref().and_then(Plan::context_index));
+            if let Some(i) = first {
+                write_section(plan, run, i, false, None).await;
+            }
+            let context = plan.with_untracked(|p| p.as_ref().and_then(Plan::context_text));
+            let count = plan.with_untracked(|p| p.as_ref().map_or(0, |p| p.sections.len()));
+            futures::stream::iter((0..count).filter(|i| Some(*i) != first))
+                .for_each_concurrent(CONCURRENCY, |i| {
+                    write_section(plan, run, i, false, context.clone())
+                })
+                .await;
+        });
+    }
+
+    /// Writes one section again (a retry, or "重新生成" which skips the cache).
+    fn redo(&self, index: usize, refresh: bool) {
+        let plan = self.plan;
+        let Some((run, edited, is_context, context)) = plan.with_untracked(|p| {
+            p.as_ref().map(|p| {
+                (
+                    p.run,
+                    p.sections[index].edited,
+                    p.context_index() == Some(index),
+                    p.context_text(),
+                )
+            })
+        }) else {
+            return;
+        };
+        if edited && !browser::confirm("该章节已编辑，重新生成会覆盖您的修改，是否继续？")
+        {
+            return;
+        }
+        let context = if is_context { None } else { context };
+        leptos::task::spawn_local(write_section(plan, run, index, refresh, context));
+    }
+}
+
+/// Streams one section into the plan, piece by piece.
+async fn write_section(
+    plan: RwSignal<Option<Plan>>,
+    run: u64,
+    index: usize,
+    refresh: bool,
+    context: Option<String>,
+) {
+    use futures::StreamExt;
+
+    // Applies a change when the plan is still the one this call belongs to.
+    let update = move |f: &dyn Fn(&mut PlanSection)| {
+        plan.update(|p| {
+            if let Some(s) = p
+                .as_mut()
+                .filter(|p| p.run == run)
+                .and_then(|p| p.sections.get_mut(index))
+            {
+                f(s);
+            }
+        });
+    };
+    let Some((template_id, section_id, fields)) = plan.with_untracked(|p| {
+        p.as_ref().filter(|p| p.run == run).map(|p| {
+            (
+                p.template_id.clone(),
+                p.sections[index].id.clone(),
+                p.fields.clone(),
+            )
+        })
+    }) else {
+        return;
+    };
+    update(&|s| {
+        s.status = Status::Writing;
+        s.content.clear();
+        s.edited = false;
+        s.cached = false;
+        s.error = None;
+    });
+    let fail = move |message: String| {
+        update(&|s| {
+            s.status = Status::Failed;
+            s.error = Some(message.clone());
+        })
+    };
+    let stream = match stream_section(template_id, section_id, fields, refresh, context).await {
+        Ok(stream) => stream,
+        Err(e) => return fail(format!("请求失败：{e}（可能需要重新登录）")),
+    };
+    let mut stream = stream.into_inner();
+    let mut lines = LineBuffer::default();
+    let mut ended = false;
+    while let Some(chunk) = stream.next().await {
+        let bytes = match chunk {
+            Ok(bytes) => bytes,
+            Err(e) => return fail(format!("连接中断：{e}；已保留已生成的部分")),
+        };
+        for event in lines.push(&bytes) {
+            match event {
+                SectionEvent::Start { cached, .. } => update(&|s| s.cached = cached),
+                SectionEvent::Text { text } => update(&|s| s.content.push_str(&text)),
+                SectionEvent::Done { .. } => {
+                    ended = true;
+                    update(&|s| {
+                        s.content = s.content.trim().to_owned();
+                        s.status = Status::Done;
+                    });
+                }
+                SectionEvent::Error { message, .. } => {
+                    ended = true;
+                    fail(message);
+                }
+            }
+        }
+    }
+    if !ended {
+        fail("连接在章节写完前中断，已保留已生成的部分".into());
+    }
+}
+
+/// Splits the byte stream into events, one JSON object per line. Network chunks may end in the
+/// middle of a line or of a character; the rest waits for the next chunk.
+#[derive(Default)]
+struct LineBuffer {
+    pending: Vec<u8>,
+}
+
+impl LineBuffer {
+    fn push(&mut self, bytes: &[u8]) -> Vec<SectionEvent> {
+        self.pending.extend_from_slice(bytes);
+        let mut events = Vec::new();
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            if let Ok(event) = serde_json::from_slice(&line[..end]) {
+                events.push(event);
+            }
+        }
+        events
+    }
+}
+
+#[component]
+pub fn PlanPanel(store: PlanStore) -> impl IntoView {
+    let plan = store.plan;
+    move || {
+        plan.with(|p| p.as_ref().map(|p| (p.enterprise_name.clone(), p.template_name.clone(), p.sections.len())))
+            .map(|(name, template_name, count)| {
+                let done = move || plan.with(|p| p.as_ref().map_or(0, Plan::done));
+                let export = move || plan.with(|p| p.as_ref().map(Plan::export_json).unwrap_or_default());
+                let exportable = move || {
+                    plan.with(|p| {
+                        p.as_ref().is_some_and(|p| {
+                            !p.busy() && p.sections.iter().any(|s| !s.content.trim().is_empty())
+                        })
+                    })
+                };
+                view! {
+                    <section class="panel plan" data-testid="plan" aria-live="polite">
+                        <header class="plan-head">
+                            <h2>{format!("{name}{template_name}")}</h2>
+                            <div class="plan-progress">
+                                <progress max=count value=done></progress>
+                                <span>
+                                    <span data-testid="plan-count">{move || format!("{} / {count}", done())}</span>
+                                    " 节已完成"
+                                </span>
+                            </div>
+                        </header>
+                        <form class="plan-export" method="post" action="/export/docx">
+                            <input type="hidden" name="plan" prop:value=export />
+                            <button type="submit" class="primary" formaction="/export/docx" disabled=move || !exportable()>
+                                "导出 Word"
+                            </button>
+                            <button type="submit" formaction="/export/markdown" disabled=move || !exportable()>
+                                "导出 Markdown"
+                            </button>
+                            <span class="muted">"导出的是您当前看到（含编辑过）的内容。"</span>
+                        </form>
+                        {(0..count).map(|i| view! { <PlanSectionCard store index=i /> }).collect_view()}
+                    </section>
+                }
+            })
+    }
+}
+
+#[component]
+fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
+    let plan = store.plan;
+    let field = move |f: fn(&PlanSection) -> String| {
+        move || {
+            plan.with(|p| {
+                p.as_ref()
+                    .and_then(|p| p.sections.get(index))
+                    .map(f)
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let status = move || {
+        plan.with(|p| {
+            p.as_ref()
+                .and_then(|p| p.sections.get(index))
+                .map_or(Status::Waiting, |s| s.status)
+        })
+    };
+    let flag = move |f: fn(&PlanSection) -> bool| {
+        move || {
+            plan.with(|p| {
+                p.as_ref()
+                    .and_then(|p| p.sections.get(index))
+                    .is_some_and(f)
+            })
+        }
+    };
+    let title = field(|s| s.title.clone());
+    let error = move || {
+        plan.with(|p| {
+            p.as_ref()
+                .and_then(|p| p.sections.get(index))
+                .and_then(|s| s.error.clone())
+        })
+    };
+    let on_input = move |ev| {
+        let text = event_target_value(&ev);
+        plan.update(|p| {
+            if let Some(s) = p.as_mut().and_then(|p| p.sections.get_mut(index)) {
+                s.content = text;
+                s.edited = true;
+            }
+        });
+    };
+    view! {
+        <article class="plan-section" data-testid="plan-section" data-status=move || status().as_str()>
+            <header class="plan-section-head">
+                <h3>{move || format!("{}. {}", index + 1, title())}</h3>
+                <span class=move || format!("status status-{}", status().as_str())>{move || status().label()}</span>
+                {move || flag(|s| s.cached && s.status == Status::Done)().then(|| view! { <span class="badge">"来自缓存"</span> })}
+                {move || flag(|s| s.edited)().then(|| view! { <span class="badge edited">"已编辑"</span> })}
+            </header>
+            {move || error().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+            <textarea
+                data-testid="section-text"
+                aria-label=move || format!("{} 正文", title())
+                rows="10"
+                readonly=move || status() == Status::Writing
+                placeholder=move || if status() == Status::Waiting { "等待生成…" } else { "" }
+                prop:value=field(|s| s.content.clone())
+                on:input=on_input
+            ></textarea>
+            <div class="section-actions">
+                {move || match status() {
+                    Status::Done => Some(view! {
+                        <button type="button" on:click=move |_| store.redo(index, true)>"重新生成"</button>
+                    }.into_any()),
+                    Status::Failed => Some(view! {
+                        <button type="button" class="primary" on:click=move |_| store.redo(index, false)>"重试"</button>
+                    }.into_any()),
+                    _ => None,
+                }}
+            </div>
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_chunks_and_characters() {
+        let line = serde_json::to_string(&SectionEvent::Text {
+            text: "企业概况".into(),
+        })
+        .unwrap()
+            + "\n";
+        let bytes = line.as_bytes();
+        let mut buffer = LineBuffer::default();
+        // Cut inside the first Chinese character.
+        let cut = line.find('企').unwrap() + 1;
+        assert!(buffer.push(&bytes[..cut]).is_empty());
+        let events = buffer.push(&[&bytes[cut..], bytes].concat());
+        assert_eq!(
+            events,
+            vec![
+                SectionEvent::Text {
+                    text: "企业概况".into()
+                };
+                2
+            ]
+        );
+    }
+}
