@@ -44,7 +44,10 @@ pub fn build(
         }
     }
     if let Some(context) = context {
-        user.push_str("\n本预案已写好的“企业概况”如下，请与其保持一致，不要重复其内容：\n<<<\n");
+        user.push_str(&format!(
+            "\n本预案已写好的“{}”一章如下，请与其保持一致，不要重复其内容：\n<<<\n",
+            context_title(template)
+        ));
         user.push_str(context);
         user.push_str("\n>>>\n");
     }
@@ -54,12 +57,23 @@ pub fn build(
     }
 }
 
+/// The title of the section whose text the other sections are given.
+pub fn context_title(template: &Template) -> &str {
+    template
+        .context_section
+        .as_deref()
+        .and_then(|id| template.section(id))
+        .map_or("企业概况", |s| s.title.as_str())
+}
+
 /// Identifies the wording the model gets for a section, so editing a prompt in the registry (or
 /// here) stops old answers from being served.
 pub fn version(template: &Template, section: &Section) -> String {
     let mut h = Sha256::new();
     for part in [
         SYSTEM_PROMPT,
+        // Bump when the wording `build` adds around the fields or the context changes.
+        "wording-2",
         &template.name,
         &section.title,
         &section.prompt,

@@ -12,6 +12,7 @@ use std::{
 };
 
 use axum::{
+    extract::DefaultBodyLimit,
     http::{header, StatusCode},
     middleware,
     response::{IntoResponse, Response},
@@ -237,8 +238,14 @@ fn router(state: AppState, body_limit: usize) -> Router {
         )
         .route("/login", post(web::login::login))
         .route("/logout", post(web::login::logout))
-        .route("/export/docx", post(web::export::docx))
-        .route("/export/markdown", post(web::export::markdown))
+        .route(
+            "/export/docx",
+            post(web::export::docx).layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
+        )
+        .route(
+            "/export/markdown",
+            post(web::export::markdown).layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),

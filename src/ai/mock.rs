@@ -81,7 +81,10 @@ pub fn generate(
         text.push_str(&format!("{name}{}。", facts.join("，")));
     }
     if context.is_some() {
-        text.push_str("本章内容与本预案“企业概况”一章保持一致。");
+        text.push_str(&format!(
+            "本章内容与本预案“{}”一章保持一致。",
+            crate::prompt::context_title(template)
+        ));
     }
     text.push('\n');
 

@@ -163,12 +163,30 @@ impl OpenAiClient {
     /// it, a failure ends the stream (the caller keeps what it has).
     pub async fn open_stream(&self, prompt: &Prompt) -> Result<(String, SseReader), AiError> {
         let request = self.request(prompt, true);
+        // However it trickles, one answer ends within the worst case of a plain call.
+        let deadline = tokio::time::Instant::now() + self.worst_case();
         self.retrying(|| async {
             let response = self.send(&request).await?;
-            let mut reader = SseReader::new(response, self.timeout);
-            match reader.next_text().await? {
-                Some(first) => Ok((first, reader)),
-                None => Err(AttemptFailure::Malformed("响应中没有生成的文本".to_owned())),
+            let is_events = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"));
+            if !is_events {
+                // A provider that ignores `stream: true` answers in one piece.
+                let text = read_completion(response).await?;
+                return Ok((text, SseReader::finished()));
+            }
+            let mut reader = SseReader::new(response, self.timeout, deadline);
+            // Leading blank pieces are not yet an answer: retries stay possible until text.
+            loop {
+                match reader.next_text().await? {
+                    Some(first) if first.trim().is_empty() => continue,
+                    Some(first) => return Ok((first.trim_start().to_owned(), reader)),
+                    None => {
+                        return Err(AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))
+                    }
+                }
             }
         })
         .await
@@ -202,19 +220,23 @@ impl OpenAiClient {
     }
 
     async fn attempt(&self, request: &ChatRequest<'_>) -> Result<String, AttemptFailure> {
-        let response = self.send(request).await?;
-        let body = response.bytes().await.map_err(network_failure)?;
-        let parsed: ChatResponse =
-            serde_json::from_slice(&body).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
-        parsed
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty())
-            .ok_or_else(|| AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))
+        read_completion(self.send(request).await?).await
     }
+}
+
+/// The text of a whole (non-streamed) chat completion.
+async fn read_completion(response: reqwest::Response) -> Result<String, AttemptFailure> {
+    let body = response.bytes().await.map_err(network_failure)?;
+    let parsed: ChatResponse =
+        serde_json::from_slice(&body).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
+    parsed
+        .choices
+        .into_iter()
+        .next()
+        .and_then(|c| c.message.content)
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))
 }
 
 /// One `data:` payload of a streamed chat completion.
@@ -239,23 +261,38 @@ struct Delta {
 }
 
 /// Reads the text pieces out of a streamed (server-sent events) chat completion. The answer is
-/// complete only at `data: [DONE]` or a `finish_reason`; a connection that ends before that was
-/// cut off, and says so.
+/// complete only at `data: [DONE]` or `finish_reason: "stop"`. A connection that ends before
+/// that, an answer stopped for another reason (`length`, `content_filter`) or one that runs past
+/// its deadline is incomplete, and says so: it must not be cached as a whole answer.
 pub struct SseReader {
-    response: reqwest::Response,
+    response: Option<reqwest::Response>,
     buffer: Vec<u8>,
     /// The longest wait for the next bytes.
     idle: Duration,
+    /// When the whole answer must be in.
+    deadline: tokio::time::Instant,
     finished: bool,
 }
 
 impl SseReader {
-    fn new(response: reqwest::Response, idle: Duration) -> Self {
+    fn new(response: reqwest::Response, idle: Duration, deadline: tokio::time::Instant) -> Self {
         Self {
-            response,
+            response: Some(response),
             buffer: Vec::new(),
             idle,
+            deadline,
             finished: false,
+        }
+    }
+
+    /// A reader with nothing left to read.
+    fn finished() -> Self {
+        Self {
+            response: None,
+            buffer: Vec::new(),
+            idle: Duration::ZERO,
+            deadline: tokio::time::Instant::now(),
+            finished: true,
         }
     }
 
@@ -272,12 +309,28 @@ impl SseReader {
             if self.finished {
                 return Ok(None);
             }
-            match tokio::time::timeout(self.idle, self.response.chunk()).await {
+            let Some(response) = self.response.as_mut() else {
+                return Ok(None);
+            };
+            let wait = self.idle.min(
+                self.deadline
+                    .saturating_duration_since(tokio::time::Instant::now()),
+            );
+            match tokio::time::timeout(wait, response.chunk()).await {
                 Err(_) => return Err(AttemptFailure::Timeout),
                 Ok(Err(e)) => return Err(network_failure(e)),
                 Ok(Ok(Some(bytes))) => self.buffer.extend_from_slice(&bytes),
                 Ok(Ok(None)) => {
-                    return Err(AttemptFailure::Network("流式响应在完成前中断".to_owned()))
+                    self.response = None;
+                    // A last line without its newline still counts.
+                    let rest = std::mem::take(&mut self.buffer);
+                    if let Some(text) = self.line(&rest)? {
+                        return Ok(Some(text));
+                    }
+                    if self.finished {
+                        return Ok(None);
+                    }
+                    return Err(AttemptFailure::Network("流式响应在完成前中断".to_owned()));
                 }
             }
         }
@@ -300,13 +353,20 @@ impl SseReader {
         let Some(choice) = chunk.choices.into_iter().next() else {
             return Ok(None);
         };
-        if choice.finish_reason.is_some() {
-            self.finished = true;
-        }
-        Ok(choice
+        let text = choice
             .delta
             .and_then(|d| d.content)
-            .filter(|text| !text.is_empty()))
+            .filter(|text| !text.is_empty());
+        match choice.finish_reason.as_deref() {
+            None | Some("") => {}
+            Some("stop") => self.finished = true,
+            Some(other) => {
+                return Err(AttemptFailure::Malformed(format!(
+                    "回答未完整结束（finish_reason={other}）"
+                )))
+            }
+        }
+        Ok(text)
     }
 }
 
@@ -324,4 +384,28 @@ fn network_failure(e: reqwest::Error) -> AttemptFailure {
         source = s.source();
     }
     AttemptFailure::Network(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_stop_ends_an_answer() {
+        let mut reader = SseReader::finished();
+        reader.finished = false;
+        let piece = br#"data: {"choices":[{"delta":{"content":"a"},"finish_reason":null}]}"#;
+        assert_eq!(reader.line(piece).unwrap().as_deref(), Some("a"));
+        assert_eq!(reader.line(b": keep-alive\r\n").unwrap(), None);
+        assert!(!reader.finished);
+        let cut = br#"data: {"choices":[{"delta":{},"finish_reason":"length"}]}"#;
+        assert!(matches!(
+            reader.line(cut),
+            Err(AttemptFailure::Malformed(_))
+        ));
+        let last =
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\r\n";
+        assert_eq!(reader.line(last).unwrap().as_deref(), Some("b"));
+        assert!(reader.finished);
+    }
 }

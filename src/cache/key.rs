@@ -47,6 +47,12 @@ pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
     key
 }
 
+/// Feeds `bytes` with its length in front.
+pub fn hash_part(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
 /// A Redis `MATCH` pattern for every key under `prefix`, with glob characters escaped.
 pub fn prefix_pattern(prefix: &str) -> String {
     let mut pattern = String::with_capacity(prefix.len() + 2);

@@ -93,29 +93,21 @@ impl EnterpriseInfo {
             .collect()
     }
 
-    /// Feeds the canonical form into a hash without building it: every field as
-    /// `id 0x01 value 0x00`, in sorted order.
+    /// Feeds the canonical form into a hash without building it: every field as its
+    /// length-prefixed id and value, in sorted order.
     pub fn hash_canonical(&self, h: &mut sha2::Sha256) {
-        use sha2::Digest;
+        use crate::cache::key::hash_part;
+        use unicode_normalization::{is_nfkc_quick, IsNormalized};
         for (id, value) in &self.0 {
-            h.update(id.as_bytes());
-            h.update([1]);
+            hash_part(h, id.as_bytes());
             match value {
-                FieldValue::Text(s)
-                    if unicode_normalization::is_nfkc_quick(s.chars())
-                        == unicode_normalization::IsNormalized::Yes =>
-                {
-                    h.update(s.as_bytes())
+                // Nearly all input is NFKC already; the quick check spares the rebuild.
+                FieldValue::Text(s) if is_nfkc_quick(s.chars()) == IsNormalized::Yes => {
+                    hash_part(h, s.as_bytes())
                 }
-                FieldValue::Text(s) => {
-                    let mut buf = [0u8; 4];
-                    for c in s.nfkc() {
-                        h.update(c.encode_utf8(&mut buf).as_bytes());
-                    }
-                }
-                FieldValue::Integer(n) => h.update(n.to_string().as_bytes()),
+                FieldValue::Text(s) => hash_part(h, s.nfkc().collect::<String>().as_bytes()),
+                FieldValue::Integer(n) => hash_part(h, n.to_string().as_bytes()),
             }
-            h.update([0]);
         }
     }
 }

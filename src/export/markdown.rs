@@ -9,7 +9,7 @@ pub fn render(plan: &PlanDocument) -> String {
     ];
     for (i, section) in plan.sections.iter().enumerate() {
         blocks.push(format!("## {}. {}", i + 1, section.title.trim()));
-        blocks.extend(PlanDocument::paragraphs(&section.content).map(str::to_owned));
+        blocks.extend(PlanDocument::paragraphs(&section.content));
     }
     let mut out = blocks.join("\n\n");
     out.push('\n');

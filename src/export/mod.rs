@@ -11,6 +11,11 @@ use serde::Deserialize;
 const MAX_SECTIONS: usize = 50;
 /// The most characters a section may hold (a generous page count, far above any model answer).
 const MAX_SECTION_CHARS: usize = 50_000;
+/// The most characters of a name, a title or the date.
+const MAX_NAME_CHARS: usize = 100;
+/// The largest form the export endpoints read: every section full, URL-encoded (up to nine
+/// bytes a Chinese character).
+pub const MAX_FORM_BYTES: usize = 8 * 1024 * 1024;
 
 /// A plan as the writer wants it filed.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -31,8 +36,10 @@ pub struct PlanSection {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
-    #[error("预案内容无法读取: {0}")]
+    #[error("预案数据格式不正确，请刷新页面后重试")]
     Malformed(String),
+    #[error("{0}过长（最多 {MAX_NAME_CHARS} 字）")]
+    NameTooLong(&'static str),
     #[error("请填写企业名称后再导出")]
     NoEnterprise,
     #[error("预案中还没有任何章节")]
@@ -50,8 +57,25 @@ impl PlanDocument {
     pub fn from_json(raw: &str) -> Result<Self, ExportError> {
         let mut plan: Self =
             serde_json::from_str(raw).map_err(|e| ExportError::Malformed(e.to_string()))?;
-        plan.enterprise_name = plan.enterprise_name.trim().to_owned();
-        plan.plan_title = plan.plan_title.trim().to_owned();
+        plan.enterprise_name = clean(plan.enterprise_name.trim());
+        plan.plan_title = clean(plan.plan_title.trim());
+        plan.date = clean(plan.date.trim());
+        for section in &mut plan.sections {
+            section.title = clean(section.title.trim());
+            section.content = clean(&section.content);
+        }
+        for (name, value) in [
+            ("企业名称", &plan.enterprise_name),
+            ("预案名称", &plan.plan_title),
+            ("日期", &plan.date),
+        ]
+        .into_iter()
+        .chain(plan.sections.iter().map(|s| ("章节标题", &s.title)))
+        {
+            if value.chars().count() > MAX_NAME_CHARS {
+                return Err(ExportError::NameTooLong(name));
+            }
+        }
         if plan.enterprise_name.is_empty() {
             return Err(ExportError::NoEnterprise);
         }
@@ -91,11 +115,22 @@ impl PlanDocument {
         )
     }
 
-    /// The body paragraphs of a section: blank-line or line separated text, trimmed, without
-    /// empty lines and without the Markdown heading marks a model sometimes adds.
-    pub fn paragraphs(content: &str) -> impl Iterator<Item = &str> {
-        content.lines().map(str::trim).filter(|l| !l.is_empty())
+    /// The body paragraphs of a section: one per line, trimmed, without empty lines and
+    /// without the Markdown heading and bold marks a model sometimes adds.
+    pub fn paragraphs(content: &str) -> impl Iterator<Item = String> + '_ {
+        content
+            .lines()
+            .map(|l| l.trim().trim_start_matches('#').trim().replace("**", ""))
+            .filter(|l| !l.is_empty())
     }
+}
+
+/// Drops what XML 1.0 cannot hold (control characters other than tab and line breaks, which
+/// pasted text sometimes carries); Word refuses a document with them.
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -128,6 +163,22 @@ mod tests {
             PlanDocument::from_json("{"),
             Err(ExportError::Malformed(_))
         ));
+        assert_eq!(
+            PlanDocument::from_json(&plan_json(&"长".repeat(101), 1)),
+            Err(ExportError::NameTooLong("企业名称"))
+        );
+    }
+
+    #[test]
+    fn text_is_cleaned_for_word() {
+        let raw = serde_json::json!({
+            "enterprise_name": "企\u{0B}业", "plan_title": "预案", "date": "",
+            "sections": [{"title": "总则", "content": "## 一、目的\n\n**要求**：迅速\u{0C}处置\n"}]
+        });
+        let plan = PlanDocument::from_json(&raw.to_string()).unwrap();
+        assert_eq!(plan.enterprise_name, "企业");
+        let paragraphs: Vec<_> = PlanDocument::paragraphs(&plan.sections[0].content).collect();
+        assert_eq!(paragraphs, ["一、目的", "要求：迅速处置"]);
     }
 
     #[test]

@@ -91,7 +91,10 @@ impl GenerationService {
             .find(|(_, s)| Some(s.id.as_str()) == first)
         {
             let result = self.generate(&request(&s.id, None)).await;
-            context = result.as_ref().ok().map(|g| g.content.clone());
+            context = result
+                .as_ref()
+                .ok()
+                .map(|g| super::request::clip_context(&g.content));
             sections[i] = Some(outcome(&s.id, &s.title, result));
         }
         // Owned, so the futures below do not borrow the iterator (their `Send` bound needs it).

@@ -7,6 +7,23 @@ use crate::domain::enterprise::FieldError;
 /// The longest context (the plan's 企业概况 text) a request may carry.
 pub const MAX_CONTEXT_CHARS: usize = 8_000;
 
+/// A context as given: trimmed, `None` when blank, rejected when too long.
+pub fn check_context(raw: &str) -> Result<Option<String>, FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > MAX_CONTEXT_CHARS {
+        return Err(FieldError {
+            field: "context".into(),
+            message: format!("context 不能超过 {MAX_CONTEXT_CHARS} 字"),
+        });
+    }
+    Ok(Some(trimmed.to_owned()).filter(|s| !s.is_empty()))
+}
+
+/// A context cut to the allowed length, for text this service wrote itself.
+pub fn clip_context(text: &str) -> String {
+    text.trim().chars().take(MAX_CONTEXT_CHARS).collect()
+}
+
 /// A request to write one section, as the API and the pages receive it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateRequest {
@@ -97,14 +114,13 @@ impl GenerateRequest {
         };
         let context = match obj.get("context") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.chars().count() > MAX_CONTEXT_CHARS => {
-                errors.push(FieldError {
-                    field: "context".into(),
-                    message: format!("context 不能超过 {MAX_CONTEXT_CHARS} 字"),
-                });
-                None
-            }
-            Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+            Some(Value::String(s)) => match check_context(s) {
+                Ok(context) => context,
+                Err(problem) => {
+                    errors.push(problem);
+                    None
+                }
+            },
             Some(_) => {
                 errors.push(FieldError {
                     field: "context".into(),

@@ -16,6 +16,8 @@ use crate::{
 const PLAN_KEY: &str = "yueen.plan.v1";
 /// Sections written at the same time after the context section.
 const CONCURRENCY: usize = 3;
+/// The server's limit on a context (`generation::request::MAX_CONTEXT_CHARS`).
+const MAX_CONTEXT_CHARS: usize = 8_000;
 
 #[server(
     prefix = "/fn",
@@ -81,6 +83,9 @@ pub struct PlanSection {
     pub status: Status,
     pub edited: bool,
     pub cached: bool,
+    /// An expired answer, served because the model failed.
+    #[serde(default)]
+    pub stale: bool,
     pub error: Option<String>,
 }
 
@@ -116,6 +121,7 @@ impl Plan {
                     status: Status::Waiting,
                     edited: false,
                     cached: false,
+                    stale: false,
                     error: None,
                 })
                 .collect(),
@@ -126,10 +132,13 @@ impl Plan {
     /// text and can be retried.
     fn restored(mut self) -> Self {
         for s in &mut self.sections {
-            if matches!(s.status, Status::Waiting | Status::Writing) {
-                s.status = Status::Failed;
-                s.error = Some("页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”".into());
-            }
+            let message = match s.status {
+                Status::Waiting => "页面刷新时该章节尚未开始生成，可点击“重试”",
+                Status::Writing => "页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”",
+                Status::Done | Status::Failed => continue,
+            };
+            s.status = Status::Failed;
+            s.error = Some(message.into());
         }
         self
     }
@@ -156,10 +165,13 @@ impl Plan {
         self.sections.iter().position(|s| &s.id == id)
     }
 
-    /// The context section's text, when it is written.
-    fn context_text(&self) -> Option<String> {
-        let s = &self.sections[self.context_index()?];
-        (s.status == Status::Done && !s.content.trim().is_empty()).then(|| s.content.clone())
+    /// What section `index` is given as context: the context section's current text (edits
+    /// included) once it is written, cut to what the server accepts.
+    fn context_for(&self, index: usize) -> Option<String> {
+        let at = self.context_index().filter(|at| *at != index)?;
+        let s = self.sections.get(at)?;
+        (s.status == Status::Done && !s.content.trim().is_empty())
+            .then(|| s.content.trim().chars().take(MAX_CONTEXT_CHARS).collect())
     }
 
     /// The plan as the export endpoints read it; sections without text are left out.
@@ -239,14 +251,11 @@ impl PlanStore {
             use futures::StreamExt;
             let first = plan.with_untracked(|p| p.as_ref().and_then(Plan::context_index));
             if let Some(i) = first {
-                write_section(plan, run, i, false, None).await;
+                write_section(plan, run, i, false).await;
             }
-            let context = plan.with_untracked(|p| p.as_ref().and_then(Plan::context_text));
             let count = plan.with_untracked(|p| p.as_ref().map_or(0, |p| p.sections.len()));
             futures::stream::iter((0..count).filter(|i| Some(*i) != first))
-                .for_each_concurrent(CONCURRENCY, |i| {
-                    write_section(plan, run, i, false, context.clone())
-                })
+                .for_each_concurrent(CONCURRENCY, |i| write_section(plan, run, i, false))
                 .await;
         });
     }
@@ -254,15 +263,9 @@ impl PlanStore {
     /// Writes one section again (a retry, or "重新生成" which skips the cache).
     fn redo(&self, index: usize, refresh: bool) {
         let plan = self.plan;
-        let Some((run, edited, is_context, context)) = plan.with_untracked(|p| {
-            p.as_ref().map(|p| {
-                (
-                    p.run,
-                    p.sections[index].edited,
-                    p.context_index() == Some(index),
-                    p.context_text(),
-                )
-            })
+        let Some((run, edited)) = plan.with_untracked(|p| {
+            p.as_ref()
+                .and_then(|p| p.sections.get(index).map(|s| (p.run, s.edited)))
         }) else {
             return;
         };
@@ -270,19 +273,13 @@ impl PlanStore {
         {
             return;
         }
-        let context = if is_context { None } else { context };
-        leptos::task::spawn_local(write_section(plan, run, index, refresh, context));
+        leptos::task::spawn_local(write_section(plan, run, index, refresh));
     }
 }
 
-/// Streams one section into the plan, piece by piece.
-async fn write_section(
-    plan: RwSignal<Option<Plan>>,
-    run: u64,
-    index: usize,
-    refresh: bool,
-    context: Option<String>,
-) {
+/// Streams one section into the plan, piece by piece. The section's old text stays until the
+/// first new piece arrives, and comes back if the new answer fails before any text.
+async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, refresh: bool) {
     use futures::StreamExt;
 
     // Applies a change when the plan is still the one this call belongs to.
@@ -297,25 +294,25 @@ async fn write_section(
             }
         });
     };
-    let Some((template_id, section_id, fields)) = plan.with_untracked(|p| {
-        p.as_ref().filter(|p| p.run == run).map(|p| {
-            (
-                p.template_id.clone(),
-                p.sections[index].id.clone(),
-                p.fields.clone(),
-            )
-        })
+    // The context is read now, not when the plan started: a retried overview counts.
+    let Some((template_id, section_id, fields, context)) = plan.with_untracked(|p| {
+        let p = p.as_ref().filter(|p| p.run == run)?;
+        let section = p.sections.get(index)?;
+        Some((
+            p.template_id.clone(),
+            section.id.clone(),
+            p.fields.clone(),
+            p.context_for(index),
+        ))
     }) else {
         return;
     };
     update(&|s| {
         s.status = Status::Writing;
-        s.content.clear();
-        s.edited = false;
-        s.cached = false;
         s.error = None;
     });
-    let fail = move |message: String| {
+    let started = std::cell::Cell::new(false);
+    let fail = |message: String| {
         update(&|s| {
             s.status = Status::Failed;
             s.error = Some(message.clone());
@@ -335,8 +332,20 @@ async fn write_section(
         };
         for event in lines.push(&bytes) {
             match event {
-                SectionEvent::Start { cached, .. } => update(&|s| s.cached = cached),
-                SectionEvent::Text { text } => update(&|s| s.content.push_str(&text)),
+                SectionEvent::Start { cached, stale, .. } => update(&|s| {
+                    s.cached = cached;
+                    s.stale = stale;
+                }),
+                SectionEvent::Text { text } => {
+                    let first = !started.replace(true);
+                    update(&|s| {
+                        if first {
+                            s.content.clear();
+                            s.edited = false;
+                        }
+                        s.content.push_str(&text);
+                    })
+                }
                 SectionEvent::Done { .. } => {
                     ended = true;
                     update(&|s| {
@@ -380,9 +389,21 @@ impl LineBuffer {
 #[component]
 pub fn PlanPanel(store: PlanStore) -> impl IntoView {
     let plan = store.plan;
+    // Only a new plan rebuilds the cards; streamed text and typing update them in place.
+    let shape = Memo::new(move |_| {
+        plan.with(|p| {
+            p.as_ref().map(|p| {
+                (
+                    p.run,
+                    p.enterprise_name.clone(),
+                    p.template_name.clone(),
+                    p.sections.len(),
+                )
+            })
+        })
+    });
     move || {
-        plan.with(|p| p.as_ref().map(|p| (p.enterprise_name.clone(), p.template_name.clone(), p.sections.len())))
-            .map(|(name, template_name, count)| {
+        shape.get().map(|(_, name, template_name, count)| {
                 let done = move || plan.with(|p| p.as_ref().map_or(0, Plan::done));
                 let export = move || plan.with(|p| p.as_ref().map(Plan::export_json).unwrap_or_default());
                 let exportable = move || {
@@ -400,7 +421,7 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
                                 <progress max=count value=done></progress>
                                 <span>
                                     <span data-testid="plan-count">{move || format!("{} / {count}", done())}</span>
-                                    " 节已完成"
+                                    " 章已完成"
                                 </span>
                             </div>
                         </header>
@@ -472,7 +493,10 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
             <header class="plan-section-head">
                 <h3>{move || format!("{}. {}", index + 1, title())}</h3>
                 <span class=move || format!("status status-{}", status().as_str())>{move || status().label()}</span>
-                {move || flag(|s| s.cached && s.status == Status::Done)().then(|| view! { <span class="badge">"来自缓存"</span> })}
+                {move || flag(|s| s.cached && !s.stale && s.status == Status::Done)().then(|| view! { <span class="badge">"来自缓存"</span> })}
+                {move || flag(|s| s.stale && s.status == Status::Done)().then(|| view! {
+                    <span class="badge stale" title="AI 服务暂不可用，显示的是已过期的缓存内容">"已过期，建议稍后重新生成"</span>
+                })}
                 {move || flag(|s| s.edited)().then(|| view! { <span class="badge edited">"已编辑"</span> })}
             </header>
             {move || error().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
@@ -480,7 +504,7 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
                 data-testid="section-text"
                 aria-label=move || format!("{} 正文", title())
                 rows="10"
-                readonly=move || status() == Status::Writing
+                readonly=move || matches!(status(), Status::Waiting | Status::Writing)
                 placeholder=move || if status() == Status::Waiting { "等待生成…" } else { "" }
                 prop:value=field(|s| s.content.clone())
                 on:input=on_input

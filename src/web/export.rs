@@ -46,8 +46,12 @@ pub async fn markdown(Form(form): Form<ExportForm>) -> Response {
 }
 
 fn read(form: &ExportForm) -> Result<PlanDocument, Box<Response>> {
-    let mut plan = PlanDocument::from_json(&form.plan)
-        .map_err(|e| Box::new(problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())))?;
+    let mut plan = PlanDocument::from_json(&form.plan).map_err(|e| {
+        if let crate::export::ExportError::Malformed(detail) = &e {
+            tracing::warn!("导出请求无法解析: {detail}");
+        }
+        Box::new(problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))
+    })?;
     if plan.date.trim().is_empty() {
         plan.date = china_date(SystemTime::now());
     }

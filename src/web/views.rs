@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     domain::enterprise::FIELD_PATH,
-    generation::{GenerateRequest, GenerationError, GenerationService},
+    generation::{request::check_context, GenerateRequest, GenerationError, GenerationService},
     model::{
         Dashboard, FieldProblem, FieldView, GenerateOutcome, SectionEvent, SectionResult,
         SectionView, TemplateView,
@@ -79,14 +79,26 @@ pub async fn stream_section(
     service: &GenerationService,
     call: SectionCall,
 ) -> impl Stream<Item = Result<Bytes, leptos::prelude::ServerFnError>> + Send + 'static {
-    let request = GenerateRequest {
-        template_id: call.template_id,
-        section_id: call.section_id,
-        data: enterprise_data(call.fields),
-        refresh: call.refresh,
-        context: call.context,
+    let context = call
+        .context
+        .as_deref()
+        .map(check_context)
+        .transpose()
+        .map(Option::flatten);
+    let events = match context {
+        Ok(context) => {
+            let request = GenerateRequest {
+                template_id: call.template_id,
+                section_id: call.section_id,
+                data: enterprise_data(call.fields),
+                refresh: call.refresh,
+                context,
+            };
+            service.stream(&request).await
+        }
+        Err(problem) => Err(GenerationError::Invalid(vec![problem])),
     };
-    let events = match service.stream(&request).await {
+    let events = match events {
         Ok(events) => events,
         Err(e) => {
             let message = match &e {
