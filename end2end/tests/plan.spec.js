@@ -44,8 +44,15 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
 
   const edit = `【人工修改】${name} 的应急响应由总经理统一指挥。`;
   const text = section(page, '应急响应').getByTestId('section-text');
-  await text.fill(edit);
+  await text.fill(edit.slice(0, -3));
+  // Typed key by key: the box keeps focus while the plan updates around it.
+  await text.pressSequentially(edit.slice(-3));
+  await expect(text).toHaveValue(edit);
   await expect(section(page, '应急响应')).toContainText('已编辑');
+  // Regenerating an edited section asks first; declining keeps the edit.
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await section(page, '应急响应').getByRole('button', { name: '重新生成' }).click();
+  await expect(text).toHaveValue(edit);
   await page.reload();
   await waitHydrated(page);
   await expect(section(page, '应急响应').getByTestId('section-text')).toHaveValue(edit);
