@@ -277,6 +277,30 @@ struct Prepared<'a> {
     key: String,
 }
 
+/// Polls for the answer of the instance holding the lock on `key`. `Ok(None)`: the lock is gone
+/// without an answer (the owner failed or Redis went away), so the caller should go ahead.
+async fn wait_for_owner(
+    cache: &CacheService,
+    key: &str,
+    lock_ttl: Duration,
+) -> Result<Option<CachedSection>, GenerationError> {
+    let deadline = Instant::now() + lock_ttl;
+    while Instant::now() < deadline {
+        tokio::time::sleep(LOCK_POLL).await;
+        if let Some(section) = cache
+            .peek_fresh(key)
+            .await
+            .and_then(|raw| CachedSection::parse(&raw))
+        {
+            return Ok(Some(section));
+        }
+        if cache.lock_held(key).await != Some(true) {
+            return Ok(None);
+        }
+    }
+    Err(GenerationError::Busy)
+}
+
 impl Job {
     /// Takes the cross-instance lock and generates, or waits for the instance that holds it.
     async fn run(self) -> FlightResult {
@@ -316,28 +340,16 @@ impl Job {
         })
     }
 
-    /// Polls for the owner's answer. `Ok(None)`: the lock is gone without an answer (the owner
-    /// failed or Redis went away), so the caller should try again.
     async fn wait_for_owner(
         &self,
         lock_ttl: Duration,
     ) -> Result<Option<Produced>, GenerationError> {
-        let deadline = Instant::now() + lock_ttl;
-        while Instant::now() < deadline {
-            tokio::time::sleep(LOCK_POLL).await;
-            if let Some(raw) = self.cache.peek_fresh(&self.key).await {
-                if let Some(section) = CachedSection::parse(&raw) {
-                    return Ok(Some(Produced {
-                        section,
-                        from_cache: true,
-                    }));
-                }
-            }
-            if self.cache.lock_held(&self.key).await != Some(true) {
-                return Ok(None);
-            }
-        }
-        Err(GenerationError::Busy)
+        Ok(wait_for_owner(&self.cache, &self.key, lock_ttl)
+            .await?
+            .map(|section| Produced {
+                section,
+                from_cache: true,
+            }))
     }
 
     async fn generate(&self) -> FlightResult {

@@ -3,16 +3,24 @@
 //! A cache hit streams the stored text at once. A miss streams the model's pieces as they come;
 //! only a complete answer is cached, never one that broke off. The model stream is driven by its
 //! own task: a writer who leaves mid-way does not waste the answer, which is still cached.
+//! Across instances a stream takes the same Redis lock as the plain path, so a second instance
+//! waits for the first one's answer; within one process, identical streams are not merged.
 
-use std::{pin::Pin, sync::Arc, time::Instant};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use super::{CachedSection, GenerateRequest, GenerationError, GenerationService, Prepared};
+use super::{
+    wait_for_owner, CachedSection, GenerateRequest, GenerationError, GenerationService, Prepared,
+};
 use crate::{
     ai::{GenerateInput, TextStream},
-    cache::CacheService,
+    cache::{redis::LockToken, CacheService, LockAttempt},
     prompt,
 };
 
@@ -59,6 +67,31 @@ impl GenerationService {
         if let Some(hit) = fresh {
             return Ok(whole(hit, false));
         }
+        // One writer per key across instances, as on the plain path: a second instance waits
+        // for the first one's answer instead of paying for its own model call.
+        let lock_ttl = self.ai.worst_case() + Duration::from_secs(5);
+        let lock = match self.cache.lock(&key, lock_ttl).await {
+            LockAttempt::Held(token) => {
+                let meanwhile = if req.refresh {
+                    None
+                } else {
+                    self.cache
+                        .peek_fresh(&key)
+                        .await
+                        .and_then(|raw| CachedSection::parse(&raw))
+                };
+                if let Some(hit) = meanwhile {
+                    self.cache.unlock(token).await;
+                    return Ok(whole(hit, false));
+                }
+                Some(token)
+            }
+            LockAttempt::Busy => match wait_for_owner(&self.cache, &key, lock_ttl).await? {
+                Some(answer) => return Ok(whole(answer, false)),
+                None => None,
+            },
+            LockAttempt::Unavailable => None,
+        };
         let prompt = prompt::build(template, section, &info, req.context.as_deref());
         let pieces = self
             .ai
@@ -70,14 +103,19 @@ impl GenerationService {
                 context: req.context.as_deref(),
             })
             .await;
-        let pieces = match (pieces, stale) {
-            (Ok(pieces), _) => pieces,
-            (Err(e), Some(old)) => {
+        let pieces = match pieces {
+            Ok(pieces) => pieces,
+            Err(e) => {
+                if let Some(token) = lock {
+                    self.cache.unlock(token).await;
+                }
+                let Some(old) = stale else {
+                    return Err(e.into());
+                };
                 tracing::warn!("AI 生成失败，返回过期缓存: {}", e.log_detail());
                 self.cache.record_stale_served();
                 return Ok(whole(old, true));
             }
-            (Err(e), None) => return Err(e.into()),
         };
 
         let (tx, rx) = mpsc::channel(BUFFER);
@@ -90,6 +128,7 @@ impl GenerationService {
                 key,
                 ttl: section.ttl,
                 model: self.ai.model().to_owned(),
+                lock,
             },
             started,
         ));
@@ -99,12 +138,21 @@ impl GenerationService {
     }
 }
 
-/// Where a complete answer goes.
+/// Where a complete answer goes, and the cross-instance lock to give back after.
 struct Sink {
     cache: Arc<CacheService>,
     key: String,
-    ttl: std::time::Duration,
+    ttl: Duration,
     model: String,
+    lock: Option<LockToken>,
+}
+
+impl Sink {
+    async fn release(self) {
+        if let Some(token) = self.lock {
+            self.cache.unlock(token).await;
+        }
+    }
 }
 
 /// Forwards the model's pieces, then caches the whole answer. Keeps going when the reader has
@@ -123,6 +171,7 @@ async fn drive(
                 let _ = tx.send(SectionEvent::Text { text }).await;
             }
             Err(e) => {
+                sink.release().await;
                 let _ = tx
                     .send(SectionEvent::Error {
                         code: "AI_STREAM_INTERRUPTED".to_owned(),
@@ -135,6 +184,7 @@ async fn drive(
     }
     let content = content.trim();
     if content.is_empty() {
+        sink.release().await;
         let _ = tx
             .send(SectionEvent::Error {
                 code: "AI_UPSTREAM_ERROR".to_owned(),
@@ -146,6 +196,7 @@ async fn drive(
     CachedSection::new(content.to_owned(), &sink.model)
         .store(&sink.cache, &sink.key, sink.ttl)
         .await;
+    sink.release().await;
     let _ = tx
         .send(SectionEvent::Done {
             elapsed_ms: started.elapsed().as_millis() as u64,

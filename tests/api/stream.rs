@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{seed_body, spawn_app, FakeOpenAi, Reply, TestApp, USER};
+use crate::helpers::{seed_body, spawn_app, FakeOpenAi, RedisServer, Reply, TestApp, USER};
 
 /// Reads a server-sent event stream as it arrives.
 struct Events {
@@ -221,4 +221,33 @@ async fn errors_before_the_stream_use_the_api_shape() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn two_instances_streaming_the_same_section_make_one_model_call() {
+    let redis = RedisServer::start();
+    let fake = FakeOpenAi::start(vec![Reply::Stream {
+        pieces: vec!["甲，", "乙，", "丙。"],
+        gap: Duration::from_millis(100),
+        cut_after: None,
+    }])
+    .await;
+    let env = [fake.env("0.01", "5"), vec![("REDIS_URL", redis.url())]].concat();
+    let a = spawn_app(&env).await;
+    let b = spawn_app(&env).await;
+    let (first, second) = tokio::join!(
+        async { Events::open(&a, &seed_body()).await.all().await },
+        async {
+            // Starts while the first instance holds the lock and is still writing.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Events::open(&b, &seed_body()).await.all().await
+        }
+    );
+    assert_eq!(text_of(&first), "甲，乙，丙。");
+    assert_eq!(text_of(&second), "甲，乙，丙。");
+    assert_eq!(first[0].1["cached"], false);
+    assert_eq!(second[0].1["cached"], true);
+    assert_eq!(fake.calls().len(), 1);
+    // The lock was given back.
+    assert!(redis.keys("yueen:lock:*").is_empty());
 }
