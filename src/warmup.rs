@@ -71,6 +71,23 @@ pub struct Warmup {
 }
 
 impl Warmup {
+    fn register(&self, label: String, total: u64) -> Arc<Job> {
+        let job = Arc::new(Job {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+            label,
+            total,
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
+            errors: Mutex::new(Vec::new()),
+        });
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.push(job.clone());
+        let excess = jobs.len().saturating_sub(KEEP_JOBS);
+        jobs.drain(..excess);
+        job
+    }
+
     /// Starts a job in the background and returns its id at once.
     pub fn start(
         &self,
@@ -78,21 +95,7 @@ impl Warmup {
         label: String,
         entries: Vec<Entry>,
     ) -> u64 {
-        let job = Arc::new(Job {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
-            label,
-            total: entries.len() as u64,
-            done: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            finished: AtomicBool::new(false),
-            errors: Mutex::new(Vec::new()),
-        });
-        {
-            let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-            jobs.push(job.clone());
-            let excess = jobs.len().saturating_sub(KEEP_JOBS);
-            jobs.drain(..excess);
-        }
+        let job = self.register(label, entries.len() as u64);
         let id = job.id;
         tokio::spawn(async move {
             futures::stream::iter(entries.into_iter().enumerate())
@@ -115,19 +118,38 @@ impl Warmup {
                     }
                 })
                 .await;
-            job.finished.store(true, Ordering::Relaxed);
-            let view = job.view();
-            if view.failed == 0 {
-                tracing::info!("缓存预热完成（{}）：{} 项", view.label, view.total);
-            } else {
-                tracing::warn!(
-                    "缓存预热完成（{}）：{} 项，其中 {} 项失败：{}",
-                    view.label,
-                    view.total,
-                    view.failed,
-                    view.errors.join("；")
-                );
+            finish(&job);
+        });
+        id
+    }
+
+    /// Starts writing a whole plan in the background, as the generator page's "生成整份预案"
+    /// does (context section first, its text given to the others), so a plan asked for later
+    /// comes from the cache. Returns the job's id at once.
+    pub fn start_plan(
+        &self,
+        generation: Arc<GenerationService>,
+        label: String,
+        request: GenerateRequest,
+        sections: u64,
+    ) -> u64 {
+        let job = self.register(label, sections);
+        let id = job.id;
+        tokio::spawn(async move {
+            let on_section = |s: &crate::generation::plan::PlanSection| {
+                if let Some(error) = &s.error {
+                    job.fail(format!("{}：{}", s.section_title, error.message));
+                }
+                job.done.fetch_add(1, Ordering::Relaxed);
+            };
+            if let Err(e) = generation
+                .generate_plan_with(&request, CONCURRENCY, &on_section)
+                .await
+            {
+                job.fail(e.to_string());
+                job.done.store(job.total, Ordering::Relaxed);
             }
+            finish(&job);
         });
         id
     }
@@ -136,6 +158,23 @@ impl Warmup {
     pub fn jobs(&self) -> Vec<WarmupJobView> {
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         jobs.iter().rev().map(|j| j.view()).collect()
+    }
+}
+
+/// Marks a job finished and logs how it went.
+fn finish(job: &Job) {
+    job.finished.store(true, Ordering::Relaxed);
+    let view = job.view();
+    if view.failed == 0 {
+        tracing::info!("缓存预热完成（{}）：{} 项", view.label, view.total);
+    } else {
+        tracing::warn!(
+            "缓存预热完成（{}）：{} 项，其中 {} 项失败：{}",
+            view.label,
+            view.total,
+            view.failed,
+            view.errors.join("；")
+        );
     }
 }
 
@@ -160,28 +199,4 @@ pub fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
             })
         })
         .collect())
-}
-
-/// Every section of `template_id` for one enterprise.
-pub fn whole_template(
-    generation: &GenerationService,
-    template_id: &str,
-    data: &Value,
-) -> Option<Vec<Entry>> {
-    let template = generation.registry().template(template_id)?;
-    Some(
-        template
-            .sections
-            .iter()
-            .map(|s| {
-                Ok(GenerateRequest {
-                    template_id: template.id.clone(),
-                    section_id: s.id.clone(),
-                    data: data.clone(),
-                    refresh: false,
-                    context: None,
-                })
-            })
-            .collect(),
-    )
 }

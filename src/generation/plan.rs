@@ -45,6 +45,18 @@ impl GenerationService {
         &self,
         req: &GenerateRequest,
     ) -> Result<PlanOutcome, GenerationError> {
+        self.generate_plan_with(req, self.plan_concurrency, &|_| {})
+            .await
+    }
+
+    /// `generate_plan` with its own concurrency, telling `on_section` about each section as it
+    /// settles (warm-up reports progress with it).
+    pub async fn generate_plan_with(
+        &self,
+        req: &GenerateRequest,
+        concurrency: usize,
+        on_section: &(dyn Fn(&PlanSection) + Sync),
+    ) -> Result<PlanOutcome, GenerationError> {
         let started = Instant::now();
         let template = self
             .registry
@@ -95,7 +107,9 @@ impl GenerationService {
                 .as_ref()
                 .ok()
                 .map(|g| super::request::clip_context(&g.content));
-            sections[i] = Some(outcome(&s.id, &s.title, result));
+            let settled = outcome(&s.id, &s.title, result);
+            on_section(&settled);
+            sections[i] = Some(settled);
         }
         // Owned, so the futures below do not borrow the iterator (their `Send` bound needs it).
         let jobs: Vec<(usize, GenerateRequest, String, String)> = template
@@ -114,9 +128,11 @@ impl GenerationService {
             .collect();
         let rest: Vec<(usize, PlanSection)> = futures::stream::iter(jobs)
             .map(|(i, req, id, title)| async move {
-                (i, outcome(&id, &title, self.generate(&req).await))
+                let settled = outcome(&id, &title, self.generate(&req).await);
+                on_section(&settled);
+                (i, settled)
             })
-            .buffer_unordered(self.plan_concurrency)
+            .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
         for (i, section) in rest {

@@ -230,12 +230,18 @@ pub fn start_template_warmup(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let entries =
-        crate::warmup::whole_template(&state.generation, template_id, &data).unwrap_or_default();
     let label = format!("{name} · {}", template.name);
-    Ok(Ok(state.warmup.start(
+    let request = GenerateRequest {
+        template_id: template.id.clone(),
+        section_id: String::new(),
+        data,
+        refresh: false,
+        context: None,
+    };
+    Ok(Ok(state.warmup.start_plan(
         state.generation.clone(),
         label,
-        entries,
+        request,
+        template.sections.len() as u64,
     )))
 }
