@@ -47,30 +47,11 @@ pub struct SectionView {
     pub title: String,
 }
 
-/// A generated section as the page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SectionResult {
-    pub title: String,
-    pub content: String,
-    pub cached: bool,
-    pub elapsed_ms: u64,
-    pub model: String,
-}
-
 /// One field the server rejected: the field id (as in the form) and the message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldProblem {
     pub field: String,
     pub message: String,
-}
-
-/// What a generate click ends in. Expected failures are values, not transport errors, so the
-/// page can show them next to the right input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GenerateOutcome {
-    Done(SectionResult),
-    Invalid(Vec<FieldProblem>),
-    Failed(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -119,3 +119,19 @@ test('a failing section reports its error, the others complete, and it retries a
   await expect(failed).toHaveAttribute('data-status', 'done');
   await expect(page.getByTestId('plan-count')).toHaveText('9 / 9');
 });
+
+test('a single section streams into the result panel too', async ({ page, request }) => {
+  await steer(request, { mode: 'stream', hold: true });
+  await page.goto(`${failingApp}/login?token=${USER}`);
+  await waitHydrated(page);
+  await fillSeedForm(page, uniqueName('单章流式企业'));
+  await page.getByRole('button', { name: '生成章节' }).click();
+  const result = page.locator('article.result');
+  await expect(result.getByTestId('content')).toContainText('流式第一段');
+  await expect(result.locator('.meta')).toHaveText('正在编写…');
+  await expect(result.getByTestId('content')).not.toContainText('流式结束');
+  await steer(request, { mode: 'stream', hold: false });
+  await request.post(`${upstream}/release`);
+  await expect(result.getByTestId('content')).toContainText('流式结束');
+  await expect(result.locator('.meta')).toContainText('毫秒');
+});

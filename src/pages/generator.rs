@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::plan::{PlanPanel, PlanStore};
+use super::plan::{follow, stream_section, PlanPanel, PlanStore};
 use crate::{
     browser,
-    model::{FieldView, GenerateOutcome, SectionResult, TemplateView},
+    model::{FieldView, SectionEvent, TemplateView},
 };
 
 const DRAFT_KEY: &str = "yueen.generator.draft.v1";
@@ -21,27 +21,25 @@ pub async fn list_templates() -> Result<Vec<TemplateView>, ServerFnError> {
     Ok(crate::web::views::templates(state.generation.registry()))
 }
 
-#[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
-pub async fn generate_section(
-    template_id: String,
-    section_id: String,
-    fields: BTreeMap<String, String>,
-    refresh: bool,
-) -> Result<GenerateOutcome, ServerFnError> {
-    crate::web::viewer::require_login()?;
-    let state = expect_context::<crate::state::AppState>();
-    Ok(
-        crate::web::views::generate(&state.generation, template_id, section_id, fields, refresh)
-            .await,
-    )
-}
-
 /// Everything the user has entered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Draft {
     template_id: String,
     section_id: String,
     values: BTreeMap<String, String>,
+}
+
+/// The one section being written or last written, as the result panel shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Single {
+    title: String,
+    content: String,
+    model: String,
+    cached: bool,
+    stale: bool,
+    elapsed_ms: Option<u64>,
+    writing: bool,
+    error: Option<String>,
 }
 
 /// The same checks the server makes, so most mistakes are shown before a round trip.
@@ -129,7 +127,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
     let errors = RwSignal::new(BTreeMap::<String, String>::new());
     let hydrated = RwSignal::new(false);
     let copied = RwSignal::new(None::<bool>);
-    let action = ServerAction::<GenerateSection>::new();
+    let single = RwSignal::new(None::<Single>);
 
     // Restore what was typed before a reload, then keep saving every change.
     Effect::new(move |_| {
@@ -166,13 +164,6 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         })
     });
 
-    // Server-side field problems land next to their inputs.
-    Effect::new(move |_| {
-        if let Some(Ok(GenerateOutcome::Invalid(problems))) = action.value().get() {
-            errors.set(problems.into_iter().map(|p| (p.field, p.message)).collect());
-        }
-    });
-
     let plan = PlanStore::new();
     // The form's values when they pass the checks; otherwise the problems are shown.
     let checked = move || -> Option<(Draft, BTreeMap<String, String>)> {
@@ -199,16 +190,50 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
             plan.start(&template.get_untracked(), values);
         }
     };
+    // Streams the chosen section into the result panel as the model writes it.
     let submit = move |refresh: bool| {
         let Some((d, values)) = checked() else {
             return;
         };
         copied.set(None);
-        action.dispatch(GenerateSection {
-            template_id: d.template_id,
-            section_id: d.section_id,
-            fields: values,
-            refresh,
+        single.set(Some(Single {
+            writing: true,
+            ..Single::default()
+        }));
+        leptos::task::spawn_local(async move {
+            let stream = stream_section(d.template_id, d.section_id, values, refresh, None).await;
+            let update = move |f: &dyn Fn(&mut Single)| single.update(|s| s.iter_mut().for_each(f));
+            let outcome = follow(stream, |event| match event {
+                SectionEvent::Start {
+                    section_title,
+                    model,
+                    cached,
+                    stale,
+                    ..
+                } => update(&|s| {
+                    s.title = section_title.clone();
+                    s.model = model.clone();
+                    s.cached = cached;
+                    s.stale = stale;
+                }),
+                SectionEvent::Text { text } => update(&|s| s.content.push_str(&text)),
+                SectionEvent::Done { elapsed_ms } => update(&|s| {
+                    s.content = s.content.trim().to_owned();
+                    s.elapsed_ms = Some(elapsed_ms);
+                    s.writing = false;
+                }),
+                SectionEvent::Error { message, .. } => update(&|s| {
+                    s.error = Some(message.clone());
+                    s.writing = false;
+                }),
+            })
+            .await;
+            if let Err(message) = outcome {
+                update(&|s| {
+                    s.error = Some(message.clone());
+                    s.writing = false;
+                });
+            }
         });
     };
 
@@ -228,7 +253,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         });
     };
 
-    let busy = move || action.pending().get();
+    let busy = move || single.with(|s| s.as_ref().is_some_and(|s| s.writing));
     let plan_busy = plan.busy();
 
     view! {
@@ -310,7 +335,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
                     </span>
                 </div>
             </form>
-            <ResultPanel action copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
+            <ResultPanel single copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
             <PlanPanel store=plan />
         </div>
     }
@@ -401,58 +426,60 @@ fn FieldInput(
 
 #[component]
 fn ResultPanel(
-    action: ServerAction<GenerateSection>,
+    single: RwSignal<Option<Single>>,
     copied: RwSignal<Option<bool>>,
     on_refresh: impl Fn() + Copy + Send + Sync + 'static,
     busy: Signal<bool>,
 ) -> impl IntoView {
     move || {
-        action.value().get().map(|outcome| match outcome {
-            Ok(GenerateOutcome::Done(result)) => {
-                view! { <SectionView result copied on_refresh busy /> }.into_any()
+        single.get().map(|result| {
+            if result.content.is_empty() {
+                return match result.error {
+                    Some(message) => view! {
+                        <div class="alert" role="alert">
+                            <strong>"生成失败："</strong>
+                            {message}
+                            <p class="muted">"您填写的内容已保留，可以稍后重试。"</p>
+                        </div>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <p class="muted result-waiting" aria-live="polite">"正在连接 AI…"</p>
+                    }
+                    .into_any(),
+                };
             }
-            Ok(GenerateOutcome::Invalid(_)) => view! {
-                <p class="alert" role="alert">"请先修改表单中标出的内容。"</p>
-            }
-            .into_any(),
-            Ok(GenerateOutcome::Failed(message)) => view! {
-                <div class="alert" role="alert">
-                    <strong>"生成失败："</strong>
-                    {message}
-                    <p class="muted">"您填写的内容已保留，可以稍后重试。"</p>
-                </div>
-            }
-            .into_any(),
-            Err(e) => view! {
-                <div class="alert" role="alert">
-                    <strong>"请求失败："</strong>
-                    {e.to_string()}
-                    " "
-                    <a href="/login">"重新登录"</a>
-                </div>
-            }
-            .into_any(),
+            view! { <SectionView result copied on_refresh busy /> }.into_any()
         })
     }
 }
 
 #[component]
 fn SectionView(
-    result: SectionResult,
+    result: Single,
     copied: RwSignal<Option<bool>>,
     on_refresh: impl Fn() + Copy + Send + Sync + 'static,
     busy: Signal<bool>,
 ) -> impl IntoView {
     let text = StoredValue::new(result.content.clone());
+    let meta = match result.elapsed_ms {
+        Some(ms) => format!("用时 {ms} 毫秒 · 模型：{}", result.model),
+        None => "正在编写…".to_owned(),
+    };
+    let done = !result.writing && result.error.is_none();
     view! {
-        <article class="panel result" aria-live="polite">
+        <article class="panel result" aria-live="polite" aria-busy=result.writing.to_string()>
             <header class="result-head">
                 <h2>{result.title}</h2>
-                {result.cached.then(|| view! { <span class="badge" data-testid="cached">"来自缓存"</span> })}
+                {(done && result.cached && !result.stale)
+                    .then(|| view! { <span class="badge" data-testid="cached">"来自缓存"</span> })}
+                {(done && result.stale)
+                    .then(|| view! { <span class="badge stale">"已过期，建议稍后重新生成"</span> })}
             </header>
-            <p class="muted meta">
-                {format!("用时 {} 毫秒 · 模型：{}", result.elapsed_ms, result.model)}
-            </p>
+            <p class="muted meta">{meta}</p>
+            {result.error.map(|message| view! {
+                <p class="alert" role="alert">{message}</p>
+            })}
             <div class="result-actions">
                 <button
                     type="button"

@@ -280,8 +280,6 @@ impl PlanStore {
 /// Streams one section into the plan, piece by piece. The section's old text stays until the
 /// first new piece arrives, and comes back if the new answer fails before any text.
 async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, refresh: bool) {
-    use futures::StreamExt;
-
     // Applies a change when the plan is still the one this call belongs to.
     let update = move |f: &dyn Fn(&mut PlanSection)| {
         plan.update(|p| {
@@ -318,50 +316,61 @@ async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, ref
             s.error = Some(message.clone());
         })
     };
-    let stream = match stream_section(template_id, section_id, fields, refresh, context).await {
-        Ok(stream) => stream,
-        Err(e) => return fail(format!("请求失败：{e}（可能需要重新登录）")),
-    };
-    let mut stream = stream.into_inner();
+    let stream = stream_section(template_id, section_id, fields, refresh, context).await;
+    let outcome = follow(stream, |event| match event {
+        SectionEvent::Start { cached, stale, .. } => update(&|s| {
+            s.cached = cached;
+            s.stale = stale;
+        }),
+        SectionEvent::Text { text } => {
+            let first = !started.replace(true);
+            update(&|s| {
+                if first {
+                    s.content.clear();
+                    s.edited = false;
+                }
+                s.content.push_str(&text);
+            })
+        }
+        SectionEvent::Done { .. } => update(&|s| {
+            s.content = s.content.trim().to_owned();
+            s.status = Status::Done;
+        }),
+        SectionEvent::Error { message, .. } => fail(message),
+    })
+    .await;
+    if let Err(message) = outcome {
+        fail(message);
+    }
+}
+
+/// Reads a section stream to its end, handing each event to `on_event`. `Err` says, in the
+/// writer's words, why the stream stopped before its `done` or `error` event.
+pub async fn follow(
+    stream: Result<leptos::server_fn::codec::ByteStream, ServerFnError>,
+    mut on_event: impl FnMut(SectionEvent),
+) -> Result<(), String> {
+    use futures::StreamExt;
+
+    let mut stream = stream
+        .map_err(|e| format!("请求失败：{e}（可能需要重新登录）"))?
+        .into_inner();
     let mut lines = LineBuffer::default();
     let mut ended = false;
     while let Some(chunk) = stream.next().await {
-        let bytes = match chunk {
-            Ok(bytes) => bytes,
-            Err(e) => return fail(format!("连接中断：{e}；已保留已生成的部分")),
-        };
+        let bytes = chunk.map_err(|e| format!("连接中断：{e}；已保留已生成的部分"))?;
         for event in lines.push(&bytes) {
-            match event {
-                SectionEvent::Start { cached, stale, .. } => update(&|s| {
-                    s.cached = cached;
-                    s.stale = stale;
-                }),
-                SectionEvent::Text { text } => {
-                    let first = !started.replace(true);
-                    update(&|s| {
-                        if first {
-                            s.content.clear();
-                            s.edited = false;
-                        }
-                        s.content.push_str(&text);
-                    })
-                }
-                SectionEvent::Done { .. } => {
-                    ended = true;
-                    update(&|s| {
-                        s.content = s.content.trim().to_owned();
-                        s.status = Status::Done;
-                    });
-                }
-                SectionEvent::Error { message, .. } => {
-                    ended = true;
-                    fail(message);
-                }
-            }
+            ended |= matches!(
+                event,
+                SectionEvent::Done { .. } | SectionEvent::Error { .. }
+            );
+            on_event(event);
         }
     }
-    if !ended {
-        fail("连接在章节写完前中断，已保留已生成的部分".into());
+    if ended {
+        Ok(())
+    } else {
+        Err("连接在章节写完前中断，已保留已生成的部分".into())
     }
 }
 

@@ -7,12 +7,8 @@ use futures::{Stream, StreamExt};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    domain::enterprise::FIELD_PATH,
     generation::{request::check_context, GenerateRequest, GenerationError, GenerationService},
-    model::{
-        Dashboard, FieldProblem, FieldView, GenerateOutcome, SectionEvent, SectionResult,
-        SectionView, TemplateView,
-    },
+    model::{Dashboard, FieldProblem, FieldView, SectionEvent, SectionView, TemplateView},
     templates::{FieldKind, Registry},
 };
 
@@ -122,45 +118,6 @@ pub async fn stream_section(
         line.push(b'\n');
         Ok(Bytes::from(line))
     })
-}
-
-pub async fn generate(
-    service: &GenerationService,
-    template_id: String,
-    section_id: String,
-    fields: BTreeMap<String, String>,
-    refresh: bool,
-) -> GenerateOutcome {
-    let request = GenerateRequest {
-        template_id,
-        section_id,
-        data: enterprise_data(fields),
-        refresh,
-        context: None,
-    };
-    match service.generate(&request).await {
-        Ok(g) => GenerateOutcome::Done(SectionResult {
-            title: g.section_title,
-            content: g.content,
-            cached: g.cached,
-            elapsed_ms: g.elapsed_ms,
-            model: g.model,
-        }),
-        Err(GenerationError::Invalid(problems)) => GenerateOutcome::Invalid(
-            problems
-                .into_iter()
-                .map(|p| FieldProblem {
-                    field: p
-                        .field
-                        .strip_prefix(FIELD_PATH)
-                        .map(|f| f.trim_start_matches('.').to_owned())
-                        .unwrap_or(p.field),
-                    message: p.message,
-                })
-                .collect(),
-        ),
-        Err(e) => GenerateOutcome::Failed(e.to_string()),
-    }
 }
 
 pub fn dashboard(
