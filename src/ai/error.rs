@@ -20,6 +20,9 @@ pub enum AttemptFailure {
     },
     /// A success status with a body that is not a chat completion.
     Malformed(String),
+    /// The model stopped before the answer was whole (`finish_reason` `length` or
+    /// `content_filter`); never retried or cached.
+    Incomplete(String),
     /// A streamed answer broke off after text had arrived; never retried, since the writer
     /// already sees the partial text.
     Interrupted(Box<AttemptFailure>),
@@ -32,7 +35,7 @@ impl AttemptFailure {
             Self::Status { status, .. } => reqwest::StatusCode::from_u16(*status)
                 .map(is_retryable_status)
                 .unwrap_or(false),
-            Self::Malformed(_) | Self::Interrupted(_) => false,
+            Self::Malformed(_) | Self::Incomplete(_) | Self::Interrupted(_) => false,
         }
     }
 
@@ -52,6 +55,7 @@ impl fmt::Display for AttemptFailure {
             Self::Status { status, detail, .. } if detail.is_empty() => write!(f, "HTTP {status}"),
             Self::Status { status, detail, .. } => write!(f, "HTTP {status}: {detail}"),
             Self::Malformed(reason) => write!(f, "响应格式错误: {reason}"),
+            Self::Incomplete(reason) => write!(f, "回答未完整结束（finish_reason={reason}）"),
             Self::Interrupted(cause) => write!(f, "流式输出中断: {cause}"),
         }
     }
@@ -99,6 +103,12 @@ impl fmt::Display for AiError {
                 write!(f, "AI 服务拒绝了请求（HTTP {status}）")
             }
             AttemptFailure::Malformed(_) => f.write_str("AI 服务返回了无法解析的结果"),
+            AttemptFailure::Incomplete(reason) if reason == "length" => f.write_str(
+                "AI 的回答超出长度上限被截断，未写入缓存；如经常出现，请管理员调大 AI_MAX_TOKENS",
+            ),
+            AttemptFailure::Incomplete(_) => {
+                f.write_str("AI 服务拒绝完整回答（内容过滤），未写入缓存，请调整企业信息后重试")
+            }
             AttemptFailure::Interrupted(_) => {
                 f.write_str("AI 服务在输出过程中中断，已保留已生成的部分，可重新生成该章节")
             }

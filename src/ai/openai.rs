@@ -57,6 +57,8 @@ struct ChatResponse {
 #[derive(Deserialize)]
 struct Choice {
     message: ResponseMessage,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -229,14 +231,29 @@ async fn read_completion(response: reqwest::Response) -> Result<String, AttemptF
     let body = response.bytes().await.map_err(network_failure)?;
     let parsed: ChatResponse =
         serde_json::from_slice(&body).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
-    parsed
+    let choice = parsed
         .choices
         .into_iter()
         .next()
-        .and_then(|c| c.message.content)
+        .ok_or_else(|| AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))?;
+    if let Some(reason) = choice.finish_reason.as_deref() {
+        check_finish(reason)?;
+    }
+    choice
+        .message
+        .content
         .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())
         .ok_or_else(|| AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))
+}
+
+/// Whether a `finish_reason` means the answer is whole: `stop` (or none given) does; `length`
+/// (cut at `max_tokens`) and `content_filter` do not, and such answers are never cached.
+fn check_finish(reason: &str) -> Result<(), AttemptFailure> {
+    match reason {
+        "" | "stop" => Ok(()),
+        other => Err(AttemptFailure::Incomplete(other.to_owned())),
+    }
 }
 
 /// One `data:` payload of a streamed chat completion.
@@ -360,11 +377,7 @@ impl SseReader {
         match choice.finish_reason.as_deref() {
             None | Some("") => {}
             Some("stop") => self.finished = true,
-            Some(other) => {
-                return Err(AttemptFailure::Malformed(format!(
-                    "回答未完整结束（finish_reason={other}）"
-                )))
-            }
+            Some(other) => return Err(AttemptFailure::Incomplete(other.to_owned())),
         }
         Ok(text)
     }
@@ -399,10 +412,10 @@ mod tests {
         assert_eq!(reader.line(b": keep-alive\r\n").unwrap(), None);
         assert!(!reader.finished);
         let cut = br#"data: {"choices":[{"delta":{},"finish_reason":"length"}]}"#;
-        assert!(matches!(
+        assert_eq!(
             reader.line(cut),
-            Err(AttemptFailure::Malformed(_))
-        ));
+            Err(AttemptFailure::Incomplete("length".into()))
+        );
         let last =
             b"data: {\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\r\n";
         assert_eq!(reader.line(last).unwrap().as_deref(), Some("b"));

@@ -2,3 +2,4 @@
 
 pub mod chart;
 pub mod nav;
+pub mod template_select;

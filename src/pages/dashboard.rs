@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     browser,
-    components::{chart::TrafficChart, nav::use_viewer},
+    components::{chart::TrafficChart, nav::use_viewer, template_select::TemplateSelect},
     model::{Dashboard, Role, TemplateView, WarmupJobView},
     pages::{forbidden::Forbidden, generator::list_templates},
 };
@@ -294,18 +294,12 @@ fn WarmupForm(templates: Vec<TemplateView>, start: ServerAction<StartWarmup>) ->
             <div class="fields">
                 <label class="field">
                     <span class="label">"模板"</span>
-                    <select
+                    <TemplateSelect
                         name="warmup_template_id"
-                        prop:value=move || template_id.get()
-                        on:change=move |ev| template_id.set(event_target_value(&ev))
-                    >
-                        {templates
-                            .with_value(|list| {
-                                list.iter()
-                                    .map(|t| view! { <option value=t.id.clone()>{t.name.clone()}</option> })
-                                    .collect_view()
-                            })}
-                    </select>
+                        templates
+                        value=template_id
+                        on_change=move |id| template_id.set(id)
+                    />
                 </label>
                 <For
                     each=required

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::{follow, stream_section, PlanPanel, PlanStore};
 use crate::{
     browser,
+    components::template_select::TemplateSelect,
     model::{FieldView, SectionEvent, TemplateView},
 };
 
@@ -237,8 +238,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         });
     };
 
-    let on_template = move |ev| {
-        let id = event_target_value(&ev);
+    let on_template = move |id: String| {
         let first_section = templates.with_value(|list| {
             list.iter()
                 .find(|t| t.id == id)
@@ -269,18 +269,12 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
                 <div class="row">
                     <label class="field">
                         <span class="label">"预案模板"</span>
-                        <select
+                        <TemplateSelect
                             name="template_id"
-                            prop:value=move || draft.with(|d| d.template_id.clone())
-                            on:change=on_template
-                        >
-                            {templates
-                                .with_value(|list| {
-                                    list.iter()
-                                        .map(|t| view! { <option value=t.id.clone()>{t.name.clone()}</option> })
-                                        .collect_view()
-                                })}
-                        </select>
+                            templates
+                            value=Signal::derive(move || draft.with(|d| d.template_id.clone()))
+                            on_change=on_template
+                        />
                     </label>
                     <label class="field">
                         <span class="label">"章节"</span>

@@ -180,7 +180,16 @@ impl Plan {
             .sections
             .iter()
             .filter(|s| !s.content.trim().is_empty())
-            .map(|s| serde_json::json!({ "title": s.title, "content": s.content }))
+            .map(|s| {
+                // A section that failed part-way is exported, marked, so nothing is lost
+                // and nobody files it unread.
+                let content = if s.status == Status::Done {
+                    s.content.clone()
+                } else {
+                    format!("{}\n\n【本章未完整生成，请核对补充】", s.content.trim_end())
+                };
+                serde_json::json!({ "title": s.title, "content": content })
+            })
             .collect();
         serde_json::json!({
             "enterprise_name": self.enterprise_name,

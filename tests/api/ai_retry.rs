@@ -189,3 +189,21 @@ async fn unreachable_upstream_is_retried_then_502() {
         .contains("无法连接 AI 服务"));
     assert_eq!(app.stats().await["ai"]["retries"], 3);
 }
+
+#[tokio::test]
+async fn an_answer_cut_at_the_token_limit_is_an_error_and_not_cached() {
+    let fake = FakeOpenAi::start(vec![Reply::Truncated("第二章 企业概况：写到一半")]).await;
+    let app = spawn_app(&fake.env("0.01", "5")).await;
+    let (status, body) = app.generate(&seed_body()).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AI_MAX_TOKENS"),
+        "{body}"
+    );
+    // Not retried (the same prompt would be cut again), not cached.
+    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(app.stats().await["stats"]["sets"], 0);
+}

@@ -271,6 +271,8 @@ impl Drop for RedisServer {
 #[derive(Clone, Debug)]
 pub enum Reply {
     Text(&'static str),
+    /// A whole answer the model stopped at its token limit (`finish_reason: "length"`).
+    Truncated(&'static str),
     Status(u16),
     RateLimited {
         retry_after: &'static str,
@@ -400,6 +402,10 @@ async fn fake_completion(
         Reply::Text(text) => Json(json!({
             "id": "chatcmpl-test", "object": "chat.completion", "model": "fake-model",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+        }))
+        .into_response(),
+        Reply::Truncated(text) => Json(json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}]
         }))
         .into_response(),
         Reply::Status(code) => (
