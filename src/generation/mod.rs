@@ -24,6 +24,7 @@ use crate::{
     ai::{AiError, AiService, GenerateInput},
     cache::{
         key::{generation_key, KeyParts},
+        redis::LockToken,
         CacheService, LockAttempt, Lookup,
     },
     domain::enterprise::{EnterpriseInfo, FieldError},
@@ -277,8 +278,61 @@ struct Prepared<'a> {
     key: String,
 }
 
+/// How long a writer may hold the lock on a key: the model's every attempt and wait, plus a
+/// margin; it expires by itself if the writer dies.
+fn lock_ttl(ai: &AiService) -> Duration {
+    ai.worst_case() + Duration::from_secs(5)
+}
+
+/// Who writes a missed key across instances.
+enum Claim {
+    /// Another instance wrote it meanwhile.
+    Answered(CachedSection),
+    /// This caller writes it, holding the lock (none without Redis) until done.
+    Writer(Option<LockToken>),
+}
+
+/// Takes the cross-instance lock on `key`, or waits for the instance holding it and takes its
+/// answer. A waiter whose owner vanished without an answer tries again, a bounded number of
+/// times. `refresh` asks for a new answer, so an entry stored meanwhile does not count.
+async fn claim(
+    cache: &CacheService,
+    key: &str,
+    lock_ttl: Duration,
+    refresh: bool,
+) -> Result<Claim, GenerationError> {
+    for _ in 0..3 {
+        match cache.lock(key, lock_ttl).await {
+            LockAttempt::Held(token) => {
+                let meanwhile = if refresh {
+                    None
+                } else {
+                    cache
+                        .peek_fresh(key)
+                        .await
+                        .and_then(|raw| CachedSection::parse(&raw))
+                };
+                return Ok(match meanwhile {
+                    Some(section) => {
+                        cache.unlock(token).await;
+                        Claim::Answered(section)
+                    }
+                    None => Claim::Writer(Some(token)),
+                });
+            }
+            LockAttempt::Unavailable => return Ok(Claim::Writer(None)),
+            LockAttempt::Busy => {
+                if let Some(section) = wait_for_owner(cache, key, lock_ttl).await? {
+                    return Ok(Claim::Answered(section));
+                }
+            }
+        }
+    }
+    Err(GenerationError::Busy)
+}
+
 /// Polls for the answer of the instance holding the lock on `key`. `Ok(None)`: the lock is gone
-/// without an answer (the owner failed or Redis went away), so the caller should go ahead.
+/// without an answer (the owner failed or Redis went away).
 async fn wait_for_owner(
     cache: &CacheService,
     key: &str,
@@ -302,54 +356,22 @@ async fn wait_for_owner(
 }
 
 impl Job {
-    /// Takes the cross-instance lock and generates, or waits for the instance that holds it.
+    /// Takes the cross-instance lock and generates, or takes the lock owner's answer.
     async fn run(self) -> FlightResult {
-        // Long enough for the owner's every attempt and wait; it expires if the owner dies.
-        let lock_ttl = self.ai.worst_case() + Duration::from_secs(5);
-        // A waiter whose owner failed tries to take over; bounded so nothing loops forever.
-        for _ in 0..3 {
-            match self.cache.lock(&self.key, lock_ttl).await {
-                LockAttempt::Held(token) => {
-                    let result = match self.cached_meanwhile().await {
-                        Some(produced) => Ok(produced),
-                        None => self.generate().await,
-                    };
-                    self.cache.unlock(token).await;
-                    return result;
-                }
-                LockAttempt::Unavailable => return self.generate().await,
-                LockAttempt::Busy => {
-                    if let Some(produced) = self.wait_for_owner(lock_ttl).await? {
-                        return Ok(produced);
-                    }
-                }
-            }
-        }
-        Err(GenerationError::Busy)
-    }
-
-    /// An answer another instance stored between our miss and our taking the lock.
-    async fn cached_meanwhile(&self) -> Option<Produced> {
-        if self.refresh {
-            return None;
-        }
-        let raw = self.cache.peek_fresh(&self.key).await?;
-        CachedSection::parse(&raw).map(|section| Produced {
-            section,
-            from_cache: true,
-        })
-    }
-
-    async fn wait_for_owner(
-        &self,
-        lock_ttl: Duration,
-    ) -> Result<Option<Produced>, GenerationError> {
-        Ok(wait_for_owner(&self.cache, &self.key, lock_ttl)
-            .await?
-            .map(|section| Produced {
+        let lock_ttl = lock_ttl(&self.ai);
+        match claim(&self.cache, &self.key, lock_ttl, self.refresh).await? {
+            Claim::Answered(section) => Ok(Produced {
                 section,
                 from_cache: true,
-            }))
+            }),
+            Claim::Writer(lock) => {
+                let result = self.generate().await;
+                if let Some(token) = lock {
+                    self.cache.unlock(token).await;
+                }
+                result
+            }
+        }
     }
 
     async fn generate(&self) -> FlightResult {

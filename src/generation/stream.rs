@@ -16,11 +16,12 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use super::{
-    wait_for_owner, CachedSection, GenerateRequest, GenerationError, GenerationService, Prepared,
+    claim, lock_ttl, CachedSection, Claim, GenerateRequest, GenerationError, GenerationService,
+    Prepared,
 };
 use crate::{
     ai::{GenerateInput, TextStream},
-    cache::{redis::LockToken, CacheService, LockAttempt},
+    cache::{redis::LockToken, CacheService},
     prompt,
 };
 
@@ -69,28 +70,9 @@ impl GenerationService {
         }
         // One writer per key across instances, as on the plain path: a second instance waits
         // for the first one's answer instead of paying for its own model call.
-        let lock_ttl = self.ai.worst_case() + Duration::from_secs(5);
-        let lock = match self.cache.lock(&key, lock_ttl).await {
-            LockAttempt::Held(token) => {
-                let meanwhile = if req.refresh {
-                    None
-                } else {
-                    self.cache
-                        .peek_fresh(&key)
-                        .await
-                        .and_then(|raw| CachedSection::parse(&raw))
-                };
-                if let Some(hit) = meanwhile {
-                    self.cache.unlock(token).await;
-                    return Ok(whole(hit, false));
-                }
-                Some(token)
-            }
-            LockAttempt::Busy => match wait_for_owner(&self.cache, &key, lock_ttl).await? {
-                Some(answer) => return Ok(whole(answer, false)),
-                None => None,
-            },
-            LockAttempt::Unavailable => None,
+        let lock = match claim(&self.cache, &key, lock_ttl(&self.ai), req.refresh).await? {
+            Claim::Answered(answer) => return Ok(whole(answer, false)),
+            Claim::Writer(lock) => lock,
         };
         let prompt = prompt::build(template, section, &info, req.context.as_deref());
         let pieces = self
