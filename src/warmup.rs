@@ -188,7 +188,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
         return Err(format!("预热文件 {} 应为 JSON 数组", path.display()));
     };
     Ok(items
-        .iter()
+        .into_iter()
         .map(|item| {
             GenerateRequest::from_json(item).map_err(|errors| {
                 errors

@@ -54,7 +54,7 @@ pub async fn generate(
     _caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Success<Generated>>, ApiError> {
-    let request = GenerateRequest::from_json(&body).map_err(ApiError::validation)?;
+    let request = GenerateRequest::from_json(body).map_err(ApiError::validation)?;
     let generated = state.generation.generate(&request).await?;
     Ok(Json(Success {
         success: true,
@@ -87,7 +87,7 @@ pub async fn generate_stream(
     _caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let request = GenerateRequest::from_json(&body).map_err(ApiError::validation)?;
+    let request = GenerateRequest::from_json(body).map_err(ApiError::validation)?;
     let events = state.generation.stream(&request).await?;
     let events = events.map(|event| {
         let name = match &event {
@@ -127,7 +127,7 @@ pub async fn generate_plan(
     _caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Success<PlanOutcome>>, ApiError> {
-    let request = GenerateRequest::plan_from_json(&body).map_err(ApiError::validation)?;
+    let request = GenerateRequest::plan_from_json(body).map_err(ApiError::validation)?;
     let plan = state.generation.generate_plan(&request).await?;
     Ok(Json(Success {
         success: true,

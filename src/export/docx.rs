@@ -100,25 +100,11 @@ mod tests {
     use std::io::Read;
 
     use super::*;
-    use crate::export::PlanSection;
+    use crate::export::sample_plan;
 
     #[test]
     fn a_zip_with_the_text_in_document_xml() {
-        let plan = PlanDocument {
-            enterprise_name: "测试企业".into(),
-            plan_title: "生产安全事故应急预案".into(),
-            date: "2026-11-25".into(),
-            sections: vec![
-                PlanSection {
-                    title: "总则".into(),
-                    content: "编制目的 <&>".into(),
-                },
-                PlanSection {
-                    title: "企业概况".into(),
-                    content: "概况".into(),
-                },
-            ],
-        };
+        let plan = sample_plan("编制目的 <&>");
         let bytes = render(&plan).unwrap();
         assert_eq!(&bytes[..2], b"PK");
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();

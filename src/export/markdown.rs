@@ -19,25 +19,11 @@ pub fn render(plan: &PlanDocument) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::PlanSection;
+    use crate::export::sample_plan;
 
     #[test]
     fn headings_in_order_and_paragraphs_kept() {
-        let plan = PlanDocument {
-            enterprise_name: "测试企业".into(),
-            plan_title: "生产安全事故应急预案".into(),
-            date: "2026-11-25".into(),
-            sections: vec![
-                PlanSection {
-                    title: "总则".into(),
-                    content: "第一段\n\n  第二段 ".into(),
-                },
-                PlanSection {
-                    title: "企业概况".into(),
-                    content: "概况".into(),
-                },
-            ],
-        };
+        let plan = sample_plan("第一段\n\n  第二段 ");
         let md = render(&plan);
         assert!(md.starts_with("# 测试企业生产安全事故应急预案\n\n> 编制日期：2026-11-25\n"));
         assert!(md.contains("\n## 1. 总则\n\n第一段\n\n第二段\n\n## 2. 企业概况\n\n概况\n"));

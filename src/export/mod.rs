@@ -133,6 +133,21 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// A two-section plan (总则 with `first`, then 企业概况) for the renderers' tests.
+#[cfg(test)]
+pub(crate) fn sample_plan(first: &str) -> PlanDocument {
+    let section = |title: &str, content: &str| PlanSection {
+        title: title.into(),
+        content: content.into(),
+    };
+    PlanDocument {
+        enterprise_name: "测试企业".into(),
+        plan_title: "生产安全事故应急预案".into(),
+        date: "2026-11-25".into(),
+        sections: vec![section("总则", first), section("企业概况", "概况")],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,21 +39,22 @@ pub struct GenerateRequest {
 
 impl GenerateRequest {
     /// Reads the JSON body, naming each missing or mistyped field in Chinese.
-    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+    pub fn from_json(body: Value) -> Result<Self, Vec<FieldError>> {
         Self::read(body, true)
     }
 
     /// Reads a request for every section of a plan: the same body without `section_id` (the
     /// result's `section_id` is empty) and without `context`.
-    pub fn plan_from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+    pub fn plan_from_json(body: Value) -> Result<Self, Vec<FieldError>> {
         Self::read(body, false).map(|mut request| {
             request.context = None;
             request
         })
     }
 
-    fn read(body: &Value, with_section: bool) -> Result<Self, Vec<FieldError>> {
-        let Some(obj) = body.as_object() else {
+    /// Takes the body by value: the enterprise data moves into the request, uncopied.
+    fn read(body: Value, with_section: bool) -> Result<Self, Vec<FieldError>> {
+        let Value::Object(mut obj) = body else {
             return Err(vec![FieldError {
                 field: "body".into(),
                 message: "请求体应为 JSON 对象".into(),
@@ -84,8 +85,8 @@ impl GenerateRequest {
         } else {
             Some(String::new())
         };
-        let data = match obj.get("data") {
-            Some(v @ Value::Object(_)) => Some(v.clone()),
+        let data = match obj.remove("data") {
+            Some(v @ Value::Object(_)) => Some(v),
             Some(_) => {
                 errors.push(FieldError {
                     field: "data".into(),
@@ -150,7 +151,7 @@ mod tests {
 
     #[test]
     fn request_accepts_the_seed_shape_and_numeric_section() {
-        let r = GenerateRequest::from_json(&json!({
+        let r = GenerateRequest::from_json(json!({
             "template_id": "emergency_plan", "section_id": 2, "data": {"enterprise_info": {}}
         }))
         .unwrap();
@@ -162,7 +163,7 @@ mod tests {
     #[test]
     fn request_errors_name_every_field() {
         let errors = GenerateRequest::from_json(
-            &json!({"section_id": [], "data": 3, "refresh": "yes", "context": 1}),
+            json!({"section_id": [], "data": 3, "refresh": "yes", "context": 1}),
         )
         .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
