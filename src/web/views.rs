@@ -168,11 +168,7 @@ pub fn start_template_warmup(
             message: format!("模板 {template_id} 不存在"),
         }]));
     };
-    let info: Map<String, Value> = fields
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let data = json!({ "enterprise_info": info });
+    let data = enterprise_data(fields);
     if let Err(problems) = crate::domain::enterprise::EnterpriseInfo::parse(template, &data) {
         return Ok(Err(problems
             .into_iter()
