@@ -423,7 +423,13 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
     move || {
         shape.get().map(|(_, name, template_name, count)| {
                 let done = move || plan.with(|p| p.as_ref().map_or(0, Plan::done));
-                let export = move || plan.with(|p| p.as_ref().map(Plan::export_json).unwrap_or_default());
+                // The plan goes into the form when it is submitted, not on every piece or keystroke.
+                let plan_input = NodeRef::<leptos::html::Input>::new();
+                let fill_form = move |_| {
+                    if let Some(input) = plan_input.get() {
+                        input.set_value(&plan.with_untracked(|p| p.as_ref().map(Plan::export_json).unwrap_or_default()));
+                    }
+                };
                 let exportable = move || {
                     plan.with(|p| {
                         p.as_ref().is_some_and(|p| {
@@ -443,8 +449,8 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
                                 </span>
                             </div>
                         </header>
-                        <form class="plan-export" method="post" action="/export/docx">
-                            <input type="hidden" name="plan" prop:value=export />
+                        <form class="plan-export" method="post" action="/export/docx" on:submit=fill_form>
+                            <input type="hidden" name="plan" node_ref=plan_input />
                             <button type="submit" class="primary" formaction="/export/docx" disabled=move || !exportable()>
                                 "导出 Word"
                             </button>
