@@ -13,7 +13,11 @@ BIN=target/$PROFILE/yueen
 BASE_BIN=target/$PROFILE/yueen-baseline
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo; $sudo_ apt-get install -y -qq wrk; }
@@ -44,12 +48,13 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --d
 REDIS_PID=$!; PIDS+=("$REDIS_PID")
 for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-# start_app NAME [ENV=VALUE ...] -> prints the port; the app's pid goes into PIDS
+# start_app NAME [ENV=VALUE ...] -> sets P (the port) and APID; the pid goes into PIDS. Runs in
+# this shell, not in a command substitution, so the cleanup trap sees every pid.
 start_app() {
-  local port; port=$(free_port)
-  env LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LOG_DIR="$WORK/logs-$1" \
+  P=$(free_port)
+  env LEPTOS_SITE_ADDR="127.0.0.1:$P" LEPTOS_SITE_ROOT=target/site LOG_DIR="$WORK/logs-$1" \
       ADMIN_TOKEN=$TOKEN OPENAI_API_KEY= RUST_LOG=warn "${@:2}" "$BIN" >"$WORK/$1.log" 2>&1 &
-  PIDS+=("$!"); echo "$port $!"
+  APID=$!; PIDS+=("$APID")
 }
 
 load() { # URL [UNIQUE]
@@ -72,21 +77,21 @@ wait_http "http://127.0.0.1:$BPORT/"
 R[baseline]=$(load "http://127.0.0.1:$BPORT")
 
 # 2. L1 (memory) hits.
-read -r P _ < <(start_app l1); wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
+start_app l1; wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
 R[l1_hits]=$(load "http://127.0.0.1:$P")
 
 # 3. Redis hits with L1 off.
-read -r P _ < <(start_app l2 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false)
+start_app l2 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false
 wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
 R[redis_hits]=$(load "http://127.0.0.1:$P")
 
 # 4. Misses with the mock generator.
-read -r P _ < <(start_app miss)
+start_app miss
 wait_http "http://127.0.0.1:$P/healthz"
 R[misses]=$(load "http://127.0.0.1:$P" 1)
 
 # 5. Redis hits (L1 off) while redis-server is killed mid-run.
-read -r P _ < <(start_app kill REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false)
+start_app kill REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false
 wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
 # Killed half-way through the measured run (which follows a 2 s warm-up in full mode).
 half=$([ $SMOKE = 1 ] && echo 0.5 || echo 7)
@@ -96,7 +101,7 @@ R[redis_killed]=$(load "http://127.0.0.1:$P")
 # 6. RSS after 10k and 100k distinct keys with the L1 bound at 10k entries.
 KEYS_SMALL=10000; KEYS_BIG=100000
 [ $SMOKE = 1 ] && { KEYS_SMALL=200; KEYS_BIG=2000; }
-read -r P APID < <(start_app rss CACHE_MEMORY_MAX_ENTRIES=10000)
+start_app rss CACHE_MEMORY_MAX_ENTRIES=10000
 wait_http "http://127.0.0.1:$P/healthz"
 fill() { # N: N distinct misses through wrk, bounded by count via a time budget check
   local target=$1

@@ -4,6 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
+. scripts/leftovers.sh
+# Every process this run starts carries the tag; none may outlive the run.
+mark_run
+redis_dir=""
+finish() {
+  local status=$?
+  if [ -n "$redis_dir" ]; then
+    kill "$(cat "$redis_dir/redis.pid" 2>/dev/null)" 2>/dev/null || true
+  fi
+  check_leftovers || status=1
+  [ -n "$redis_dir" ] && rm -rf "$redis_dir"
+  exit "$status"
+}
+trap finish EXIT
 ensure_rust
 ensure_test_tools
 
@@ -31,7 +45,6 @@ done
 redis_dir=$(mktemp -d)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" \
   --daemonize yes --pidfile "$redis_dir/redis.pid" >/dev/null
-trap 'kill "$(cat "$redis_dir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 (cd end2end && E2E_REDIS_URL="redis://127.0.0.1:$redis_port/0" npx playwright test)
 
