@@ -89,7 +89,7 @@ impl OpenAiClient {
             temperature: settings.temperature,
             max_tokens: settings.max_tokens,
             timeout: settings.timeout,
-            policy: settings.retry,
+            policy: settings.retry(),
             counters,
         })
     }

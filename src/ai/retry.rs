@@ -5,16 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (the seed's 3).
-    pub max_retries: u32,
-    /// Wait before the first retry; doubled for each one after.
-    pub base: Duration,
-    /// Upper bound on a server-requested `Retry-After` wait.
-    pub retry_after_max: Duration,
-}
+pub use crate::config::RetryPolicy;
 
+/// The policy's waits, worked out here and nowhere else.
 impl RetryPolicy {
     /// The wait before retry number `retry` (0-based): base · 2^retry.
     pub fn backoff(&self, retry: u32) -> Duration {

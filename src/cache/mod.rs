@@ -30,7 +30,7 @@ use self::{
     memory::MemoryCache,
     redis::{LockToken, RedisCache},
 };
-use crate::config::{CacheSettings, RedisUrl};
+use crate::config::CacheSettings;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CacheError {
@@ -124,29 +124,18 @@ impl CacheService {
     /// invalidation listener when Redis is configured.
     pub async fn start(settings: &CacheSettings) -> Arc<Self> {
         let breaker = Breaker::default();
-        let url = match (&settings.redis_url, &settings.sentinel) {
-            (Some(url), _) => Some(url.clone()),
-            // Sentinel without a URL: no password, db 0; the host comes from the sentinels.
-            (None, Some(_)) => RedisUrl::parse("redis://127.0.0.1:6379/0").ok(),
-            (None, None) => None,
-        };
-        let redis = match &url {
+        let sentinel = settings.backend.sentinel().cloned();
+        let redis = match settings.backend.redis_url() {
             None => None,
             Some(url) => {
-                match RedisCache::connect(url, settings.sentinel.clone(), settings.redis_timeout)
-                    .await
-                {
+                match RedisCache::connect(url, sentinel.clone(), settings.redis_timeout).await {
                     Ok(redis) => {
                         tracing::info!("成功连接到 Redis: {}", redis.current_url());
                         Some(redis)
                     }
                     Err(e) => {
                         breaker.trip(&e.to_string());
-                        match RedisCache::lazy(
-                            url,
-                            settings.sentinel.clone(),
-                            settings.redis_timeout,
-                        ) {
+                        match RedisCache::lazy(url, sentinel, settings.redis_timeout) {
                             Ok(redis) => Some(redis),
                             Err(e) => {
                                 tracing::error!("Redis 配置无法使用: {e}");
@@ -486,17 +475,11 @@ mod tests {
     use super::*;
 
     fn memory_settings() -> CacheSettings {
-        CacheSettings {
-            redis_url: None,
-            sentinel: None,
-            key_prefix: "t:".into(),
-            memory_max_entries: 100,
-            redis_timeout: Duration::from_millis(100),
-            redis_probe_interval: Duration::from_millis(100),
-            l1_enabled: true,
-            l1_ttl: Duration::from_secs(300),
-            stale_grace: Duration::from_secs(60),
-        }
+        let mut settings = CacheSettings::memory("t:");
+        settings.memory_max_entries = 100;
+        settings.redis_probe_interval = Duration::from_millis(100);
+        settings.stale_grace = Duration::from_secs(60);
+        settings
     }
 
     #[test]

@@ -1,0 +1,626 @@
+//! The typed settings tree. Defaults (each section's `Default`), then the runtime config file
+//! (`Leptos.toml`, or `YUEEN_CONFIG`), then `.env` and the environment, layered by figment; each
+//! key is written once, as a field, and read by the reader its type needs (`values`). A bad value
+//! stops the app with a message naming the key as the operator wrote it.
+
+mod redis_url;
+mod sources;
+mod values;
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{Figment, Metadata, Provider};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+pub use redis_url::{redact_url, RedisUrl};
+pub use sources::ENV;
+use sources::{key_name, line_of, EnvLayer, FileLayer};
+
+pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
+    pub cache: CacheSettings,
+    pub ai: AiSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    #[serde(deserialize_with = "values::addr")]
+    pub addr: SocketAddr,
+    /// Base URL printed in the login link; defaults to `http://<addr>`.
+    #[serde(deserialize_with = "values::public_url")]
+    pub public_url: Option<String>,
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_073_741_824>")]
+    pub body_limit_bytes: usize,
+    /// `None` means the registry compiled into the binary.
+    #[serde(deserialize_with = "values::optional_path")]
+    pub templates_path: Option<PathBuf>,
+    #[serde(deserialize_with = "values::path")]
+    pub log_dir: PathBuf,
+    /// A second listener serving only `/metrics`, without a token (keep it private).
+    #[serde(deserialize_with = "values::optional_addr")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// A JSON file of generate requests to pre-fill the cache with at startup.
+    #[serde(deserialize_with = "values::optional_path")]
+    pub warmup_file: Option<PathBuf>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            body_limit_bytes: 64 * 1024,
+            templates_path: None,
+            log_dir: PathBuf::from("logs"),
+            metrics_addr: None,
+            warmup_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    #[serde(deserialize_with = "values::optional_token")]
+    pub admin_token: Option<SecretString>,
+    #[serde(deserialize_with = "values::tokens")]
+    pub user_tokens: Vec<SecretString>,
+}
+
+/// Where the cache lives. Chosen from `REDIS_URL` and the sentinel settings.
+#[derive(Debug, Clone, Default)]
+pub enum CacheBackend {
+    /// In-process memory only.
+    #[default]
+    Memory,
+    /// One Redis server, with memory as L1 and as the fallback.
+    Redis { url: RedisUrl },
+    /// The master the sentinels name; `url` supplies only the password and the db.
+    Sentinel {
+        sentinel: SentinelSettings,
+        url: RedisUrl,
+    },
+}
+
+impl CacheBackend {
+    /// The Redis URL (with Sentinel, the password and db part), when Redis is configured.
+    pub fn redis_url(&self) -> Option<&RedisUrl> {
+        match self {
+            Self::Memory => None,
+            Self::Redis { url } | Self::Sentinel { url, .. } => Some(url),
+        }
+    }
+
+    pub fn sentinel(&self) -> Option<&SentinelSettings> {
+        match self {
+            Self::Sentinel { sentinel, .. } => Some(sentinel),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SentinelSettings {
+    /// `host:port` of each sentinel.
+    pub addrs: Vec<String>,
+    pub master: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// Worked out from the three keys below once the layers are merged.
+    #[serde(skip)]
+    pub backend: CacheBackend,
+    #[serde(deserialize_with = "values::redis_url")]
+    redis_url: Option<RedisUrl>,
+    #[serde(deserialize_with = "values::sentinel_addrs")]
+    sentinel_urls: Vec<String>,
+    #[serde(deserialize_with = "values::optional_text")]
+    sentinel_master: Option<String>,
+    #[serde(deserialize_with = "values::key_prefix")]
+    pub key_prefix: String,
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 100_000_000>")]
+    pub memory_max_entries: usize,
+    /// Deadline for every single Redis command.
+    #[serde(
+        rename = "redis_timeout_ms",
+        deserialize_with = "values::millis::<_, 1, 10_000>"
+    )]
+    pub redis_timeout: Duration,
+    /// How often a degraded service checks whether Redis is back.
+    #[serde(
+        rename = "redis_probe_ms",
+        deserialize_with = "values::millis::<_, 10, 60_000>"
+    )]
+    pub redis_probe_interval: Duration,
+    /// Keep an in-process L1 in front of Redis.
+    #[serde(deserialize_with = "values::flag")]
+    pub l1_enabled: bool,
+    /// Upper bound on an L1 entry's life (never beyond the entry's own TTL).
+    #[serde(
+        rename = "l1_ttl_secs",
+        deserialize_with = "values::seconds::<_, 2_592_000, false>"
+    )]
+    pub l1_ttl: Duration,
+    /// How long an expired entry is kept to answer when the AI fails.
+    #[serde(
+        rename = "stale_grace_secs",
+        deserialize_with = "values::seconds::<_, 2_592_000, true>"
+    )]
+    pub stale_grace: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            backend: CacheBackend::Memory,
+            redis_url: None,
+            sentinel_urls: Vec::new(),
+            sentinel_master: None,
+            key_prefix: "yueen:".to_owned(),
+            memory_max_entries: 10_000,
+            redis_timeout: Duration::from_millis(250),
+            redis_probe_interval: Duration::from_millis(500),
+            l1_enabled: true,
+            l1_ttl: Duration::from_secs(300),
+            stale_grace: Duration::from_secs(86_400),
+        }
+    }
+}
+
+impl CacheSettings {
+    /// Memory only, for tests and tools.
+    pub fn memory(key_prefix: &str) -> Self {
+        Self {
+            key_prefix: key_prefix.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiSettings {
+    /// Unset: the mock generator.
+    #[serde(deserialize_with = "values::optional_secret")]
+    pub api_key: Option<SecretString>,
+    #[serde(deserialize_with = "values::base_url")]
+    pub base_url: Url,
+    #[serde(deserialize_with = "values::required_text")]
+    pub model: String,
+    /// Per attempt.
+    #[serde(
+        rename = "timeout_secs",
+        deserialize_with = "values::seconds::<_, 600, false>"
+    )]
+    pub timeout: Duration,
+    /// Retries after the first attempt (the seed's 3).
+    #[serde(deserialize_with = "values::count_u32::<_, 0, 10>")]
+    pub max_retries: u32,
+    /// Wait before the first retry; doubled for each one after.
+    #[serde(
+        rename = "retry_base_secs",
+        deserialize_with = "values::seconds::<_, 60, true>"
+    )]
+    pub retry_base: Duration,
+    /// Upper bound on a server-requested `Retry-After` wait.
+    #[serde(
+        rename = "retry_after_max_secs",
+        deserialize_with = "values::seconds::<_, 600, true>"
+    )]
+    pub retry_after_max: Duration,
+    #[serde(deserialize_with = "values::temperature")]
+    pub temperature: f32,
+    #[serde(deserialize_with = "values::optional_u32::<_, 1, 4_294_967_295>")]
+    pub max_tokens: Option<u32>,
+    /// The pause between the mock generator's streamed pieces, so the page shows it writing.
+    #[serde(
+        rename = "mock_chunk_delay_ms",
+        deserialize_with = "values::millis::<_, 0, 5_000>"
+    )]
+    pub mock_chunk_delay: Duration,
+    /// How many sections of one plan are written at the same time.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 16>")]
+    pub plan_concurrency: usize,
+}
+
+impl Default for AiSettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: Url::parse("https://api.openai.com/v1")
+                .expect("the default base URL is valid"),
+            model: "gpt-4".to_owned(),
+            timeout: Duration::from_secs(30),
+            max_retries: 3,
+            retry_base: Duration::from_secs(2),
+            retry_after_max: Duration::from_secs(30),
+            temperature: 0.3,
+            max_tokens: None,
+            mock_chunk_delay: Duration::from_millis(25),
+            plan_concurrency: 3,
+        }
+    }
+}
+
+/// A configuration value that could not be used; names the key the operator has to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("无法读取配置文件 {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("配置项 {key} 无效: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+impl Settings {
+    /// Reads `.env` into the environment, then layers `Leptos.toml` (or the file named by
+    /// `YUEEN_CONFIG`) and the environment over the defaults.
+    pub fn load() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a broken one is reported by the values it fails to set.
+        let _ = dotenvy::dotenv();
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let path = env
+            .get("YUEEN_CONFIG")
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_CONFIG_FILE.to_owned());
+        let explicit = env.contains_key("YUEEN_CONFIG");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Err(e) => {
+                return Err(ConfigError::File {
+                    path,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        Self::from_sources(text.as_deref().map(|t| (path.as_str(), t)), &env)
+    }
+
+    /// Builds settings from a config file's text (with its name, for messages) and an
+    /// environment map. Tests call this directly.
+    pub fn from_sources(
+        file: Option<(&str, &str)>,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let file = file.map(|(path, text)| FileLayer {
+            path: path.to_owned(),
+            text: text.to_owned(),
+        });
+        let mut figment = Figment::new();
+        if let Some(file) = &file {
+            // A file that is not TOML at all is reported as a whole.
+            file.data().map_err(|e| ConfigError::File {
+                path: file.path.clone(),
+                reason: e.to_string(),
+            })?;
+            figment = figment.merge(file);
+        }
+        let figment = figment.merge(EnvLayer(env));
+        let invalid = |key: &str, reason: String| -> ConfigError {
+            invalid(key, reason, figment.find_metadata(key), file.as_ref())
+        };
+        let mut settings: Settings = figment.extract().map_err(|e| {
+            let (key, reason) = describe(&e);
+            invalid(&key, reason)
+        })?;
+        settings.cache.backend = settings.cache.choose_backend(&invalid)?;
+        Ok(settings)
+    }
+}
+
+impl CacheSettings {
+    fn choose_backend(
+        &mut self,
+        invalid: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<CacheBackend, ConfigError> {
+        let addrs = std::mem::take(&mut self.sentinel_urls);
+        let url = self.redis_url.take();
+        match (addrs.is_empty(), self.sentinel_master.take()) {
+            (true, None) => Ok(url.map_or(CacheBackend::Memory, |url| CacheBackend::Redis { url })),
+            (false, None) => Err(invalid(
+                "cache.sentinel_urls",
+                "还需要设置 REDIS_SENTINEL_MASTER（cache.sentinel_master，主节点名称）".to_owned(),
+            )),
+            (true, Some(_)) => Err(invalid(
+                "cache.sentinel_master",
+                "还需要设置 REDIS_SENTINEL_URLS（cache.sentinel_urls，哨兵地址）".to_owned(),
+            )),
+            (false, Some(master)) => Ok(CacheBackend::Sentinel {
+                sentinel: SentinelSettings { addrs, master },
+                // Without a URL: no password, db 0; the host comes from the sentinels.
+                url: match url {
+                    Some(url) => url,
+                    None => RedisUrl::parse("redis://127.0.0.1:6379/0")
+                        .map_err(|reason| invalid("cache.redis_url", reason))?,
+                },
+            }),
+        }
+    }
+}
+
+impl AiSettings {
+    /// The retry policy these settings describe.
+    pub fn retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            base: self.retry_base,
+            retry_after_max: self.retry_after_max,
+        }
+    }
+}
+
+/// When to try the model again and how long to wait: base · 2ⁿ, `Retry-After` capped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub base: Duration,
+    pub retry_after_max: Duration,
+}
+
+/// The key (dotted) and the reason of a figment error, in the operator's words.
+fn describe(e: &figment::Error) -> (String, String) {
+    use figment::error::Kind;
+    let reason = match &e.kind {
+        Kind::Message(m) => m.clone(),
+        Kind::InvalidType(actual, _) | Kind::InvalidValue(actual, _) => {
+            format!("无法解析 {actual}")
+        }
+        Kind::UnknownField(..) => "不是已知的配置项".to_owned(),
+        other => other.to_string(),
+    };
+    (e.path.join("."), reason)
+}
+
+fn invalid(
+    key: &str,
+    reason: String,
+    metadata: Option<&Metadata>,
+    file: Option<&FileLayer>,
+) -> ConfigError {
+    let name = key_name(key, metadata);
+    let from_file = file.filter(|f| metadata.is_some_and(|m| m.name == f.path));
+    let reason = match from_file.and_then(|f| line_of(&f.text, key).map(|line| (f, line))) {
+        Some((f, line)) => format!("{reason}（{} 第 {line} 行）", f.path),
+        None => reason,
+    };
+    ConfigError::Invalid { key: name, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn invalid_key(err: ConfigError) -> String {
+        match err {
+            ConfigError::Invalid { key, .. } => key,
+            other => panic!("expected an invalid value, got {other}"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let s = Settings::from_sources(None, &env(&[])).unwrap();
+        assert!(matches!(s.cache.backend, CacheBackend::Memory));
+        assert!(s.ai.api_key.is_none());
+        assert_eq!(s.ai.base_url.as_str(), "https://api.openai.com/v1");
+        assert_eq!(s.ai.model, "gpt-4");
+        assert_eq!(s.ai.retry().max_retries, 3);
+        assert_eq!(s.ai.retry().base, Duration::from_secs(2));
+        assert_eq!(s.ai.timeout, Duration::from_secs(30));
+        assert_eq!(s.cache.key_prefix, "yueen:");
+        assert_eq!(s.server.addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file =
+            "[ai]\nmodel = \"qwen-max\"\nretry_base_secs = 1.5\n[cache]\nkey_prefix = \"a:\"\n";
+        let s = Settings::from_sources(
+            Some(("Leptos.toml", file)),
+            &env(&[("CACHE_KEY_PREFIX", "b:"), ("AI_RETRY_BASE_SECS", "0.25")]),
+        )
+        .unwrap();
+        assert_eq!(s.ai.model, "qwen-max");
+        assert_eq!(s.ai.retry_base, Duration::from_millis(250));
+        assert_eq!(s.cache.key_prefix, "b:");
+    }
+
+    #[test]
+    fn empty_environment_values_count_as_unset() {
+        let s = Settings::from_sources(None, &env(&[("REDIS_URL", ""), ("OPENAI_API_KEY", " ")]))
+            .unwrap();
+        assert!(matches!(s.cache.backend, CacheBackend::Memory));
+        assert!(s.ai.api_key.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("AI_MAX_RETRIES", "three"),
+            ("AI_MAX_RETRIES", "11"),
+            ("AI_RETRY_BASE_SECS", "-1"),
+            ("AI_TIMEOUT_SECS", "0"),
+            ("REDIS_URL", "http://localhost:6379"),
+            ("OPENAI_BASE_URL", "not a url"),
+            ("CACHE_MEMORY_MAX_ENTRIES", "0"),
+            ("CACHE_KEY_PREFIX", "has space"),
+            ("CACHE_L1_ENABLED", "maybe"),
+            ("CACHE_STALE_GRACE_SECS", "-1"),
+            ("CACHE_REDIS_PROBE_MS", "1"),
+            ("REDIS_SENTINEL_URLS", "localhost"),
+            ("ADMIN_TOKEN", "short"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+        ];
+        for (key, value) in cases {
+            let err = Settings::from_sources(None, &env(&[(key, value)])).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(invalid_key(err), key, "{message}");
+            assert!(message.contains(key), "{message}");
+        }
+    }
+
+    #[test]
+    fn bad_file_values_name_the_file_key() {
+        let err = Settings::from_sources(
+            Some(("Leptos.toml", "[ai]\ntimeout_secs = -3\n")),
+            &env(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(invalid_key(err), "ai.timeout_secs");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_with_the_line() {
+        let err = Settings::from_sources(
+            Some(("Leptos.toml", "[cache]\n\nredis_ulr = \"x\"\n")),
+            &env(&[]),
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("redis_ulr"), "{message}");
+        assert!(message.contains("第 3 行"), "{message}");
+    }
+
+    #[test]
+    fn sentinel_settings_need_each_other() {
+        let err = Settings::from_sources(None, &env(&[("REDIS_SENTINEL_URLS", "127.0.0.1:26379")]))
+            .unwrap_err();
+        assert_eq!(invalid_key(err), "REDIS_SENTINEL_URLS");
+        let err = Settings::from_sources(
+            Some(("Leptos.toml", "[cache]\nsentinel_master = \"m\"\n")),
+            &env(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(invalid_key(err), "cache.sentinel_master");
+        let s = Settings::from_sources(
+            None,
+            &env(&[
+                (
+                    "REDIS_SENTINEL_URLS",
+                    "redis://10.0.0.1:26379, 10.0.0.2:26379",
+                ),
+                ("REDIS_SENTINEL_MASTER", "mymaster"),
+                ("REDIS_URL", "redis://:pw@ignored:6379/2"),
+            ]),
+        )
+        .unwrap();
+        let CacheBackend::Sentinel { sentinel, url } = &s.cache.backend else {
+            panic!("expected sentinel, got {:?}", s.cache.backend);
+        };
+        assert_eq!(sentinel.addrs, ["10.0.0.1:26379", "10.0.0.2:26379"]);
+        assert_eq!(sentinel.master, "mymaster");
+        assert!(url.expose().ends_with("/2"));
+    }
+
+    #[test]
+    fn numbers_and_flags_read_from_the_file_and_the_environment_alike() {
+        let s = Settings::from_sources(
+            Some((
+                "Leptos.toml",
+                "[cache]\nl1_enabled = false\nl1_ttl_secs = 1.5\n[auth]\nuser_tokens = [\"user-token-1\"]\n",
+            )),
+            &env(&[("AI_MAX_TOKENS", "800"), ("ADMIN_TOKEN", "12345678")]),
+        )
+        .unwrap();
+        assert!(!s.cache.l1_enabled);
+        assert_eq!(s.cache.l1_ttl, Duration::from_millis(1500));
+        assert_eq!(s.ai.max_tokens, Some(800));
+        assert_eq!(s.auth.user_tokens.len(), 1);
+        // A token made of digits stays text.
+        assert_eq!(
+            s.auth
+                .admin_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            Some("12345678".to_owned())
+        );
+    }
+
+    #[test]
+    fn every_variable_of_the_table_is_read() {
+        for (var, key) in ENV {
+            let err = Settings::from_sources(None, &env(&[(var, "\u{1}bad value\u{1}")]));
+            // Each variable either takes the odd text or names itself when it cannot.
+            if let Err(e) = err {
+                let message = e.to_string();
+                assert!(message.contains(var), "{key}: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn user_tokens_are_comma_separated() {
+        let s = Settings::from_sources(
+            None,
+            &env(&[("USER_TOKENS", "user-token-1, user-token-2,")]),
+        )
+        .unwrap();
+        assert_eq!(s.auth.user_tokens.len(), 2);
+        assert_eq!(s.auth.user_tokens[1].expose_secret(), "user-token-2");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings::from_sources(
+            None,
+            &env(&[
+                ("OPENAI_API_KEY", "sk-very-secret"),
+                ("ADMIN_TOKEN", "admin-very-secret"),
+                ("REDIS_URL", "redis://:hunter2-pass@localhost:6379/0"),
+            ]),
+        )
+        .unwrap();
+        let printed = format!("{s:?}");
+        for secret in ["sk-very-secret", "admin-very-secret", "hunter2-pass"] {
+            assert!(!printed.contains(secret), "{secret} leaked in {printed}");
+        }
+    }
+
+    #[test]
+    fn redaction_hides_passwords_only() {
+        assert_eq!(
+            redact_url("redis://:s3cret@localhost:6379/0"),
+            "redis://:***@localhost:6379/0"
+        );
+        assert_eq!(
+            redact_url("redis://user:s3cret@cache.internal:6380/2"),
+            "redis://user:***@cache.internal:6380/2"
+        );
+        assert_eq!(
+            redact_url("redis://localhost:6379/0"),
+            "redis://localhost:6379/0"
+        );
+        assert_eq!(redact_url("redis//:oops@x"), "***");
+    }
+
+    #[test]
+    fn scrub_removes_the_password_from_messages() {
+        let url = RedisUrl::parse("redis://:p%40ss-word@127.0.0.1:1/0").unwrap();
+        let message = format!("failed to connect to {} with p%40ss-word", url.expose());
+        let scrubbed = url.scrub(&message);
+        assert!(!scrubbed.contains("p%40ss-word"), "{scrubbed}");
+        assert!(
+            scrubbed.contains("redis://:***@127.0.0.1:1/0"),
+            "{scrubbed}"
+        );
+    }
+}
