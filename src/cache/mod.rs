@@ -11,7 +11,6 @@ pub mod breaker;
 pub mod envelope;
 pub mod history;
 pub mod invalidation;
-pub mod key;
 pub mod memory;
 pub mod redis;
 

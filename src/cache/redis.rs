@@ -14,7 +14,7 @@ use redis::{
     AsyncCommands, Client,
 };
 
-use super::{key::prefix_pattern, CacheError};
+use super::CacheError;
 use crate::config::{RedisUrl, SentinelSettings};
 
 /// Keys fetched per SCAN round and removed per UNLINK.
@@ -24,6 +24,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Deletes the lock only if it still holds our token.
 const RELEASE_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/// A Redis `MATCH` pattern for every key under `prefix`, with glob characters escaped.
+pub fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('*');
+    pattern
+}
 
 pub struct RedisCache {
     /// The server in use (with Sentinel: the master found last).
@@ -344,5 +357,16 @@ impl RedisCache {
             }
             cursor = next;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_escapes_glob_characters() {
+        assert_eq!(prefix_pattern("yueen:"), "yueen:*");
+        assert_eq!(prefix_pattern("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\*");
     }
 }

@@ -1,11 +1,11 @@
 //! The enterprise form (`data.enterprise_info`), checked against a template's field list and
 //! normalised so that spacing, Unicode form and field order never change what it means.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use serde::Serialize;
 use serde_json::Value;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::templates::{FieldKind, FieldSpec, Template};
 
@@ -78,37 +78,20 @@ impl EnterpriseInfo {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// The canonical form used for cache keys: compatibility-normalised (full-width digits and
-    /// letters fold to ASCII), fields in sorted order.
-    pub fn canonical(&self) -> BTreeMap<&str, FieldValue> {
-        self.0
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    FieldValue::Text(s) => FieldValue::Text(s.nfkc().collect()),
-                    FieldValue::Integer(n) => FieldValue::Integer(*n),
-                };
-                (k.as_str(), v)
-            })
-            .collect()
-    }
-
-    /// Feeds the canonical form into a hash without building it: every field as its
-    /// length-prefixed id and value, in sorted order.
-    pub fn hash_canonical(&self, h: &mut sha2::Sha256) {
-        use crate::cache::key::hash_part;
-        use unicode_normalization::{is_nfkc_quick, IsNormalized};
-        for (id, value) in &self.0 {
-            hash_part(h, id.as_bytes());
-            match value {
-                // Nearly all input is NFKC already; the quick check spares the rebuild.
+    /// The form that decides whether two requests mean the same: fields in sorted order, text
+    /// compatibility-normalised (full-width digits and letters fold to ASCII), integers in
+    /// decimal. Nearly all input is NFKC already; the quick check spares the rebuild.
+    pub fn canonical(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+        self.0.iter().map(|(id, value)| {
+            let value = match value {
                 FieldValue::Text(s) if is_nfkc_quick(s.chars()) == IsNormalized::Yes => {
-                    hash_part(h, s.as_bytes())
+                    Cow::Borrowed(s.as_str())
                 }
-                FieldValue::Text(s) => hash_part(h, s.nfkc().collect::<String>().as_bytes()),
-                FieldValue::Integer(n) => hash_part(h, n.to_string().as_bytes()),
-            }
-        }
+                FieldValue::Text(s) => Cow::Owned(s.nfkc().collect()),
+                FieldValue::Integer(n) => Cow::Owned(n.to_string()),
+            };
+            (id.as_str(), value)
+        })
     }
 }
 
@@ -226,7 +209,7 @@ mod tests {
         }});
         let a = EnterpriseInfo::parse(&plan(), &seed()).unwrap();
         let b = EnterpriseInfo::parse(&plan(), &messy).unwrap();
-        assert_eq!(a.canonical(), b.canonical());
+        assert!(a.canonical().eq(b.canonical()));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! from the cache. When the model fails, an expired entry still inside its grace period is
 //! served instead, marked `stale`.
 
+mod key;
 pub mod plan;
 pub mod request;
 pub mod single_flight;
@@ -19,14 +20,13 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 pub use self::request::GenerateRequest;
-use self::single_flight::SingleFlight;
+use self::{
+    key::{generation_key, KeyParts},
+    single_flight::SingleFlight,
+};
 use crate::{
     ai::{AiError, AiService, GenerateInput},
-    cache::{
-        key::{generation_key, KeyParts},
-        redis::LockToken,
-        CacheService, LockAttempt, Lookup,
-    },
+    cache::{redis::LockToken, CacheService, LockAttempt, Lookup},
     domain::enterprise::{EnterpriseInfo, FieldError},
     prompt,
     templates::{Registry, Section, Template},
@@ -126,6 +126,9 @@ pub struct GenerationService {
     flights: Arc<SingleFlight<FlightResult>>,
     /// How many sections of one plan are written at once.
     plan_concurrency: usize,
+    /// `prompt::version` of every section, by template and section position: part of every
+    /// cache key, so worked out once.
+    prompt_versions: Vec<Vec<String>>,
 }
 
 /// Everything a flight needs, owned, so it can outlive the request that started it.
@@ -142,7 +145,13 @@ struct Job {
 
 impl GenerationService {
     pub fn new(registry: Arc<Registry>, cache: Arc<CacheService>, ai: Arc<AiService>) -> Self {
+        let prompt_versions = registry
+            .templates()
+            .iter()
+            .map(|t| t.sections.iter().map(|s| prompt::version(t, s)).collect())
+            .collect();
         Self {
+            prompt_versions,
             registry,
             cache,
             ai,
@@ -171,17 +180,22 @@ impl GenerationService {
 
     /// Checks a request against the registry and works out its cache key.
     fn prepare<'a>(&'a self, req: &GenerateRequest) -> Result<Prepared<'a>, GenerationError> {
-        let template = self
+        let (t, template) = self
             .registry
-            .template(&req.template_id)
+            .templates()
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.id == req.template_id)
             .ok_or_else(|| GenerationError::UnknownTemplate(req.template_id.clone()))?;
-        let section =
-            template
-                .section(&req.section_id)
-                .ok_or_else(|| GenerationError::UnknownSection {
-                    template: req.template_id.clone(),
-                    section: req.section_id.clone(),
-                })?;
+        let (s, section) = template
+            .sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.id == req.section_id)
+            .ok_or_else(|| GenerationError::UnknownSection {
+                template: req.template_id.clone(),
+                section: req.section_id.clone(),
+            })?;
         let info = EnterpriseInfo::parse(template, &req.data).map_err(GenerationError::Invalid)?;
         let key = generation_key(
             self.cache.prefix(),
@@ -190,7 +204,7 @@ impl GenerationService {
                 section: &section.id,
                 info: &info,
                 model: self.ai.model(),
-                prompt_version: &section.prompt_version,
+                prompt_version: &self.prompt_versions[t][s],
                 context: req.context.as_deref(),
             },
         );

@@ -42,10 +42,6 @@ pub struct Section {
     pub prompt: String,
     #[serde(skip)]
     pub ttl: Duration,
-    /// Identifies the prompt wording (see `prompt::version`); worked out once at load, as it is
-    /// part of every cache key.
-    #[serde(skip)]
-    pub prompt_version: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -236,7 +232,6 @@ impl RawRegistry {
                     outline: s.outline,
                     prompt: s.prompt,
                     ttl: Duration::from_secs(ttl_secs),
-                    prompt_version: String::new(),
                 });
             }
             if let Some(context) = &t.context_section {
@@ -247,23 +242,14 @@ impl RawRegistry {
                     ));
                 }
             }
-            let mut template = Template {
+            templates.push(Template {
                 id: t.id,
                 name: t.name,
                 description: t.description,
                 fields,
                 sections,
                 context_section: t.context_section,
-            };
-            let versions: Vec<String> = template
-                .sections
-                .iter()
-                .map(|s| crate::prompt::version(&template, s))
-                .collect();
-            for (section, version) in template.sections.iter_mut().zip(versions) {
-                section.prompt_version = version;
-            }
-            templates.push(template);
+            });
         }
         Ok(Registry { templates })
     }

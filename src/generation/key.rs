@@ -1,5 +1,5 @@
-//! Cache keys: the app's prefix plus a hash of everything that decides the answer, so equal
-//! requests share an entry however they were typed.
+//! The cache key of a section: the app's prefix plus a hash of everything that decides the
+//! answer, so equal requests share an entry however they were typed.
 
 use sha2::{Digest, Sha256};
 
@@ -30,7 +30,10 @@ pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    parts.info.hash_canonical(&mut h);
+    for (id, value) in parts.info.canonical() {
+        hash_part(&mut h, id.as_bytes());
+        hash_part(&mut h, value.as_bytes());
+    }
     if let Some(context) = parts.context {
         h.update([2]);
         h.update(context.as_bytes());
@@ -48,22 +51,9 @@ pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
 }
 
 /// Feeds `bytes` with its length in front.
-pub fn hash_part(h: &mut Sha256, bytes: &[u8]) {
+fn hash_part(h: &mut Sha256, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_le_bytes());
     h.update(bytes);
-}
-
-/// A Redis `MATCH` pattern for every key under `prefix`, with glob characters escaped.
-pub fn prefix_pattern(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 2);
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('*');
-    pattern
 }
 
 #[cfg(test)]
@@ -130,11 +120,5 @@ mod tests {
         other["employees_count"] = json!(101);
         assert_ne!(key_for(seed(), "gpt-4"), key_for(other, "gpt-4"));
         assert_ne!(key_for(seed(), "gpt-4"), key_for(seed(), "qwen-max"));
-    }
-
-    #[test]
-    fn pattern_escapes_glob_characters() {
-        assert_eq!(prefix_pattern("yueen:"), "yueen:*");
-        assert_eq!(prefix_pattern("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\*");
     }
 }
