@@ -143,7 +143,7 @@ fn counters<const N: usize>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    series: [([(&'static str, &'static str); 2], u64); N],
+    series: [([(&str, &str); 2], u64); N],
 ) -> Result<(), std::fmt::Error> {
     let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (labels, value) in series {
@@ -235,8 +235,8 @@ impl Collector for StatsCollector {
             "yueen_ai_generations",
             "AI generations by outcome",
             [
-                ([("outcome", "success"), ("mode", a.mode)], a.successes),
-                ([("outcome", "failure"), ("mode", a.mode)], a.failures),
+                ([("outcome", "success"), ("mode", &a.mode)], a.successes),
+                ([("outcome", "failure"), ("mode", &a.mode)], a.failures),
             ],
         )?;
         counter(

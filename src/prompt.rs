@@ -106,8 +106,11 @@ mod tests {
         let s = t.section("2").unwrap();
         let info = EnterpriseInfo::parse(
             t,
-            &json!({"enterprise_info": {"enterprise_name": "测试企业", "industry_type": "化工制造",
-                "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100}}),
+            &serde_json::from_value(
+                json!({"enterprise_name": "测试企业", "industry_type": "化工制造",
+                "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100}),
+            )
+            .unwrap(),
         )
         .unwrap();
         let p = build(t, s, &info, None);

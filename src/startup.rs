@@ -105,6 +105,7 @@ impl Application {
             ),
             None => None,
         };
+        let openapi = api::openapi::document(&registry).into();
         let state = AppState::new(Shared {
             leptos_options: {
                 let mut options = leptos_options;
@@ -125,6 +126,7 @@ impl Application {
             history: Arc::new(History::new(HISTORY_POINTS)),
             metrics,
             warmup: Arc::new(Warmup::default()),
+            openapi,
             ready: Arc::new(AtomicBool::new(true)),
         });
         if let Some(path) = &settings.server.warmup_file {

@@ -5,7 +5,7 @@ use std::{
     sync::{atomic::AtomicBool, Arc},
 };
 
-use axum::extract::FromRef;
+use axum::{body::Bytes, extract::FromRef};
 use leptos::config::LeptosOptions;
 
 use crate::{
@@ -48,6 +48,8 @@ pub struct Shared {
     pub history: Arc<History>,
     pub metrics: Arc<Metrics>,
     pub warmup: Arc<Warmup>,
+    /// The OpenAPI document, made once at startup.
+    pub openapi: Bytes,
     /// False once shutdown has begun, so `/readyz` tells load balancers to stop sending.
     pub ready: Arc<AtomicBool>,
 }

@@ -11,11 +11,10 @@ use std::{
 };
 
 use futures::StreamExt;
-use serde_json::Value;
 
 use crate::{
-    generation::{GenerateRequest, GenerationService},
-    model::WarmupJobView,
+    generation::{plan::Writing, GenerationService, PlanRequest},
+    model::{GenerateBody, SectionEvent, WarmupJobView},
 };
 
 /// Generations running at once per job, so warm-up leaves room for users.
@@ -62,7 +61,7 @@ impl Job {
 }
 
 /// One entry of a warm-up list: a request, or why it could not be read.
-pub type Entry = Result<GenerateRequest, String>;
+pub type Entry = Result<GenerateBody, String>;
 
 #[derive(Default)]
 pub struct Warmup {
@@ -103,7 +102,9 @@ impl Warmup {
                     let generation = generation.clone();
                     let job = job.clone();
                     async move {
-                        let outcome = match entry {
+                        let outcome = match entry.and_then(|body| {
+                            generation.read_section(body).map_err(|e| e.to_string())
+                        }) {
                             Ok(request) => generation
                                 .generate(&request)
                                 .await
@@ -130,24 +131,30 @@ impl Warmup {
         &self,
         generation: Arc<GenerationService>,
         label: String,
-        request: GenerateRequest,
-        sections: u64,
+        plan: PlanRequest,
     ) -> u64 {
-        let job = self.register(label, sections);
+        let job = self.register(label, plan.template.sections.len() as u64);
         let id = job.id;
         tokio::spawn(async move {
-            let on_section = |s: &crate::generation::plan::PlanSection| {
-                if let Some(error) = &s.error {
-                    job.fail(format!("{}：{}", s.section_title, error.message));
+            let titles: Vec<(String, String)> = plan
+                .template
+                .sections
+                .iter()
+                .map(|s| (s.id.clone(), s.title.clone()))
+                .collect();
+            let mut events = generation.plan_events(plan, Writing::Whole, CONCURRENCY);
+            while let Some(event) = events.next().await {
+                if !event.event.is_last() {
+                    continue;
+                }
+                if let SectionEvent::Error { message, .. } = &event.event {
+                    let title = titles
+                        .iter()
+                        .find(|(id, _)| *id == event.section_id)
+                        .map_or("", |(_, title)| title.as_str());
+                    job.fail(format!("{title}：{message}"));
                 }
                 job.done.fetch_add(1, Ordering::Relaxed);
-            };
-            if let Err(e) = generation
-                .generate_plan_with(&request, CONCURRENCY, &on_section)
-                .await
-            {
-                job.fail(e.to_string());
-                job.done.store(job.total, Ordering::Relaxed);
             }
             finish(&job);
         });
@@ -178,25 +185,18 @@ fn finish(job: &Job) {
     }
 }
 
-/// Reads a warm-up file: a JSON array of `POST /api/ai/generate` bodies.
+/// Reads a warm-up file: a JSON array of `POST /api/ai/generate` bodies. An entry that is not
+/// one is reported on its own; the others still run.
 pub fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("无法读取预热文件 {}: {e}", path.display()))?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("预热文件 {} 不是有效的 JSON: {e}", path.display()))?;
-    let Value::Array(items) = value else {
-        return Err(format!("预热文件 {} 应为 JSON 数组", path.display()));
-    };
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| format!("预热文件 {} 应为 JSON 数组: {e}", path.display()))?;
     Ok(items
         .into_iter()
         .map(|item| {
-            GenerateRequest::from_json(item).map_err(|errors| {
-                errors
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("，")
-            })
+            serde_json::from_value::<GenerateBody>(item)
+                .map_err(|e| format!("不是有效的生成请求（{e}）"))
         })
         .collect())
 }

@@ -126,9 +126,12 @@ mod tests {
         let s = t.section("2").unwrap();
         let info = EnterpriseInfo::parse(
             t,
-            &json!({"enterprise_info": {"enterprise_name": "测试企业", "industry_type": "化工制造",
+            &serde_json::from_value(
+                json!({"enterprise_name": "测试企业", "industry_type": "化工制造",
                 "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100,
-                "hazardous_chemicals": "液氯 20 t"}}),
+                "hazardous_chemicals": "液氯 20 t"}),
+            )
+            .unwrap(),
         )
         .unwrap();
         let text = generate(t, s, &info, None);

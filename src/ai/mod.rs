@@ -18,13 +18,13 @@ use std::{
 use futures::{stream, Stream, StreamExt};
 
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use serde::Serialize;
 
 pub use error::AiError;
 
 use crate::{
     config::AiSettings,
     domain::enterprise::EnterpriseInfo,
+    model::AiStats,
     prompt::Prompt,
     templates::{Section, Template},
 };
@@ -46,16 +46,6 @@ pub struct AiCounters {
     pub successes: AtomicU64,
     pub retries: AtomicU64,
     pub failures: AtomicU64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct AiStats {
-    pub mode: &'static str,
-    pub model: String,
-    pub calls: u64,
-    pub successes: u64,
-    pub retries: u64,
-    pub failures: u64,
 }
 
 enum Backend {
@@ -220,7 +210,7 @@ impl AiService {
 
     pub fn stats(&self) -> AiStats {
         AiStats {
-            mode: if self.is_mock() { "mock" } else { "model" },
+            mode: if self.is_mock() { "mock" } else { "model" }.to_owned(),
             model: self.model.clone(),
             calls: self.counters.calls.load(Ordering::Relaxed),
             successes: self.counters.successes.load(Ordering::Relaxed),

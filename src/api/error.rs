@@ -1,29 +1,50 @@
-//! The API's error shape and the status each failure maps to.
+//! The API's error shape and the status each failure maps to. The same types serialize every
+//! error and describe it in the OpenAPI document.
 
 use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::{domain::enterprise::FieldError, generation::GenerationError};
+use crate::{generation::GenerationError, model::FieldProblem};
+
+/// Every error: `success` is false.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    #[schema(example = false)]
+    pub success: bool,
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "VALIDATION_ERROR")]
+    pub code: String,
+    #[schema(example = "请填写企业名称（data.enterprise_info.enterprise_name）")]
+    pub message: String,
+    /// Present for validation errors: every rejected field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<FieldProblem>>,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: Vec<FieldError>,
+    pub body: ErrorBody,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
-            message: message.into(),
-            details: Vec::new(),
+            body: ErrorBody {
+                code: code.to_owned(),
+                message: message.into(),
+                details: None,
+            },
         }
     }
 
@@ -39,28 +60,29 @@ impl ApiError {
         )
     }
 
-    pub fn validation(details: Vec<FieldError>) -> Self {
+    /// 422 naming every rejected field.
+    pub fn validation(details: Vec<FieldProblem>) -> Self {
         let message = details
             .iter()
             .map(|e| format!("{}（{}）", e.message, e.field))
             .collect::<Vec<_>>()
             .join("；");
-        Self {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "VALIDATION_ERROR",
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_ERROR",
             message,
-            details,
-        }
+        );
+        error.body.details = Some(details);
+        error
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if !self.details.is_empty() {
-            error["details"] = json!(self.details);
-        }
-        let body = Json(json!({ "success": false, "error": error }));
+        let body = Json(ErrorResponse {
+            success: false,
+            error: self.body,
+        });
         if self.status == StatusCode::UNAUTHORIZED {
             (self.status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
         } else {

@@ -1,19 +1,24 @@
-//! The JSON body extractor: reads the body itself so that a wrong content type, bad JSON or an
-//! oversized body all answer in the API's error shape and in Chinese.
+//! The JSON body extractor: reads the body itself so that bad JSON, a body of the wrong shape
+//! or an oversized body all answer in the API's error shape and in Chinese. A body of the wrong
+//! shape is named by the path of its first wrong field.
 
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
     http::StatusCode,
 };
-use serde_json::Value;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::error::Category;
 
 use super::error::ApiError;
-use crate::state::AppState;
+use crate::{
+    model::{request::object, FieldProblem},
+    state::AppState,
+};
 
-pub struct JsonBody(pub Value);
+pub struct JsonBody<T>(pub T);
 
-impl FromRequest<AppState> for JsonBody {
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
@@ -28,23 +33,143 @@ impl FromRequest<AppState> for JsonBody {
                 ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "无法读取请求体")
             }
         })?;
-        if bytes.is_empty() {
-            return Err(ApiError::new(
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// Reads `bytes` as a `T`: 400 when they are not JSON, 422 when the JSON is not a `T`.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            "请求体为空，应为 JSON 对象",
+        ));
+    }
+    // Syntax first, so that broken JSON is told apart from JSON of the wrong shape.
+    serde_json::from_slice::<IgnoredAny>(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            format!(
+                "请求体不是有效的 JSON（第 {} 行第 {} 列）",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut track = serde_path_to_error::Track::new();
+    object(serde_path_to_error::Deserializer::new(&mut de, &mut track)).map_err(|e| {
+        let path = track.path().to_string();
+        match e.classify() {
+            Category::Data => ApiError::validation(vec![problem(&path, &e)]),
+            _ => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_JSON",
-                "请求体为空，应为 JSON 对象",
-            ));
+                "请求体不是有效的 JSON",
+            ),
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
-                format!(
-                    "请求体不是有效的 JSON（第 {} 行第 {} 列）",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })
+    })
+}
+
+/// The first wrong field of a body, in the user's words.
+fn problem(path: &str, e: &serde_json::Error) -> FieldProblem {
+    let text = e.to_string();
+    // serde_json appends the position; the field path says more.
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    let path = if path == "." { "" } else { path };
+    let join = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(name) = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let field = join(name);
+        return FieldProblem {
+            message: format!("缺少 {field}"),
+            field,
+        };
+    }
+    let field = if path.is_empty() { "body" } else { path }.to_owned();
+    let message = match text.rsplit_once("expected ") {
+        Some(_) if path.is_empty() => "请求体应为 JSON 对象".to_owned(),
+        Some((_, expected)) => format!("{field} 应为{}", in_chinese(expected)),
+        None => format!("{field}：{text}"),
+    };
+    FieldProblem { field, message }
+}
+
+/// What serde expected, as a writer would say it.
+fn in_chinese(expected: &str) -> &str {
+    if expected.contains("bool") {
+        "true 或 false"
+    } else if expected.contains("string") {
+        "字符串"
+    } else if expected.contains("struct") || expected.contains("map") {
+        "对象"
+    } else if expected.contains("integer") || expected.contains("u64") || expected.contains("i64") {
+        "整数"
+    } else {
+        expected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::GenerateBody;
+
+    fn problem_of(json: &str) -> (StatusCode, String, Option<String>) {
+        let e = parse::<GenerateBody>(json.as_bytes()).unwrap_err();
+        let field = e
+            .body
+            .details
+            .as_ref()
+            .and_then(|d| d.first())
+            .map(|d| d.field.clone());
+        (e.status, e.body.message, field)
+    }
+
+    #[test]
+    fn wrong_shapes_name_the_field_in_chinese() {
+        let (status, message, field) = problem_of(r#"{"template_id": "emergency_plan"}"#);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(field.as_deref(), Some("section_id"));
+        assert!(message.contains("缺少 section_id"), "{message}");
+
+        let (_, message, field) = problem_of(
+            r#"{"template_id": "t", "section_id": "1", "data": {"enterprise_info": {}}, "refresh": "yes"}"#,
+        );
+        assert_eq!(field.as_deref(), Some("refresh"));
+        assert!(message.contains("refresh 应为true 或 false"), "{message}");
+
+        let (_, message, field) =
+            problem_of(r#"{"template_id": "t", "section_id": [], "data": {}}"#);
+        assert_eq!(field.as_deref(), Some("section_id"));
+        assert!(message.contains("字符串或整数"), "{message}");
+
+        let (_, message, field) =
+            problem_of(r#"{"template_id": "t", "section_id": "1", "data": 3}"#);
+        assert_eq!(field.as_deref(), Some("data"));
+        assert!(message.contains("data 应为对象"), "{message}");
+
+        let (_, message, field) = problem_of("[1]");
+        assert_eq!(field.as_deref(), Some("body"));
+        assert!(message.contains("请求体应为 JSON 对象"), "{message}");
+    }
+
+    #[test]
+    fn broken_json_is_400() {
+        for body in ["{\"template_id\": ", "", "  ", "{} x"] {
+            let e = parse::<GenerateBody>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{body:?}");
+            assert_eq!(e.body.code, "INVALID_JSON");
+        }
     }
 }

@@ -1,103 +1,95 @@
-//! Thin handlers over the generation service.
+//! Thin handlers over the generation service: read the body, call the service, wrap the answer.
 
 use std::convert::Infallible;
 
 use axum::{
     extract::State,
-    response::sse::{Event, KeepAlive, Sse},
+    http::{header, StatusCode},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse,
+    },
     Json,
 };
 use futures::{Stream, StreamExt};
-use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::{
     auth::{Admin, Caller},
-    error::ApiError,
+    error::{ApiError, ErrorResponse},
     extract::JsonBody,
+    responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
 };
 use crate::{
-    generation::{plan::PlanOutcome, stream::SectionEvent, GenerateRequest, Generated},
+    model::{GenerateBody, PlanBody, SectionEvent},
     state::AppState,
 };
-
-/// `{"success": true, ...fields}`, as in the seed.
-#[derive(Serialize)]
-pub struct Success<T: Serialize> {
-    success: bool,
-    #[serde(flatten)]
-    body: T,
-}
 
 /// 生成一个章节
 ///
 /// 相同的请求（字段顺序、空白、全角数字不同也算相同）第二次返回 `"cached": true`。
+/// 文本字段只接受字符串（数字不会被当作文本）；整数字段接受整数或十进制数字串（可为全角数字）。
 #[utoipa::path(
     post,
     path = "/api/ai/generate",
     tag = "ai",
-    request_body = super::openapi::GenerateBody,
+    request_body = GenerateBody,
     responses(
-        (status = 200, description = "生成或缓存命中", body = super::openapi::GenerateResponse),
-        (status = 400, description = "请求体不是有效的 JSON", body = super::openapi::ErrorResponse),
-        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
-        (status = 404, description = "模板或章节不存在", body = super::openapi::ErrorResponse),
-        (status = 413, description = "请求体过大", body = super::openapi::ErrorResponse),
-        (status = 422, description = "字段缺失或不合法", body = super::openapi::ErrorResponse),
-        (status = 502, description = "AI 服务出错", body = super::openapi::ErrorResponse),
-        (status = 503, description = "另一实例正在生成且等待超时", body = super::openapi::ErrorResponse),
-        (status = 504, description = "AI 服务超时", body = super::openapi::ErrorResponse),
+        (status = 200, description = "生成或缓存命中", body = GenerateResponse),
+        (status = 400, description = "请求体不是有效的 JSON", body = ErrorResponse),
+        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
+        (status = 404, description = "模板或章节不存在", body = ErrorResponse),
+        (status = 413, description = "请求体过大", body = ErrorResponse),
+        (status = 422, description = "字段缺失或不合法", body = ErrorResponse),
+        (status = 502, description = "AI 服务出错", body = ErrorResponse),
+        (status = 503, description = "另一实例正在生成且等待超时", body = ErrorResponse),
+        (status = 504, description = "AI 服务超时", body = ErrorResponse),
     )
 )]
 pub async fn generate(
     State(state): State<AppState>,
     _caller: Caller,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Success<Generated>>, ApiError> {
-    let request = GenerateRequest::from_json(body).map_err(ApiError::validation)?;
-    let generated = state.generation.generate(&request).await?;
-    Ok(Json(Success {
+    JsonBody(body): JsonBody<GenerateBody>,
+) -> Result<Json<GenerateResponse>, ApiError> {
+    let request = state.generation.read_section(body)?;
+    let section = state.generation.generate(&request).await?;
+    Ok(Json(GenerateResponse {
         success: true,
-        body: generated,
+        section,
     }))
 }
 
 /// 流式生成一个章节（Server-Sent Events）
 ///
 /// 请求体与 `/api/ai/generate` 相同（可另带 `context`）。事件依次为 `start`、若干 `text`、
-/// 最后 `done` 或 `error`，每个事件的 data 是一个 JSON 对象（见 `SectionEvent`）。只有完整的回答才会写入缓存；
-/// 出现第一段文字之前的失败按重试策略重试，仍失败时以普通 JSON 错误返回。
+/// 最后 `done` 或 `error`，每个事件的 data 是一个 JSON 对象（见 `SectionEvent`，其 `type` 与事件名相同）。
+/// 只有完整的回答才会写入缓存；出现第一段文字之前的失败按重试策略重试，仍失败时以普通 JSON 错误返回。
 #[utoipa::path(
     post,
     path = "/api/ai/generate/stream",
     tag = "ai",
-    request_body = super::openapi::GenerateBody,
+    request_body = GenerateBody,
     responses(
         (status = 200, description = "text/event-stream：start、text…、done 或 error", body = SectionEvent, content_type = "text/event-stream"),
-        (status = 400, description = "请求体不是有效的 JSON", body = super::openapi::ErrorResponse),
-        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
-        (status = 404, description = "模板或章节不存在", body = super::openapi::ErrorResponse),
-        (status = 422, description = "字段缺失或不合法", body = super::openapi::ErrorResponse),
-        (status = 502, description = "AI 服务出错（第一段文字之前）", body = super::openapi::ErrorResponse),
-        (status = 504, description = "AI 服务超时（第一段文字之前）", body = super::openapi::ErrorResponse),
+        (status = 400, description = "请求体不是有效的 JSON", body = ErrorResponse),
+        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
+        (status = 404, description = "模板或章节不存在", body = ErrorResponse),
+        (status = 413, description = "请求体过大", body = ErrorResponse),
+        (status = 422, description = "字段缺失或不合法", body = ErrorResponse),
+        (status = 502, description = "AI 服务出错（第一段文字之前）", body = ErrorResponse),
+        (status = 503, description = "另一实例正在生成且等待超时", body = ErrorResponse),
+        (status = 504, description = "AI 服务超时（第一段文字之前）", body = ErrorResponse),
     )
 )]
 pub async fn generate_stream(
     State(state): State<AppState>,
     _caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let request = GenerateRequest::from_json(body).map_err(ApiError::validation)?;
+    let request = state.generation.read_section(body)?;
     let events = state.generation.stream(&request).await?;
     let events = events.map(|event| {
-        let name = match &event {
-            SectionEvent::Start { .. } => "start",
-            SectionEvent::Text { .. } => "text",
-            SectionEvent::Done { .. } => "done",
-            SectionEvent::Error { .. } => "error",
-        };
         Ok(Event::default()
-            .event(name)
+            .event(event.name())
             .json_data(&event)
             .unwrap_or_else(|_| Event::default().event("error")))
     });
@@ -112,26 +104,26 @@ pub async fn generate_stream(
     post,
     path = "/api/ai/generate-plan",
     tag = "ai",
-    request_body = super::openapi::PlanBody,
+    request_body = PlanBody,
     responses(
-        (status = 200, description = "每个章节的结果（失败的章节带 error）", body = super::openapi::PlanResponse),
-        (status = 400, description = "请求体不是有效的 JSON", body = super::openapi::ErrorResponse),
-        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
-        (status = 404, description = "模板不存在", body = super::openapi::ErrorResponse),
-        (status = 413, description = "请求体过大", body = super::openapi::ErrorResponse),
-        (status = 422, description = "字段缺失或不合法", body = super::openapi::ErrorResponse),
+        (status = 200, description = "每个章节的结果（失败的章节带 error）", body = PlanResponse),
+        (status = 400, description = "请求体不是有效的 JSON", body = ErrorResponse),
+        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
+        (status = 404, description = "模板不存在", body = ErrorResponse),
+        (status = 413, description = "请求体过大", body = ErrorResponse),
+        (status = 422, description = "字段缺失或不合法", body = ErrorResponse),
     )
 )]
 pub async fn generate_plan(
     State(state): State<AppState>,
     _caller: Caller,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Success<PlanOutcome>>, ApiError> {
-    let request = GenerateRequest::plan_from_json(body).map_err(ApiError::validation)?;
-    let plan = state.generation.generate_plan(&request).await?;
-    Ok(Json(Success {
+    JsonBody(body): JsonBody<PlanBody>,
+) -> Result<Json<PlanResponse>, ApiError> {
+    let plan = state.generation.read_plan(body)?;
+    let plan = state.generation.generate_plan(plan).await;
+    Ok(Json(PlanResponse {
         success: true,
-        body: plan,
+        plan,
     }))
 }
 
@@ -141,16 +133,16 @@ pub async fn generate_plan(
     path = "/api/ai/cache/stats",
     tag = "ai",
     responses(
-        (status = 200, description = "统计", body = super::openapi::StatsResponse),
-        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+        (status = 200, description = "统计", body = StatsResponse),
+        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
     )
 )]
-pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
-    Json(json!({
-        "success": true,
-        "stats": state.generation.cache().stats(),
-        "ai": state.generation.ai().stats(),
-    }))
+pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json<StatsResponse> {
+    Json(StatsResponse {
+        success: true,
+        stats: state.generation.cache().stats(),
+        ai: state.generation.ai().stats(),
+    })
 }
 
 /// 清除本应用的缓存（仅管理员）
@@ -161,28 +153,28 @@ pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json
     path = "/api/ai/cache",
     tag = "ai",
     responses(
-        (status = 200, description = "已清除", body = super::openapi::ClearResponse),
-        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
-        (status = 403, description = "需要管理员令牌", body = super::openapi::ErrorResponse),
-        (status = 503, description = "Redis 不可用，未能清除", body = super::openapi::ErrorResponse),
+        (status = 200, description = "已清除", body = ClearResponse),
+        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
+        (status = 403, description = "需要管理员令牌", body = ErrorResponse),
+        (status = 503, description = "Redis 不可用，未能清除", body = ErrorResponse),
     )
 )]
 pub async fn clear_cache(
     State(state): State<AppState>,
     _admin: Admin,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ClearResponse>, ApiError> {
     let removed = state.generation.cache().clear().await.map_err(|_| {
         ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
             "CACHE_UNAVAILABLE",
             "Redis 暂时不可用，缓存未能清除，请稍后重试",
         )
     })?;
-    Ok(Json(json!({
-        "success": true,
-        "removed": removed,
-        "message": format!("已清除 {removed} 条缓存"),
-    })))
+    Ok(Json(ClearResponse {
+        success: true,
+        removed,
+        message: format!("已清除 {removed} 条缓存"),
+    }))
 }
 
 /// 模板、章节与企业字段
@@ -191,17 +183,21 @@ pub async fn clear_cache(
     path = "/api/templates",
     tag = "ai",
     responses(
-        (status = 200, description = "全部模板", body = super::openapi::TemplatesResponse),
-        (status = 401, description = "缺少或无效的令牌", body = super::openapi::ErrorResponse),
+        (status = 200, description = "全部模板", body = TemplatesResponse),
+        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
     )
 )]
-pub async fn templates(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
-    Json(json!({ "success": true, "templates": state.generation.registry().templates() }))
+pub async fn templates(State(state): State<AppState>, _caller: Caller) -> Json<TemplatesResponse> {
+    Json(TemplatesResponse {
+        success: true,
+        templates: state.generation.registry().templates().to_vec(),
+    })
 }
 
-pub async fn openapi_json() -> impl axum::response::IntoResponse {
+/// The document, made once at startup from the handlers and the registry.
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        super::openapi::document(),
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.clone(),
     )
 }

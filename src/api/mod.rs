@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod handlers;
 pub mod openapi;
+mod responses;
 
 use axum::{
     extract::DefaultBodyLimit,

@@ -1,126 +1,29 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations and the real response
-//! types. Served at `/api/openapi.json` and rendered by the `/docs` page.
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the very types they
+//! read and answer with, then narrowed by the template registry: each template's request body
+//! names its own sections and the rules of its own fields (`domain::enterprise::info_schema`).
+//! Served at `/api/openapi.json` and rendered by the `/docs` page.
 
-use serde::Serialize;
+use serde_json::{json, Value};
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi,
 };
 
+use super::{
+    error::{ErrorBody, ErrorResponse},
+    handlers,
+    responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
+};
 use crate::{
-    ai::AiStats,
-    cache::{breaker::BreakerStats, CacheStats, TierStats, Tiers},
-    domain::enterprise::FieldError,
-    generation::{
-        plan::{PlanOutcome, PlanSection, SectionFailure},
-        stream::SectionEvent,
-        Generated,
+    domain::enterprise::info_schema,
+    generation::Generated,
+    model::{
+        AiStats, BreakerStats, CacheStats, FieldKind, FieldProblem, FieldSpec, GenerateBody,
+        PlanBody, PlanOutcome, PlanSection, SectionEvent, SectionFailure, SectionStatus, TierStats,
+        Tiers,
     },
-    templates::{FieldKind, FieldSpec, Section, Template},
+    templates::{Registry, Section, Template},
 };
-
-/// The seed's enterprise fields; templates may ask for more (see `GET /api/templates`).
-#[derive(Serialize, ToSchema)]
-pub struct EnterpriseInfoDoc {
-    #[schema(example = "测试企业")]
-    pub enterprise_name: String,
-    #[schema(example = "化工制造")]
-    pub industry_type: String,
-    #[schema(example = "北京市朝阳区")]
-    pub address: String,
-    #[schema(example = "化工产品")]
-    pub main_products: String,
-    #[schema(example = 100, minimum = 1)]
-    pub employees_count: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct GenerateData {
-    pub enterprise_info: EnterpriseInfoDoc,
-}
-
-/// A request to write one section.
-#[derive(Serialize, ToSchema)]
-pub struct GenerateBody {
-    #[schema(example = "emergency_plan")]
-    pub template_id: String,
-    /// A string or an integer.
-    #[schema(example = "2")]
-    pub section_id: String,
-    pub data: GenerateData,
-    /// Skip the cache and write a fresh answer.
-    #[schema(default = false)]
-    pub refresh: Option<bool>,
-    /// The plan's 企业概况 text, given to the prompt so the sections agree (at most 8000 characters).
-    pub context: Option<String>,
-}
-
-/// A request to write every section of a plan.
-#[derive(Serialize, ToSchema)]
-pub struct PlanBody {
-    #[schema(example = "emergency_plan")]
-    pub template_id: String,
-    pub data: GenerateData,
-    /// Skip the cache and write every section afresh.
-    #[schema(default = false)]
-    pub refresh: Option<bool>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PlanResponse {
-    #[schema(example = true)]
-    pub success: bool,
-    #[serde(flatten)]
-    pub plan: PlanOutcome,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct GenerateResponse {
-    #[schema(example = true)]
-    pub success: bool,
-    #[serde(flatten)]
-    pub section: Generated,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StatsResponse {
-    pub success: bool,
-    pub stats: CacheStats,
-    pub ai: AiStats,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ClearResponse {
-    pub success: bool,
-    #[schema(example = 5)]
-    pub removed: u64,
-    #[schema(example = "已清除 5 条缓存")]
-    pub message: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TemplatesResponse {
-    pub success: bool,
-    pub templates: Vec<Template>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    #[schema(example = "VALIDATION_ERROR")]
-    pub code: String,
-    #[schema(example = "请填写企业名称（data.enterprise_info.enterprise_name）")]
-    pub message: String,
-    /// Present for validation errors: every rejected field.
-    pub details: Option<Vec<FieldError>>,
-}
-
-/// Every error: `success` is false.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorResponse {
-    #[schema(example = false)]
-    pub success: bool,
-    pub error: ErrorBody,
-}
 
 struct BearerAuth;
 
@@ -148,28 +51,173 @@ impl Modify for BearerAuth {
         description = "根据企业信息生成 GB/T 29639-2020 应急预案章节；Redis 或内存缓存，OpenAI 兼容模型。"
     ),
     paths(
-        super::handlers::generate,
-        super::handlers::generate_stream,
-        super::handlers::generate_plan,
-        super::handlers::cache_stats,
-        super::handlers::clear_cache,
-        super::handlers::templates,
+        handlers::generate,
+        handlers::generate_stream,
+        handlers::generate_plan,
+        handlers::cache_stats,
+        handlers::clear_cache,
+        handlers::templates,
     ),
     components(schemas(
-        GenerateBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
-        ErrorResponse, ErrorBody, FieldError, CacheStats, Tiers, TierStats, BreakerStats, AiStats,
-        Template, Section, FieldSpec, FieldKind, Generated, PlanBody, PlanResponse, PlanOutcome,
-        PlanSection, SectionFailure, SectionEvent
+        GenerateBody, PlanBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
+        ErrorResponse, ErrorBody, FieldProblem, CacheStats, Tiers, TierStats, BreakerStats, AiStats,
+        Template, Section, FieldSpec, FieldKind, Generated, PlanResponse, PlanOutcome,
+        PlanSection, SectionStatus, SectionFailure, SectionEvent
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "ai", description = "生成与缓存"))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-/// The document as JSON text.
-pub fn document() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+/// The document as JSON text, for `registry`.
+pub fn document(registry: &Registry) -> String {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    narrow_to_registry(&mut doc, registry);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Replaces the general request bodies by one variant per template, telling the template's
+/// sections and fields; the general pieces they replace leave the document.
+fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for body in ["GenerateBody", "PlanBody"] {
+        let Some(general) = schemas.remove(body) else {
+            continue;
+        };
+        let mut variants = Vec::new();
+        let mut mapping = serde_json::Map::new();
+        for template in registry.templates() {
+            let name = format!("{body}.{}", template.id);
+            let reference = format!("#/components/schemas/{name}");
+            schemas.insert(name, variant(&general, template));
+            variants.push(json!({ "$ref": reference }));
+            mapping.insert(template.id.clone(), json!(reference));
+        }
+        schemas.insert(
+            body.to_owned(),
+            json!({
+                "description": general.get("description").cloned().unwrap_or_default(),
+                "oneOf": variants,
+                "discriminator": { "propertyName": "template_id", "mapping": mapping },
+            }),
+        );
+    }
+    for template in registry.templates() {
+        schemas.insert(
+            format!("EnterpriseInfo.{}", template.id),
+            info_schema(template),
+        );
+    }
+    for general in ["EnterpriseData", "FieldInput", "SectionId"] {
+        schemas.remove(general);
+    }
+}
+
+/// `general` (a request body) for one template: its id, its section ids, its fields.
+fn variant(general: &Value, template: &Template) -> Value {
+    let mut schema = general.clone();
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return schema;
+    };
+    properties.insert(
+        "template_id".to_owned(),
+        json!({ "type": "string", "enum": [template.id], "description": template.name }),
+    );
+    if properties.contains_key("section_id") {
+        let ids: Vec<&str> = template.sections.iter().map(|s| s.id.as_str()).collect();
+        let numbers: Vec<i64> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+        let titles: Vec<String> = template
+            .sections
+            .iter()
+            .map(|s| format!("{} {}", s.id, s.title))
+            .collect();
+        let mut forms = vec![json!({ "type": "string", "enum": ids })];
+        if !numbers.is_empty() {
+            forms.push(json!({ "type": "integer", "enum": numbers }));
+        }
+        properties.insert(
+            "section_id".to_owned(),
+            json!({ "oneOf": forms, "description": titles.join("，") }),
+        );
+    }
+    properties.insert(
+        "data".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["enterprise_info"],
+            "properties": {
+                "enterprise_info": {
+                    "$ref": format!("#/components/schemas/EnterpriseInfo.{}", template.id)
+                }
+            }
+        }),
+    );
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Value {
+        serde_json::from_str(&document(&Registry::load(None).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn bodies_are_narrowed_per_template() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let body = &schemas["GenerateBody.emergency_plan"];
+        assert_eq!(
+            body["properties"]["template_id"]["enum"][0],
+            "emergency_plan"
+        );
+        let info = &schemas["EnterpriseInfo.emergency_plan"];
+        let required = info["required"].as_array().unwrap();
+        assert!(required.contains(&json!("employees_count")));
+        assert_eq!(info["properties"]["address"]["anyOf"], Value::Null);
+        assert_eq!(info["properties"]["address"]["maxLength"], 200);
+        let onsite = &schemas["EnterpriseInfo.onsite_plan"]["required"];
+        assert!(onsite
+            .as_array()
+            .unwrap()
+            .contains(&json!("post_or_facility")));
+        for general in ["EnterpriseData", "FieldInput", "SectionId"] {
+            assert!(schemas.get(general).is_none(), "{general}");
+        }
+    }
+
+    #[test]
+    fn the_context_limit_is_the_one_the_server_applies() {
+        let doc = doc();
+        let context =
+            &doc["components"]["schemas"]["GenerateBody.emergency_plan"]["properties"]["context"];
+        assert!(
+            context.to_string().contains(&format!(
+                "\"maxLength\":{}",
+                crate::model::MAX_CONTEXT_CHARS
+            )),
+            "{context}"
+        );
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = doc();
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"").skip(1) {
+            let target = reference.split('"').next().unwrap();
+            let name = target.trim_start_matches("#/components/schemas/");
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{target} does not resolve"
+            );
+        }
+    }
 }

@@ -3,22 +3,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use serde::Serialize;
+use crate::model::BreakerStats;
 
 #[derive(Default)]
 pub struct Breaker {
     open: AtomicBool,
     opened: AtomicU64,
     closed: AtomicU64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct BreakerStats {
-    /// `closed` (Redis in use) or `open` (serving from memory).
-    pub state: &'static str,
-    /// Times Redis was given up on, and times it was taken back.
-    pub opened: u64,
-    pub closed: u64,
 }
 
 impl Breaker {
@@ -44,7 +35,7 @@ impl Breaker {
 
     pub fn stats(&self) -> BreakerStats {
         BreakerStats {
-            state: if self.is_open() { "open" } else { "closed" },
+            state: if self.is_open() { "open" } else { "closed" }.to_owned(),
             opened: self.opened.load(Ordering::Relaxed),
             closed: self.closed.load(Ordering::Relaxed),
         }
@@ -67,7 +58,7 @@ mod tests {
         assert_eq!(
             b.stats(),
             BreakerStats {
-                state: "closed",
+                state: "closed".to_owned(),
                 opened: 1,
                 closed: 1
             }

@@ -22,14 +22,15 @@ use std::{
     time::Duration,
 };
 
-use serde::Serialize;
-
 use self::{
-    breaker::{Breaker, BreakerStats},
+    breaker::Breaker,
     memory::MemoryCache,
     redis::{LockToken, RedisCache},
 };
-use crate::config::CacheSettings;
+use crate::{
+    config::CacheSettings,
+    model::{CacheStats, TierStats, Tiers},
+};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CacheError {
@@ -70,38 +71,6 @@ struct Counters {
     l2_hits: AtomicU64,
     l2_misses: AtomicU64,
     stale_served: AtomicU64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct TierStats {
-    pub hits: u64,
-    pub misses: u64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct Tiers {
-    pub l1: TierStats,
-    pub l2: TierStats,
-}
-
-/// The seed's stats, plus which backend serves them, the tiers and the breaker.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct CacheStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub sets: u64,
-    pub errors: u64,
-    pub total_requests: u64,
-    pub hit_rate: String,
-    /// `redis` or `memory`: what serves requests right now.
-    pub backend: &'static str,
-    /// True when Redis is configured but memory is serving.
-    pub degraded: bool,
-    pub l1_enabled: bool,
-    pub tiers: Tiers,
-    pub breaker: BreakerStats,
-    /// Expired entries served because the AI failed.
-    pub stale_served: u64,
 }
 
 pub struct CacheService {
@@ -422,8 +391,9 @@ impl CacheService {
             errors: load(&self.counters.errors),
             total_requests: total,
             hit_rate: hit_rate(hits, total),
-            backend: self.backend_name(),
+            backend: self.backend_name().to_owned(),
             degraded: self.redis.is_some() && self.breaker.is_open(),
+            redis_configured: self.redis.is_some(),
             l1_enabled: self.l1_enabled,
             tiers: Tiers {
                 l1: TierStats {

@@ -71,7 +71,7 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
                 .auto()
                 .dirty(),
         );
-    for (i, section) in plan.sections.iter().enumerate() {
+    for (i, section) in plan.chapters.iter().enumerate() {
         doc = doc.add_paragraph(
             Paragraph::new()
                 .style("Heading1")

@@ -7,7 +7,7 @@ pub fn render(plan: &PlanDocument) -> String {
         format!("# {}{}", plan.enterprise_name, plan.plan_title),
         format!("> 编制日期：{}", plan.date),
     ];
-    for (i, section) in plan.sections.iter().enumerate() {
+    for (i, section) in plan.chapters.iter().enumerate() {
         blocks.push(format!("## {}. {}", i + 1, section.title.trim()));
         blocks.extend(PlanDocument::paragraphs(&section.content));
     }

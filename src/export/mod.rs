@@ -1,11 +1,11 @@
 //! A finished plan as a file: Markdown, or a Word document with a title page, a table of
-//! contents and one heading per section. The plan comes from the browser as the writer left it
-//! (edits included), so nothing here looks anything up.
+//! contents and one chapter per written section. The plan comes from the browser as the writer
+//! left it (edits included, `model::Plan`), so nothing here looks anything up.
 
 pub mod docx;
 pub mod markdown;
 
-use serde::Deserialize;
+use crate::model::{Plan, SectionStatus};
 
 /// The most sections a plan can have; more is not a plan but a mistake.
 const MAX_SECTIONS: usize = 50;
@@ -17,19 +17,24 @@ const MAX_NAME_CHARS: usize = 100;
 /// bytes a Chinese character).
 pub const MAX_FORM_BYTES: usize = 8 * 1024 * 1024;
 
-/// A plan as the writer wants it filed.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A section that failed part-way is exported, marked, so nothing is lost and nobody files it
+/// unread.
+const INCOMPLETE: &str = "【本章未完整生成，请核对补充】";
+
+/// A plan as it is printed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlanDocument {
     pub enterprise_name: String,
-    /// The plan type, e.g. 生产安全事故应急预案.
+    /// The plan type, e.g. 综合应急预案.
     pub plan_title: String,
     /// The date printed on the title page and in the file name, `YYYY-MM-DD`.
     pub date: String,
-    pub sections: Vec<PlanSection>,
+    pub chapters: Vec<Chapter>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PlanSection {
+/// A written section as printed: its title and text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chapter {
     pub title: String,
     pub content: String,
 }
@@ -53,24 +58,39 @@ pub enum ExportError {
 }
 
 impl PlanDocument {
-    /// Reads and checks a plan sent as JSON.
+    /// Reads and checks a plan sent as JSON: its sections with text become chapters.
     pub fn from_json(raw: &str) -> Result<Self, ExportError> {
-        let mut plan: Self =
+        let sent: Plan =
             serde_json::from_str(raw).map_err(|e| ExportError::Malformed(e.to_string()))?;
-        plan.enterprise_name = clean(plan.enterprise_name.trim());
-        plan.plan_title = clean(plan.plan_title.trim());
-        plan.date = clean(plan.date.trim());
-        for section in &mut plan.sections {
-            section.title = clean(section.title.trim());
-            section.content = clean(&section.content);
+        if sent.sections.len() > MAX_SECTIONS {
+            return Err(ExportError::TooManySections);
         }
+        let chapters = sent
+            .sections
+            .iter()
+            .filter(|s| !s.text().trim().is_empty())
+            .map(|s| Chapter {
+                title: clean(s.section_title.trim()),
+                content: if s.status == SectionStatus::Done {
+                    clean(s.text())
+                } else {
+                    format!("{}\n\n{INCOMPLETE}", clean(s.text().trim_end()))
+                },
+            })
+            .collect();
+        let plan = Self {
+            enterprise_name: clean(sent.enterprise_name.trim()),
+            plan_title: clean(sent.template_name.trim()),
+            date: String::new(),
+            chapters,
+        };
         for (name, value) in [
             ("企业名称", &plan.enterprise_name),
             ("预案名称", &plan.plan_title),
             ("日期", &plan.date),
         ]
         .into_iter()
-        .chain(plan.sections.iter().map(|s| ("章节标题", &s.title)))
+        .chain(plan.chapters.iter().map(|s| ("章节标题", &s.title)))
         {
             if value.chars().count() > MAX_NAME_CHARS {
                 return Err(ExportError::NameTooLong(name));
@@ -79,14 +99,11 @@ impl PlanDocument {
         if plan.enterprise_name.is_empty() {
             return Err(ExportError::NoEnterprise);
         }
-        if plan.sections.is_empty() {
+        if plan.chapters.is_empty() {
             return Err(ExportError::Empty);
         }
-        if plan.sections.len() > MAX_SECTIONS {
-            return Err(ExportError::TooManySections);
-        }
         if let Some(long) = plan
-            .sections
+            .chapters
             .iter()
             .find(|s| s.content.chars().count() > MAX_SECTION_CHARS)
         {
@@ -133,10 +150,10 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
-/// A two-section plan (总则 with `first`, then 企业概况) for the renderers' tests.
+/// A two-chapter plan (总则 with `first`, then 企业概况) for the renderers' tests.
 #[cfg(test)]
 pub(crate) fn sample_plan(first: &str) -> PlanDocument {
-    let section = |title: &str, content: &str| PlanSection {
+    let chapter = |title: &str, content: &str| Chapter {
         title: title.into(),
         content: content.into(),
     };
@@ -144,7 +161,7 @@ pub(crate) fn sample_plan(first: &str) -> PlanDocument {
         enterprise_name: "测试企业".into(),
         plan_title: "生产安全事故应急预案".into(),
         date: "2026-11-25".into(),
-        sections: vec![section("总则", first), section("企业概况", "概况")],
+        chapters: vec![chapter("总则", first), chapter("企业概况", "概况")],
     }
 }
 
@@ -152,15 +169,27 @@ pub(crate) fn sample_plan(first: &str) -> PlanDocument {
 mod tests {
     use super::*;
 
-    fn plan_json(name: &str, sections: usize) -> String {
-        let sections: Vec<_> = (0..sections)
-            .map(|i| serde_json::json!({"title": format!("第{i}章"), "content": "正文"}))
-            .collect();
+    fn section(title: &str, content: &str, status: &str) -> serde_json::Value {
         serde_json::json!({
-            "enterprise_name": name, "plan_title": "生产安全事故应急预案",
-            "date": "2026-11-25", "sections": sections
+            "section_id": title, "section_title": title, "content": content,
+            "status": status, "cached": false, "stale": false, "error": null
+        })
+    }
+
+    fn plan_with(name: &str, sections: Vec<serde_json::Value>) -> String {
+        serde_json::json!({
+            "run": 1, "template_id": "emergency_plan", "template_name": "生产安全事故应急预案",
+            "context_section": null, "enterprise_name": name,
+            "data": {"enterprise_info": {}}, "sections": sections
         })
         .to_string()
+    }
+
+    fn plan_json(name: &str, sections: usize) -> String {
+        let sections = (0..sections)
+            .map(|i| section(&format!("第{i}章"), "正文", "done"))
+            .collect();
+        plan_with(name, sections)
     }
 
     #[test]
@@ -186,19 +215,44 @@ mod tests {
 
     #[test]
     fn text_is_cleaned_for_word() {
-        let raw = serde_json::json!({
-            "enterprise_name": "企\u{0B}业", "plan_title": "预案", "date": "",
-            "sections": [{"title": "总则", "content": "## 一、目的\n\n**要求**：迅速\u{0C}处置\n"}]
-        });
-        let plan = PlanDocument::from_json(&raw.to_string()).unwrap();
+        let raw = plan_with(
+            "企\u{0B}业",
+            vec![section(
+                "总则",
+                "## 一、目的\n\n**要求**：迅速\u{0C}处置\n",
+                "done",
+            )],
+        );
+        let plan = PlanDocument::from_json(&raw).unwrap();
         assert_eq!(plan.enterprise_name, "企业");
-        let paragraphs: Vec<_> = PlanDocument::paragraphs(&plan.sections[0].content).collect();
+        let paragraphs: Vec<_> = PlanDocument::paragraphs(&plan.chapters[0].content).collect();
         assert_eq!(paragraphs, ["一、目的", "要求：迅速处置"]);
+    }
+
+    #[test]
+    fn unwritten_sections_are_left_out_and_unfinished_ones_marked() {
+        let raw = plan_with(
+            "测试企业",
+            vec![
+                section("总则", "完整", "done"),
+                section("企业概况", "", "failed"),
+                section("风险评估结果", "写了一半 ", "failed"),
+            ],
+        );
+        let plan = PlanDocument::from_json(&raw).unwrap();
+        let titles: Vec<_> = plan.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["总则", "风险评估结果"]);
+        assert_eq!(plan.chapters[0].content, "完整");
+        assert_eq!(
+            plan.chapters[1].content,
+            format!("写了一半\n\n{INCOMPLETE}")
+        );
     }
 
     #[test]
     fn file_names_are_safe() {
         let mut plan = PlanDocument::from_json(&plan_json("A/B:企业", 1)).unwrap();
+        plan.date = "2026-11-25".into();
         assert_eq!(
             plan.file_name("docx"),
             "A_B_企业-生产安全事故应急预案-2026-11-25.docx"

@@ -66,7 +66,7 @@ mod tests {
     fn key_for(data: serde_json::Value, model: &str) -> String {
         let r = Registry::load(None).unwrap();
         let t = r.template("emergency_plan").unwrap();
-        let info = EnterpriseInfo::parse(t, &json!({ "enterprise_info": data })).unwrap();
+        let info = EnterpriseInfo::parse(t, &serde_json::from_value(data).unwrap()).unwrap();
         generation_key(
             "yueen:",
             &KeyParts {

@@ -1,5 +1,5 @@
-//! Generating one section: check the request against the registry, look in the cache, ask the
-//! model on a miss, store only a successful answer.
+//! Generating one section: look in the cache, ask the model on a miss, store only a successful
+//! answer. Requests arrive checked against the registry (`request`).
 //!
 //! Against stampedes, concurrent identical misses share one model call: inside a process through
 //! a single flight, across instances through a Redis lock whose waiters take the owner's answer
@@ -13,13 +13,14 @@ pub mod single_flight;
 pub mod stream;
 
 use std::{
+    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use serde::{Deserialize, Serialize};
 
-pub use self::request::GenerateRequest;
+pub use self::request::{PlanRequest, SectionRequest};
 use self::{
     key::{generation_key, KeyParts},
     single_flight::SingleFlight,
@@ -27,9 +28,9 @@ use self::{
 use crate::{
     ai::{AiError, AiService, GenerateInput},
     cache::{redis::LockToken, CacheService, LockAttempt, Lookup},
-    domain::enterprise::{EnterpriseInfo, FieldError},
+    model::{FieldProblem, GenerateBody, PlanBody},
     prompt,
-    templates::{Registry, Section, Template},
+    templates::Registry,
 };
 
 /// How often a waiter looks for the lock owner's answer.
@@ -55,12 +56,21 @@ pub enum GenerationError {
     UnknownTemplate(String),
     #[error("模板 {template} 中没有章节 {section}")]
     UnknownSection { template: String, section: String },
-    #[error("企业信息有误")]
-    Invalid(Vec<FieldError>),
+    #[error("{}", describe(.0))]
+    Invalid(Vec<FieldProblem>),
     #[error(transparent)]
     Ai(#[from] AiError),
     #[error("另一个实例正在生成相同的章节，等待超时，请稍后重试")]
     Busy,
+}
+
+/// Field problems as one sentence for a writer.
+fn describe(problems: &[FieldProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect::<Vec<_>>()
+        .join("；")
 }
 
 impl GenerationError {
@@ -126,21 +136,17 @@ pub struct GenerationService {
     flights: Arc<SingleFlight<FlightResult>>,
     /// How many sections of one plan are written at once.
     plan_concurrency: usize,
-    /// `prompt::version` of every section, by template and section position: part of every
+    /// `prompt::version` of every section, by template id and section position: part of every
     /// cache key, so worked out once.
-    prompt_versions: Vec<Vec<String>>,
+    prompt_versions: HashMap<String, Vec<String>>,
 }
 
 /// Everything a flight needs, owned, so it can outlive the request that started it.
 struct Job {
     cache: Arc<CacheService>,
     ai: Arc<AiService>,
-    template: Template,
-    section: Section,
-    info: EnterpriseInfo,
-    context: Option<String>,
+    request: SectionRequest,
     key: String,
-    refresh: bool,
 }
 
 impl GenerationService {
@@ -148,7 +154,10 @@ impl GenerationService {
         let prompt_versions = registry
             .templates()
             .iter()
-            .map(|t| t.sections.iter().map(|s| prompt::version(t, s)).collect())
+            .map(|t| {
+                let versions = t.sections.iter().map(|s| prompt::version(t, s)).collect();
+                (t.id.clone(), versions)
+            })
             .collect();
         Self {
             prompt_versions,
@@ -178,42 +187,34 @@ impl GenerationService {
         &self.ai
     }
 
-    /// Checks a request against the registry and works out its cache key.
-    fn prepare<'a>(&'a self, req: &GenerateRequest) -> Result<Prepared<'a>, GenerationError> {
-        let (t, template) = self
-            .registry
-            .templates()
-            .iter()
-            .enumerate()
-            .find(|(_, t)| t.id == req.template_id)
-            .ok_or_else(|| GenerationError::UnknownTemplate(req.template_id.clone()))?;
-        let (s, section) = template
-            .sections
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.id == req.section_id)
-            .ok_or_else(|| GenerationError::UnknownSection {
-                template: req.template_id.clone(),
-                section: req.section_id.clone(),
-            })?;
-        let info = EnterpriseInfo::parse(template, &req.data).map_err(GenerationError::Invalid)?;
-        let key = generation_key(
+    /// Reads a request for one section against the registry.
+    pub fn read_section(&self, body: GenerateBody) -> Result<SectionRequest, GenerationError> {
+        SectionRequest::read(body, &self.registry)
+    }
+
+    /// Reads a request for a whole plan against the registry.
+    pub fn read_plan(&self, body: PlanBody) -> Result<PlanRequest, GenerationError> {
+        PlanRequest::read(body, &self.registry)
+    }
+
+    /// The cache key of a request: everything that decides its answer.
+    fn key(&self, req: &SectionRequest) -> String {
+        let version = self
+            .prompt_versions
+            .get(&req.template.id)
+            .and_then(|v| v.get(req.section))
+            .map_or("", String::as_str);
+        generation_key(
             self.cache.prefix(),
             &KeyParts {
-                template: &template.id,
-                section: &section.id,
-                info: &info,
+                template: &req.template.id,
+                section: &req.section().id,
+                info: &req.info,
                 model: self.ai.model(),
-                prompt_version: &self.prompt_versions[t][s],
+                prompt_version: version,
                 context: req.context.as_deref(),
             },
-        );
-        Ok(Prepared {
-            template,
-            section,
-            info,
-            key,
-        })
+        )
     }
 
     /// What the cache has for a prepared request: a fresh entry, or an expired one to fall back
@@ -233,20 +234,16 @@ impl GenerationService {
         }
     }
 
-    pub async fn generate(&self, req: &GenerateRequest) -> Result<Generated, GenerationError> {
+    pub async fn generate(&self, req: &SectionRequest) -> Result<Generated, GenerationError> {
         let started = Instant::now();
-        let Prepared {
-            template,
-            section,
-            info,
-            key,
-        } = self.prepare(req)?;
+        let key = self.key(req);
+        let section = req.section();
         let answer = |entry: CachedSection, cached: bool, stale: bool| Generated {
             content: entry.content,
             section_title: section.title.clone(),
             cached,
             stale,
-            template_id: template.id.clone(),
+            template_id: req.template.id.clone(),
             section_id: section.id.clone(),
             model: entry.model,
             elapsed_ms: started.elapsed().as_millis() as u64,
@@ -257,20 +254,16 @@ impl GenerationService {
             return Ok(answer(hit, true, false));
         }
 
-        let job = Job {
-            cache: self.cache.clone(),
-            ai: self.ai.clone(),
-            template: template.clone(),
-            section: section.clone(),
-            info,
-            context: req.context.clone(),
-            key: key.clone(),
-            refresh: req.refresh,
-        };
         let flight_key = if req.refresh {
             format!("{key}#refresh")
         } else {
-            key
+            key.clone()
+        };
+        let job = Job {
+            cache: self.cache.clone(),
+            ai: self.ai.clone(),
+            request: req.clone(),
+            key,
         };
         match (self.flights.run(flight_key, job.run()).await, stale) {
             (Ok(produced), _) => Ok(answer(produced.section, produced.from_cache, false)),
@@ -282,14 +275,6 @@ impl GenerationService {
             (Err(e), _) => Err(e),
         }
     }
-}
-
-/// A request checked against the registry.
-struct Prepared<'a> {
-    template: &'a Template,
-    section: &'a Section,
-    info: EnterpriseInfo,
-    key: String,
 }
 
 /// How long a writer may hold the lock on a key: the model's every attempt and wait, plus a
@@ -373,7 +358,7 @@ impl Job {
     /// Takes the cross-instance lock and generates, or takes the lock owner's answer.
     async fn run(self) -> FlightResult {
         let lock_ttl = lock_ttl(&self.ai);
-        match claim(&self.cache, &self.key, lock_ttl, self.refresh).await? {
+        match claim(&self.cache, &self.key, lock_ttl, self.request.refresh).await? {
             Claim::Answered(section) => Ok(Produced {
                 section,
                 from_cache: true,
@@ -389,25 +374,26 @@ impl Job {
     }
 
     async fn generate(&self) -> FlightResult {
+        let req = &self.request;
         let prompt = prompt::build(
-            &self.template,
-            &self.section,
-            &self.info,
-            self.context.as_deref(),
+            &req.template,
+            req.section(),
+            &req.info,
+            req.context.as_deref(),
         );
         let content = self
             .ai
             .generate(GenerateInput {
-                template: &self.template,
-                section: &self.section,
-                info: &self.info,
+                template: &req.template,
+                section: req.section(),
+                info: &req.info,
                 prompt: &prompt,
-                context: self.context.as_deref(),
+                context: req.context.as_deref(),
             })
             .await?;
         let section = CachedSection::new(content, self.ai.model());
         section
-            .store(&self.cache, &self.key, self.section.ttl)
+            .store(&self.cache, &self.key, req.section().ttl)
             .await;
         Ok(Produced {
             section,

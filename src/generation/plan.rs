@@ -1,152 +1,165 @@
-//! Every section of a plan in one go: the context section (企业概况) first, its text then given
-//! to the others, which are written a few at a time. A section that fails is reported with its
-//! error while the others complete; nothing written is thrown away.
+//! Every section of a plan: the context section (企业概况) first, its text then given to the
+//! others, which are written a few at a time. This is the one place a whole plan is put
+//! together — the JSON plan API, the generator page and the dashboard warm-up all read its
+//! events. A section that fails is reported with its error while the others complete.
 
-use std::time::Instant;
+use std::{pin::Pin, sync::Arc, time::Instant};
 
-use futures::StreamExt;
-use serde::Serialize;
+use futures::{stream, Stream, StreamExt};
+use tokio::sync::mpsc;
 
-use super::{GenerateRequest, Generated, GenerationError, GenerationService};
-use crate::domain::enterprise::EnterpriseInfo;
+use super::{
+    request::clip_context, stream::SectionEvents, Generated, GenerationService, PlanRequest,
+    SectionRequest,
+};
+use crate::{
+    model::{PlanEvent, PlanOutcome, PlanSection, SectionEvent, SectionStatus},
+    templates::Template,
+};
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct SectionFailure {
-    pub code: &'static str,
-    pub message: String,
+pub type PlanEvents = Pin<Box<dyn Stream<Item = PlanEvent> + Send>>;
+
+/// Events buffered between the plan's task and a slow reader.
+const BUFFER: usize = 64;
+
+/// How each section of a plan is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writing {
+    /// In one piece, sharing a model call with identical requests in this process (as
+    /// `/api/ai/generate` does): the JSON plan API and warm-up.
+    Whole,
+    /// Streamed as the model writes it: the generator page.
+    Streamed,
 }
 
-/// One section of a plan: its text, or why there is none.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct PlanSection {
-    pub section_id: String,
-    pub section_title: String,
-    pub content: Option<String>,
-    pub cached: bool,
-    pub stale: bool,
-    pub error: Option<SectionFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct PlanOutcome {
-    pub template_id: String,
-    pub template_name: String,
-    /// In template order.
-    pub sections: Vec<PlanSection>,
-    pub completed: usize,
-    pub failed: usize,
-    pub elapsed_ms: u64,
+/// A plan before any section is written: every section waiting, in template order.
+pub fn outcome(template: &Template) -> PlanOutcome {
+    PlanOutcome {
+        template_id: template.id.clone(),
+        template_name: template.name.clone(),
+        sections: template
+            .sections
+            .iter()
+            .map(|s| PlanSection::new(&s.id, &s.title))
+            .collect(),
+        completed: 0,
+        failed: 0,
+        elapsed_ms: 0,
+    }
 }
 
 impl GenerationService {
-    /// Writes every section of `req.template_id` for `req.data` (`section_id` is ignored). A bad
-    /// template or bad enterprise data fails the whole request; a failing section does not.
-    pub async fn generate_plan(
-        &self,
-        req: &GenerateRequest,
-    ) -> Result<PlanOutcome, GenerationError> {
-        self.generate_plan_with(req, self.plan_concurrency, &|_| {})
-            .await
+    /// How many sections of one plan are written at the same time.
+    pub fn plan_concurrency(&self) -> usize {
+        self.plan_concurrency
     }
 
-    /// `generate_plan` with its own concurrency, telling `on_section` about each section as it
-    /// settles (warm-up reports progress with it).
-    pub async fn generate_plan_with(
-        &self,
-        req: &GenerateRequest,
-        concurrency: usize,
-        on_section: &(dyn Fn(&PlanSection) + Sync),
-    ) -> Result<PlanOutcome, GenerationError> {
+    /// Writes every section of a plan and returns them all once settled.
+    pub async fn generate_plan(self: &Arc<Self>, plan: PlanRequest) -> PlanOutcome {
         let started = Instant::now();
-        let template = self
-            .registry
-            .template(&req.template_id)
-            .ok_or_else(|| GenerationError::UnknownTemplate(req.template_id.clone()))?;
-        EnterpriseInfo::parse(template, &req.data).map_err(GenerationError::Invalid)?;
-        let request = |section_id: &str, context: Option<String>| GenerateRequest {
-            template_id: template.id.clone(),
-            section_id: section_id.to_owned(),
-            data: req.data.clone(),
-            refresh: req.refresh,
-            context,
-        };
-        let outcome = |id: &str, title: &str, result: Result<Generated, GenerationError>| {
-            let (content, cached, stale, error) = match result {
-                Ok(g) => (Some(g.content), g.cached, g.stale, None),
-                Err(e) => (
-                    None,
-                    false,
-                    false,
-                    Some(SectionFailure {
-                        code: e.code(),
-                        message: e.to_string(),
-                    }),
-                ),
-            };
-            PlanSection {
-                section_id: id.to_owned(),
-                section_title: title.to_owned(),
-                content,
-                cached,
-                stale,
-                error,
-            }
-        };
+        let mut result = outcome(&plan.template);
+        let mut events = self.plan_events(plan, Writing::Whole, self.plan_concurrency);
+        while let Some(event) = events.next().await {
+            result.apply(event);
+        }
+        result.elapsed_ms = started.elapsed().as_millis() as u64;
+        result
+    }
 
-        let mut sections: Vec<Option<PlanSection>> = vec![None; template.sections.len()];
-        let mut context = None;
-        let first = template.context_section.as_deref();
-        if let Some((i, s)) = template
-            .sections
-            .iter()
-            .enumerate()
-            .find(|(_, s)| Some(s.id.as_str()) == first)
-        {
-            let result = self.generate(&request(&s.id, None)).await;
-            context = result
-                .as_ref()
-                .ok()
-                .map(|g| super::request::clip_context(&g.content));
-            let settled = outcome(&s.id, &s.title, result);
-            on_section(&settled);
-            sections[i] = Some(settled);
-        }
-        // Owned, so the futures below do not borrow the iterator (their `Send` bound needs it).
-        let jobs: Vec<(usize, GenerateRequest, String, String)> = template
-            .sections
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| Some(s.id.as_str()) != first)
-            .map(|(i, s)| {
-                (
-                    i,
-                    request(&s.id, context.clone()),
-                    s.id.clone(),
-                    s.title.clone(),
-                )
-            })
-            .collect();
-        let rest: Vec<(usize, PlanSection)> = futures::stream::iter(jobs)
-            .map(|(i, req, id, title)| async move {
-                let settled = outcome(&id, &title, self.generate(&req).await);
-                on_section(&settled);
-                (i, settled)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        for (i, section) in rest {
-            sections[i] = Some(section);
-        }
-        let sections: Vec<PlanSection> = sections.into_iter().flatten().collect();
-        let failed = sections.iter().filter(|s| s.error.is_some()).count();
-        Ok(PlanOutcome {
-            template_id: template.id.clone(),
-            template_name: template.name.clone(),
-            completed: sections.len() - failed,
-            failed,
-            sections,
-            elapsed_ms: started.elapsed().as_millis() as u64,
+    /// Every section of `plan` as events, each tagged with its section: the context section's
+    /// to the end first, then the others' interleaved, `concurrency` sections at a time. The
+    /// plan is written by its own task, so a reader who leaves does not waste what is being
+    /// written: it is still cached.
+    pub fn plan_events(
+        self: &Arc<Self>,
+        plan: PlanRequest,
+        writing: Writing,
+        concurrency: usize,
+    ) -> PlanEvents {
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let service = self.clone();
+        tokio::spawn(async move {
+            let template = plan.template.clone();
+            let first = template
+                .context_section
+                .as_deref()
+                .and_then(|id| template.sections.iter().position(|s| s.id == id));
+            let mut context = None;
+            if let Some(i) = first {
+                let mut overview = PlanSection::new(&template.sections[i].id, "");
+                let mut events = service.section_events(plan.section(i, None), writing).await;
+                while let Some(event) = events.next().await {
+                    overview.apply(event.clone());
+                    let _ = tx.send(tagged(&overview.section_id, event)).await;
+                }
+                context = (overview.status == SectionStatus::Done)
+                    .then(|| clip_context(overview.text()))
+                    .filter(|c| !c.is_empty());
+            }
+            let rest = (0..template.sections.len())
+                .filter(|i| Some(*i) != first)
+                .map(|i| {
+                    let service = service.clone();
+                    let request = plan.section(i, context.clone());
+                    let id = template.sections[i].id.clone();
+                    Box::pin(
+                        stream::once(async move {
+                            service
+                                .section_events(request, writing)
+                                .await
+                                .map(move |event| tagged(&id, event))
+                        })
+                        .flatten(),
+                    )
+                });
+            let mut merged = stream::iter(rest).flatten_unordered(concurrency.max(1));
+            while let Some(event) = merged.next().await {
+                let _ = tx.send(event).await;
+            }
+        });
+        Box::pin(stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|event| (event, rx))
+        }))
+    }
+
+    /// One section's events; a failure is its `error` event.
+    async fn section_events(&self, request: SectionRequest, writing: Writing) -> SectionEvents {
+        let events = match writing {
+            Writing::Streamed => self.stream(&request).await,
+            Writing::Whole => self.generate(&request).await.map(whole),
+        };
+        events.unwrap_or_else(|e| {
+            Box::pin(stream::iter([SectionEvent::Error {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            }]))
         })
     }
+}
+
+fn tagged(section_id: &str, event: SectionEvent) -> PlanEvent {
+    PlanEvent {
+        section_id: section_id.to_owned(),
+        event,
+    }
+}
+
+/// A section written in one piece, as the events a stream of it would have carried.
+fn whole(generated: Generated) -> SectionEvents {
+    Box::pin(stream::iter([
+        SectionEvent::Start {
+            template_id: generated.template_id,
+            section_id: generated.section_id,
+            section_title: generated.section_title,
+            model: generated.model,
+            cached: generated.cached,
+            stale: generated.stale,
+        },
+        SectionEvent::Text {
+            text: generated.content,
+        },
+        SectionEvent::Done {
+            elapsed_ms: generated.elapsed_ms,
+        },
+    ]))
 }

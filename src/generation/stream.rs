@@ -16,16 +16,14 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use super::{
-    claim, lock_ttl, CachedSection, Claim, GenerateRequest, GenerationError, GenerationService,
-    Prepared,
+    claim, lock_ttl, CachedSection, Claim, GenerationError, GenerationService, SectionRequest,
 };
 use crate::{
     ai::{GenerateInput, TextStream},
     cache::{redis::LockToken, CacheService},
+    model::SectionEvent,
     prompt,
 };
-
-pub use crate::model::SectionEvent;
 
 pub type SectionEvents = Pin<Box<dyn Stream<Item = SectionEvent> + Send>>;
 
@@ -35,14 +33,10 @@ const BUFFER: usize = 64;
 impl GenerationService {
     /// Starts writing a section. Errors before any text (bad request, the model failing on
     /// every attempt with nothing stale to fall back on) come back as `Err`, like `generate`'s.
-    pub async fn stream(&self, req: &GenerateRequest) -> Result<SectionEvents, GenerationError> {
+    pub async fn stream(&self, req: &SectionRequest) -> Result<SectionEvents, GenerationError> {
         let started = Instant::now();
-        let Prepared {
-            template,
-            section,
-            info,
-            key,
-        } = self.prepare(req)?;
+        let key = self.key(req);
+        let (template, section, info) = (&req.template, req.section(), &req.info);
         let start = |model: &str, cached: bool, stale: bool| SectionEvent::Start {
             template_id: template.id.clone(),
             section_id: section.id.clone(),
@@ -74,13 +68,13 @@ impl GenerationService {
             Claim::Answered(answer) => return Ok(whole(answer, false)),
             Claim::Writer(lock) => lock,
         };
-        let prompt = prompt::build(template, section, &info, req.context.as_deref());
+        let prompt = prompt::build(template, section, info, req.context.as_deref());
         let pieces = self
             .ai
             .stream(GenerateInput {
                 template,
                 section,
-                info: &info,
+                info,
                 prompt: &prompt,
                 context: req.context.as_deref(),
             })

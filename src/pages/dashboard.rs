@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use crate::{
     browser,
     components::{chart::TrafficChart, nav::use_viewer, template_select::TemplateSelect},
-    model::{Dashboard, Role, TemplateView, WarmupJobView},
+    model::{
+        Dashboard, EnterpriseData, FieldKind, FieldProblem, PlanBody, Role, TemplateView,
+        WarmupJobView,
+    },
     pages::{forbidden::Forbidden, generator::list_templates},
 };
 
@@ -18,11 +21,7 @@ const REFRESH_MS: u64 = 3000;
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
     crate::web::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::web::views::dashboard(
-        &state.generation,
-        &state.history,
-        &state.warmup,
-    ))
+    Ok(crate::web::views::dashboard(&state))
 }
 
 #[server(prefix = "/fn")]
@@ -39,13 +38,10 @@ pub async fn clear_cache() -> Result<u64, ServerFnError> {
 
 /// Pre-generates every section of a template for one enterprise, in the background.
 #[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
-pub async fn start_warmup(
-    template_id: String,
-    fields: std::collections::BTreeMap<String, String>,
-) -> Result<Result<u64, Vec<crate::model::FieldProblem>>, ServerFnError> {
+pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem>>, ServerFnError> {
     crate::web::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
-    crate::web::views::start_template_warmup(&state, &template_id, fields)
+    Ok(crate::web::views::start_template_warmup(&state, body))
 }
 
 #[component]
@@ -136,21 +132,27 @@ fn Board() -> impl IntoView {
 
 #[component]
 fn Stats(d: Dashboard) -> impl IntoView {
-    let backend = match (d.backend.as_str(), d.degraded) {
-        ("redis", _) if d.l1_enabled => "Redis + 本地 L1",
+    let Dashboard {
+        stats: c,
+        ai,
+        history,
+        ..
+    } = d;
+    let backend = match (c.backend.as_str(), c.degraded) {
+        ("redis", _) if c.l1_enabled => "Redis + 本地 L1",
         ("redis", _) => "Redis",
         (_, true) => "内存（已从 Redis 降级）",
         _ => "内存",
     };
-    let state = if d.degraded {
+    let state = if c.degraded {
         "降级运行：Redis 不可用，正在后台探测"
     } else {
         "正常"
     };
-    let ai_mode = if d.ai_mock {
+    let ai_mode = if ai.is_mock() {
         "模拟生成器".to_owned()
     } else {
-        format!("模型 {}", d.ai_model)
+        format!("模型 {}", ai.model)
     };
     let stat = |key: &'static str, label: &'static str, value: String| {
         view! {
@@ -164,31 +166,31 @@ fn Stats(d: Dashboard) -> impl IntoView {
         <section class="panel">
             <h2>"缓存"</h2>
             <div class="status-line">
-                <span class="pill" class:warn=d.degraded data-testid="backend">{backend}</span>
-                <span class="pill" class:warn=d.degraded data-testid="state">{state}</span>
+                <span class="pill" class:warn=c.degraded data-testid="backend">{backend}</span>
+                <span class="pill" class:warn=c.degraded data-testid="state">{state}</span>
             </div>
             <div class="stats">
-                {stat("hits", "命中", d.hits.to_string())}
-                {stat("misses", "未命中", d.misses.to_string())}
-                {stat("sets", "写入", d.sets.to_string())}
-                {stat("errors", "错误", d.errors.to_string())}
-                {stat("total_requests", "总请求", d.total_requests.to_string())}
-                {stat("hit_rate", "命中率", d.hit_rate.clone())}
-                {stat("stale_served", "过期兜底", d.stale_served.to_string())}
+                {stat("hits", "命中", c.hits.to_string())}
+                {stat("misses", "未命中", c.misses.to_string())}
+                {stat("sets", "写入", c.sets.to_string())}
+                {stat("errors", "错误", c.errors.to_string())}
+                {stat("total_requests", "总请求", c.total_requests.to_string())}
+                {stat("hit_rate", "命中率", c.hit_rate.clone())}
+                {stat("stale_served", "过期兜底", c.stale_served.to_string())}
             </div>
-            {d.redis_configured.then(|| view! {
+            {c.redis_configured.then(|| view! {
                 <h3>"分层与熔断"</h3>
                 <div class="stats">
-                    {stat("l1_hits", "L1 命中", d.l1_hits.to_string())}
-                    {stat("l1_misses", "L1 未命中", d.l1_misses.to_string())}
-                    {stat("l2_hits", "Redis 命中", d.l2_hits.to_string())}
-                    {stat("l2_misses", "Redis 未命中", d.l2_misses.to_string())}
-                    {stat("breaker_opened", "降级次数", d.breaker_opened.to_string())}
-                    {stat("breaker_closed", "恢复次数", d.breaker_closed.to_string())}
+                    {stat("l1_hits", "L1 命中", c.tiers.l1.hits.to_string())}
+                    {stat("l1_misses", "L1 未命中", c.tiers.l1.misses.to_string())}
+                    {stat("l2_hits", "Redis 命中", c.tiers.l2.hits.to_string())}
+                    {stat("l2_misses", "Redis 未命中", c.tiers.l2.misses.to_string())}
+                    {stat("breaker_opened", "降级次数", c.breaker.opened.to_string())}
+                    {stat("breaker_closed", "恢复次数", c.breaker.closed.to_string())}
                 </div>
             })}
             <h3>"最近 10 分钟（每 10 秒一格）"</h3>
-            <TrafficChart points=d.history.clone() />
+            <TrafficChart points=history />
         </section>
         <section class="panel">
             <h2>"AI 服务"</h2>
@@ -196,9 +198,9 @@ fn Stats(d: Dashboard) -> impl IntoView {
                 <span class="pill" data-testid="ai-mode">{ai_mode}</span>
             </div>
             <div class="stats">
-                {stat("ai_calls", "调用次数", d.ai_calls.to_string())}
-                {stat("ai_retries", "重试次数", d.ai_retries.to_string())}
-                {stat("ai_failures", "失败次数", d.ai_failures.to_string())}
+                {stat("ai_calls", "调用次数", ai.calls.to_string())}
+                {stat("ai_retries", "重试次数", ai.retries.to_string())}
+                {stat("ai_failures", "失败次数", ai.failures.to_string())}
             </div>
         </section>
     }
@@ -284,11 +286,23 @@ fn WarmupForm(templates: Vec<TemplateView>, start: ServerAction<StartWarmup>) ->
             class="form"
             on:submit=move |ev| {
                 ev.prevent_default();
-                start
-                    .dispatch(StartWarmup {
-                        template_id: template_id.get_untracked(),
-                        fields: values.get_untracked(),
-                    });
+                let id = template_id.get_untracked();
+                let is_integer = |field: &str| {
+                    templates.with_value(|list| {
+                        list.iter()
+                            .find(|t| t.id == id)
+                            .and_then(|t| t.field(field))
+                            .is_some_and(|f| f.kind == FieldKind::Integer)
+                    })
+                };
+                let data = values.with_untracked(|v| EnterpriseData::from_form(v, is_integer));
+                start.dispatch(StartWarmup {
+                    body: PlanBody {
+                        template_id: id.clone(),
+                        data,
+                        refresh: None,
+                    },
+                });
             }
         >
             <div class="fields">

@@ -7,7 +7,10 @@ use crate::model::{DocsView, OperationView};
 
 #[server(prefix = "/fn", endpoint = "docs_view")]
 pub async fn load_docs() -> Result<DocsView, ServerFnError> {
-    Ok(crate::web::docs::view(&crate::api::openapi::document()))
+    let state = expect_context::<crate::state::AppState>();
+    Ok(crate::web::docs::view(
+        std::str::from_utf8(&state.openapi).unwrap_or("{}"),
+    ))
 }
 
 #[component]

@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::plan::{follow, stream_section, PlanPanel, PlanStore};
+use super::plan::{enterprise_data, follow, stream_section, PlanPanel, PlanStore};
 use crate::{
     browser,
     components::template_select::TemplateSelect,
-    model::{FieldView, SectionEvent, TemplateView},
+    model::{
+        FieldKind, FieldSpec, GenerateBody, PlanSection, SectionEvent, SectionId, SectionStatus,
+        TemplateView,
+    },
 };
 
 const DRAFT_KEY: &str = "yueen.generator.draft.v1";
@@ -30,28 +33,15 @@ struct Draft {
     values: BTreeMap<String, String>,
 }
 
-/// The one section being written or last written, as the result panel shows it.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Single {
-    title: String,
-    content: String,
-    model: String,
-    cached: bool,
-    stale: bool,
-    elapsed_ms: Option<u64>,
-    writing: bool,
-    error: Option<String>,
-}
-
 /// The same checks the server makes, so most mistakes are shown before a round trip.
-fn check(fields: &[FieldView], values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn check(fields: &[FieldSpec], values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut errors = BTreeMap::new();
     for f in fields {
         let value = values.get(&f.id).map(|v| v.trim()).unwrap_or("");
         let label = &f.label;
         let problem = if value.is_empty() {
             f.required.then(|| format!("请填写{label}"))
-        } else if f.kind == "integer" {
+        } else if f.kind == FieldKind::Integer {
             match value.parse::<i64>() {
                 Err(_) => Some(format!("{label}应为整数")),
                 Ok(n) if f.min.is_some_and(|min| n < min) => {
@@ -128,7 +118,8 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
     let errors = RwSignal::new(BTreeMap::<String, String>::new());
     let hydrated = RwSignal::new(false);
     let copied = RwSignal::new(None::<bool>);
-    let single = RwSignal::new(None::<Single>);
+    // The one section being written or last written, as the result panel shows it.
+    let single = RwSignal::new(None::<PlanSection>);
 
     // Restore what was typed before a reload, then keep saving every change.
     Effect::new(move |_| {
@@ -188,7 +179,8 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
     };
     let whole_plan = move || {
         if let Some((_, values)) = checked() {
-            plan.start(&template.get_untracked(), values);
+            let template = template.get_untracked();
+            plan.start(&template, enterprise_data(&template, &values));
         }
     };
     // Streams the chosen section into the result panel as the model writes it.
@@ -197,44 +189,32 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
             return;
         };
         copied.set(None);
-        single.set(Some(Single {
-            writing: true,
-            ..Single::default()
-        }));
+        let body = GenerateBody {
+            template_id: d.template_id,
+            section_id: SectionId(d.section_id.clone()),
+            data: template.with_untracked(|t| enterprise_data(t, &values)),
+            refresh: refresh.then_some(true),
+            context: None,
+        };
+        let mut writing = PlanSection::new(&d.section_id, "");
+        writing.begin();
+        single.set(Some(writing));
         leptos::task::spawn_local(async move {
-            let stream = stream_section(d.template_id, d.section_id, values, refresh, None).await;
-            let update = move |f: &dyn Fn(&mut Single)| single.update(|s| s.iter_mut().for_each(f));
-            let outcome = follow(stream, |event| match event {
-                SectionEvent::Start {
-                    section_title,
-                    model,
-                    cached,
-                    stale,
-                    ..
-                } => update(&|s| {
-                    s.title = section_title.clone();
-                    s.model = model.clone();
-                    s.cached = cached;
-                    s.stale = stale;
-                }),
-                SectionEvent::Text { text } => update(&|s| s.content.push_str(&text)),
-                SectionEvent::Done { elapsed_ms } => update(&|s| {
-                    s.content = s.content.trim().to_owned();
-                    s.elapsed_ms = Some(elapsed_ms);
-                    s.writing = false;
-                }),
-                SectionEvent::Error { message, .. } => update(&|s| {
-                    s.error = Some(message.clone());
-                    s.writing = false;
-                }),
+            let update = move |f: &mut dyn FnMut(&mut PlanSection)| {
+                single.update(|s| s.iter_mut().for_each(|s| f(s)))
+            };
+            let outcome = follow(stream_section(body).await, |event: SectionEvent| {
+                update(&mut |s| s.apply(event.clone()))
             })
             .await;
-            if let Err(message) = outcome {
-                update(&|s| {
-                    s.error = Some(message.clone());
-                    s.writing = false;
-                });
-            }
+            let cut = outcome
+                .err()
+                .unwrap_or_else(|| "连接在章节写完前中断，已保留已生成的部分".to_owned());
+            update(&mut |s| {
+                if !s.is_settled() {
+                    s.fail("INTERRUPTED", &cut);
+                }
+            });
         });
     };
 
@@ -253,7 +233,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         });
     };
 
-    let busy = move || single.with(|s| s.as_ref().is_some_and(|s| s.writing));
+    let busy = move || single.with(|s| s.as_ref().is_some_and(|s| !s.is_settled()));
     let plan_busy = plan.busy();
 
     view! {
@@ -337,7 +317,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
 
 #[component]
 fn FieldInput(
-    field: FieldView,
+    field: FieldSpec,
     draft: RwSignal<Draft>,
     errors: RwSignal<BTreeMap<String, String>>,
 ) -> impl IntoView {
@@ -369,7 +349,7 @@ fn FieldInput(
         move || error().is_some().to_string()
     };
     let placeholder = field.placeholder.clone().unwrap_or_default();
-    let control = if field.kind == "textarea" {
+    let control = if field.kind == FieldKind::Textarea {
         view! {
             <textarea
                 id=input_id.clone()
@@ -384,17 +364,14 @@ fn FieldInput(
         }
         .into_any()
     } else {
-        let kind = if field.kind == "integer" {
-            "number"
-        } else {
-            "text"
-        };
+        let integer = field.kind == FieldKind::Integer;
+        let kind = if integer { "number" } else { "text" };
         view! {
             <input
                 id=input_id.clone()
                 name=id.clone()
                 type=kind
-                inputmode=if field.kind == "integer" { "numeric" } else { "text" }
+                inputmode=if integer { "numeric" } else { "text" }
                 placeholder=placeholder
                 aria-invalid=invalid
                 aria-describedby=error_id.clone()
@@ -405,7 +382,7 @@ fn FieldInput(
         .into_any()
     };
     view! {
-        <div class="field" class:wide=field.kind == "textarea">
+        <div class="field" class:wide=field.kind == FieldKind::Textarea>
             <label class="label" for=input_id>
                 {field.label}
                 {field.required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
@@ -420,19 +397,19 @@ fn FieldInput(
 
 #[component]
 fn ResultPanel(
-    single: RwSignal<Option<Single>>,
+    single: RwSignal<Option<PlanSection>>,
     copied: RwSignal<Option<bool>>,
     on_refresh: impl Fn() + Copy + Send + Sync + 'static,
     busy: Signal<bool>,
 ) -> impl IntoView {
     move || {
         single.get().map(|result| {
-            if result.content.is_empty() {
+            if result.text().is_empty() {
                 return match result.error {
-                    Some(message) => view! {
+                    Some(error) => view! {
                         <div class="alert" role="alert">
                             <strong>"生成失败："</strong>
-                            {message}
+                            {error.message}
                             <p class="muted">"您填写的内容已保留，可以稍后重试。"</p>
                         </div>
                     }
@@ -450,29 +427,30 @@ fn ResultPanel(
 
 #[component]
 fn SectionView(
-    result: Single,
+    result: PlanSection,
     copied: RwSignal<Option<bool>>,
     on_refresh: impl Fn() + Copy + Send + Sync + 'static,
     busy: Signal<bool>,
 ) -> impl IntoView {
-    let text = StoredValue::new(result.content.clone());
+    let text = StoredValue::new(result.text().to_owned());
+    let writing = !result.is_settled();
     let meta = match result.elapsed_ms {
         Some(ms) => format!("用时 {ms} 毫秒 · 模型：{}", result.model),
         None => "正在编写…".to_owned(),
     };
-    let done = !result.writing && result.error.is_none();
+    let done = result.status == SectionStatus::Done;
     view! {
-        <article class="panel result" aria-live="polite" aria-busy=result.writing.to_string()>
+        <article class="panel result" aria-live="polite" aria-busy=writing.to_string()>
             <header class="result-head">
-                <h2>{result.title}</h2>
+                <h2>{result.section_title.clone()}</h2>
                 {(done && result.cached && !result.stale)
                     .then(|| view! { <span class="badge" data-testid="cached">"来自缓存"</span> })}
                 {(done && result.stale)
                     .then(|| view! { <span class="badge stale">"已过期，建议稍后重新生成"</span> })}
             </header>
             <p class="muted meta">{meta}</p>
-            {result.error.map(|message| view! {
-                <p class="alert" role="alert">{message}</p>
+            {result.error.map(|error| view! {
+                <p class="alert" role="alert">{error.message}</p>
             })}
             <div class="result-actions">
                 <button
@@ -495,7 +473,7 @@ fn SectionView(
                 </span>
             </div>
             <div class="content" data-testid="content">
-                {result.content}
+                {text.get_value()}
             </div>
         </article>
     }
@@ -505,25 +483,26 @@ fn SectionView(
 mod tests {
     use super::*;
 
-    fn field(id: &str, kind: &str, required: bool) -> FieldView {
-        FieldView {
+    fn field(id: &str, kind: FieldKind, required: bool) -> FieldSpec {
+        FieldSpec {
             id: id.into(),
             label: "字段".into(),
-            kind: kind.into(),
+            kind,
             required,
             max_len: Some(3),
             min: Some(1),
             max: Some(10),
             placeholder: None,
+            example: None,
         }
     }
 
     #[test]
     fn browser_checks_match_the_servers_rules() {
         let fields = [
-            field("a", "text", true),
-            field("b", "integer", false),
-            field("c", "text", false),
+            field("a", FieldKind::Text, true),
+            field("b", FieldKind::Integer, false),
+            field("c", FieldKind::Text, false),
         ];
         let values = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs

@@ -1,204 +1,64 @@
-//! The whole plan on the generator page: every section of the chosen template written in turn
-//! (the context section first, its text then given to the others), streamed into an editable
-//! text box as the model writes, kept in `localStorage` so nothing is lost on reload, and
-//! exported to Word or Markdown.
+//! The whole plan on the generator page. The server writes it (`generation::plan`: the context
+//! section first, its text then given to the others) and streams every section's events; the
+//! page adds them up with the same reducer as the plan API (`model::Plan::apply`), shows each
+//! section in an editable text box, keeps the plan in `localStorage` so nothing is lost on
+//! reload, and exports it to Word or Markdown.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 
 use crate::{
     browser,
-    model::{SectionEvent, TemplateView},
+    model::{
+        EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanSection,
+        SectionEvent, SectionId, SectionStatus, TemplateView,
+    },
 };
 
-const PLAN_KEY: &str = "yueen.plan.v1";
-/// Sections written at the same time after the context section.
-const CONCURRENCY: usize = 3;
-/// The server's limit on a context (`generation::request::MAX_CONTEXT_CHARS`).
-const MAX_CONTEXT_CHARS: usize = 8_000;
+const PLAN_KEY: &str = "yueen.plan.v2";
 
+/// One section, streamed as newline-delimited `SectionEvent`s.
 #[server(
     prefix = "/fn",
     input = leptos::server_fn::codec::Json,
     output = leptos::server_fn::codec::Streaming
 )]
 pub async fn stream_section(
-    template_id: String,
-    section_id: String,
-    fields: BTreeMap<String, String>,
-    refresh: bool,
-    context: Option<String>,
+    body: GenerateBody,
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
     crate::web::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::web::views::stream_section(
-        &state.generation,
-        crate::web::views::SectionCall {
-            template_id,
-            section_id,
-            fields,
-            refresh,
-            context,
-        },
-    )
-    .await;
+    let events = crate::web::views::stream_section(&state.generation, body).await;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Status {
-    Waiting,
-    Writing,
-    Done,
-    Failed,
+/// Every section of a plan, streamed as newline-delimited `PlanEvent`s.
+#[server(
+    prefix = "/fn",
+    input = leptos::server_fn::codec::Json,
+    output = leptos::server_fn::codec::Streaming
+)]
+pub async fn stream_plan(
+    body: PlanBody,
+) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
+    crate::web::viewer::require_login()?;
+    let state = expect_context::<crate::state::AppState>();
+    let events = crate::web::views::stream_plan(&state.generation, body)?;
+    Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Waiting => "waiting",
-            Status::Writing => "writing",
-            Status::Done => "done",
-            Status::Failed => "failed",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Status::Waiting => "等待中",
-            Status::Writing => "正在编写…",
-            Status::Done => "已完成",
-            Status::Failed => "失败",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanSection {
-    pub id: String,
-    pub title: String,
-    pub content: String,
-    pub status: Status,
-    pub edited: bool,
-    pub cached: bool,
-    /// An expired answer, served because the model failed.
-    #[serde(default)]
-    pub stale: bool,
-    pub error: Option<String>,
-}
-
-/// A plan being written or written: what it was asked with, and every section's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
-    /// Changes with every new plan, so answers for a replaced plan are dropped.
-    pub run: u64,
-    pub template_id: String,
-    pub template_name: String,
-    pub context_section: Option<String>,
-    pub enterprise_name: String,
-    pub fields: BTreeMap<String, String>,
-    pub sections: Vec<PlanSection>,
-}
-
-impl Plan {
-    pub fn new(template: &TemplateView, fields: BTreeMap<String, String>, run: u64) -> Self {
-        Self {
-            run,
-            template_id: template.id.clone(),
-            template_name: template.name.clone(),
-            context_section: template.context_section.clone(),
-            enterprise_name: fields.get("enterprise_name").cloned().unwrap_or_default(),
-            fields,
-            sections: template
-                .sections
-                .iter()
-                .map(|s| PlanSection {
-                    id: s.id.clone(),
-                    title: s.title.clone(),
-                    content: String::new(),
-                    status: Status::Waiting,
-                    edited: false,
-                    cached: false,
-                    stale: false,
-                    error: None,
-                })
-                .collect(),
-        }
-    }
-
-    /// A plan read back after a reload: sections that were still being written keep their
-    /// text and can be retried.
-    fn restored(mut self) -> Self {
-        for s in &mut self.sections {
-            let message = match s.status {
-                Status::Waiting => "页面刷新时该章节尚未开始生成，可点击“重试”",
-                Status::Writing => "页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”",
-                Status::Done | Status::Failed => continue,
-            };
-            s.status = Status::Failed;
-            s.error = Some(message.into());
-        }
-        self
-    }
-
-    fn done(&self) -> usize {
-        self.sections
-            .iter()
-            .filter(|s| s.status == Status::Done)
-            .count()
-    }
-
-    fn edited(&self) -> bool {
-        self.sections.iter().any(|s| s.edited)
-    }
-
-    fn busy(&self) -> bool {
-        self.sections
-            .iter()
-            .any(|s| matches!(s.status, Status::Waiting | Status::Writing))
-    }
-
-    fn context_index(&self) -> Option<usize> {
-        let id = self.context_section.as_ref()?;
-        self.sections.iter().position(|s| &s.id == id)
-    }
-
-    /// What section `index` is given as context: the context section's current text (edits
-    /// included) once it is written, cut to what the server accepts.
-    fn context_for(&self, index: usize) -> Option<String> {
-        let at = self.context_index().filter(|at| *at != index)?;
-        let s = self.sections.get(at)?;
-        (s.status == Status::Done && !s.content.trim().is_empty())
-            .then(|| s.content.trim().chars().take(MAX_CONTEXT_CHARS).collect())
-    }
-
-    /// The plan as the export endpoints read it; sections without text are left out.
-    fn export_json(&self) -> String {
-        let sections: Vec<_> = self
-            .sections
-            .iter()
-            .filter(|s| !s.content.trim().is_empty())
-            .map(|s| {
-                // A section that failed part-way is exported, marked, so nothing is lost
-                // and nobody files it unread.
-                let content = if s.status == Status::Done {
-                    s.content.clone()
-                } else {
-                    format!("{}\n\n【本章未完整生成，请核对补充】", s.content.trim_end())
-                };
-                serde_json::json!({ "title": s.title, "content": content })
-            })
-            .collect();
-        serde_json::json!({
-            "enterprise_name": self.enterprise_name,
-            "plan_title": self.template_name,
-            "date": "",
-            "sections": sections,
-        })
-        .to_string()
-    }
+/// The form's values as the enterprise data of a request.
+pub fn enterprise_data(
+    template: &TemplateView,
+    values: &BTreeMap<String, String>,
+) -> EnterpriseData {
+    EnterpriseData::from_form(values, |id| {
+        template
+            .field(id)
+            .is_some_and(|f| f.kind == FieldKind::Integer)
+    })
 }
 
 /// The plan on this page, shared by the form (which starts it) and the panel.
@@ -243,7 +103,7 @@ impl PlanStore {
     }
 
     /// Starts a new plan for `template` and `fields`, after asking when edits would be lost.
-    pub fn start(&self, template: &TemplateView, fields: BTreeMap<String, String>) {
+    pub fn start(&self, template: &TemplateView, data: EnterpriseData) {
         let edited = self
             .plan
             .with_untracked(|p| p.as_ref().is_some_and(Plan::edited));
@@ -254,18 +114,34 @@ impl PlanStore {
         let run = self
             .plan
             .with_untracked(|p| p.as_ref().map_or(1, |p| p.run + 1));
-        self.plan.set(Some(Plan::new(template, fields, run)));
+        let body = PlanBody {
+            template_id: template.id.clone(),
+            data: data.clone(),
+            refresh: None,
+        };
+        self.plan.set(Some(Plan::new(template, data, run)));
         let plan = self.plan;
+        // Applies a change when the plan is still the one this call belongs to.
+        let update = move |f: &mut dyn FnMut(&mut Plan)| {
+            plan.update(|p| {
+                if let Some(p) = p.as_mut().filter(|p| p.run == run) {
+                    f(p);
+                }
+            })
+        };
         leptos::task::spawn_local(async move {
-            use futures::StreamExt;
-            let first = plan.with_untracked(|p| p.as_ref().and_then(Plan::context_index));
-            if let Some(i) = first {
-                write_section(plan, run, i, false).await;
-            }
-            let count = plan.with_untracked(|p| p.as_ref().map_or(0, |p| p.sections.len()));
-            futures::stream::iter((0..count).filter(|i| Some(*i) != first))
-                .for_each_concurrent(CONCURRENCY, |i| write_section(plan, run, i, false))
-                .await;
+            let outcome = follow(stream_plan(body).await, |event: PlanEvent| {
+                update(&mut |p| p.apply(event.clone()))
+            })
+            .await;
+            let cut = outcome
+                .err()
+                .unwrap_or_else(|| "连接在章节写完前中断".to_owned());
+            update(&mut |p| {
+                for s in p.sections.iter_mut().filter(|s| !s.is_settled()) {
+                    s.fail("INTERRUPTED", &format!("{cut}，可点击“重试”"));
+                }
+            });
         });
     }
 
@@ -286,11 +162,10 @@ impl PlanStore {
     }
 }
 
-/// Streams one section into the plan, piece by piece. The section's old text stays until the
-/// first new piece arrives, and comes back if the new answer fails before any text.
+/// Streams one section of the plan again, piece by piece. The section's old text stays until
+/// the first new piece arrives, and stays if the new answer fails before any text.
 async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, refresh: bool) {
-    // Applies a change when the plan is still the one this call belongs to.
-    let update = move |f: &dyn Fn(&mut PlanSection)| {
+    let update = move |f: &mut dyn FnMut(&mut PlanSection)| {
         plan.update(|p| {
             if let Some(s) = p
                 .as_mut()
@@ -301,63 +176,40 @@ async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, ref
             }
         });
     };
-    // The context is read now, not when the plan started: a retried overview counts.
-    let Some((template_id, section_id, fields, context)) = plan.with_untracked(|p| {
+    // The context is read now, not when the plan started: a retried or edited overview counts.
+    let Some(body) = plan.with_untracked(|p| {
         let p = p.as_ref().filter(|p| p.run == run)?;
         let section = p.sections.get(index)?;
-        Some((
-            p.template_id.clone(),
-            section.id.clone(),
-            p.fields.clone(),
-            p.context_for(index),
-        ))
+        Some(GenerateBody {
+            template_id: p.template_id.clone(),
+            section_id: SectionId(section.section_id.clone()),
+            data: p.data.clone(),
+            refresh: refresh.then_some(true),
+            context: p.context_for(index),
+        })
     }) else {
         return;
     };
-    update(&|s| {
-        s.status = Status::Writing;
-        s.error = None;
-    });
-    let started = std::cell::Cell::new(false);
-    let fail = |message: String| {
-        update(&|s| {
-            s.status = Status::Failed;
-            s.error = Some(message.clone());
-        })
-    };
-    let stream = stream_section(template_id, section_id, fields, refresh, context).await;
-    let outcome = follow(stream, |event| match event {
-        SectionEvent::Start { cached, stale, .. } => update(&|s| {
-            s.cached = cached;
-            s.stale = stale;
-        }),
-        SectionEvent::Text { text } => {
-            let first = !started.replace(true);
-            update(&|s| {
-                if first {
-                    s.content.clear();
-                    s.edited = false;
-                }
-                s.content.push_str(&text);
-            })
-        }
-        SectionEvent::Done { .. } => update(&|s| {
-            s.content = s.content.trim().to_owned();
-            s.status = Status::Done;
-        }),
-        SectionEvent::Error { message, .. } => fail(message),
+    update(&mut PlanSection::begin);
+    let outcome = follow(stream_section(body).await, |event: SectionEvent| {
+        update(&mut |s| s.apply(event.clone()))
     })
     .await;
-    if let Err(message) = outcome {
-        fail(message);
-    }
+    let cut = outcome
+        .err()
+        .unwrap_or_else(|| "连接在章节写完前中断".to_owned());
+    update(&mut |s| {
+        if !s.is_settled() {
+            s.fail("INTERRUPTED", &format!("{cut}；已保留已生成的部分"));
+        }
+    });
 }
 
-/// Reads a section stream to its end, handing each event to `on_event`. `Err` says, in the
-/// writer's words, why the stream stopped before its `done` or `error` event.
-pub async fn follow(
+/// Reads a stream of newline-delimited events to its end, handing each to `on_event`. `Err`
+/// says, in the writer's words, why the stream could not be read.
+pub async fn follow<E: DeserializeOwned>(
     stream: Result<leptos::server_fn::codec::ByteStream, ServerFnError>,
-    mut on_event: impl FnMut(SectionEvent),
+    mut on_event: impl FnMut(E),
 ) -> Result<(), String> {
     use futures::StreamExt;
 
@@ -365,22 +217,13 @@ pub async fn follow(
         .map_err(|e| format!("请求失败：{e}（可能需要重新登录）"))?
         .into_inner();
     let mut lines = LineBuffer::default();
-    let mut ended = false;
     while let Some(chunk) = stream.next().await {
         let bytes = chunk.map_err(|e| format!("连接中断：{e}；已保留已生成的部分"))?;
         for event in lines.push(&bytes) {
-            ended |= matches!(
-                event,
-                SectionEvent::Done { .. } | SectionEvent::Error { .. }
-            );
             on_event(event);
         }
     }
-    if ended {
-        Ok(())
-    } else {
-        Err("连接在章节写完前中断，已保留已生成的部分".into())
-    }
+    Ok(())
 }
 
 /// Splits the byte stream into events, one JSON object per line. Network chunks may end in the
@@ -391,7 +234,7 @@ struct LineBuffer {
 }
 
 impl LineBuffer {
-    fn push(&mut self, bytes: &[u8]) -> Vec<SectionEvent> {
+    fn push<E: DeserializeOwned>(&mut self, bytes: &[u8]) -> Vec<E> {
         self.pending.extend_from_slice(bytes);
         let mut events = Vec::new();
         while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
@@ -427,13 +270,15 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
                 let plan_input = NodeRef::<leptos::html::Input>::new();
                 let fill_form = move |_| {
                     if let Some(input) = plan_input.get() {
-                        input.set_value(&plan.with_untracked(|p| p.as_ref().map(Plan::export_json).unwrap_or_default()));
+                        input.set_value(&plan.with_untracked(|p| {
+                            p.as_ref().and_then(|p| serde_json::to_string(p).ok()).unwrap_or_default()
+                        }));
                     }
                 };
                 let exportable = move || {
                     plan.with(|p| {
                         p.as_ref().is_some_and(|p| {
-                            !p.busy() && p.sections.iter().any(|s| !s.content.trim().is_empty())
+                            !p.busy() && p.sections.iter().any(|s| !s.text().trim().is_empty())
                         })
                     })
                 };
@@ -469,7 +314,7 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
 #[component]
 fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
     let plan = store.plan;
-    let field = move |f: fn(&PlanSection) -> String| {
+    let read = move |f: fn(&PlanSection) -> String| {
         move || {
             plan.with(|p| {
                 p.as_ref()
@@ -483,7 +328,7 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
         plan.with(|p| {
             p.as_ref()
                 .and_then(|p| p.sections.get(index))
-                .map_or(Status::Waiting, |s| s.status)
+                .map_or(SectionStatus::Waiting, |s| s.status)
         })
     };
     let flag = move |f: fn(&PlanSection) -> bool| {
@@ -495,20 +340,19 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
             })
         }
     };
-    let title = field(|s| s.title.clone());
+    let title = read(|s| s.section_title.clone());
     let error = move || {
         plan.with(|p| {
             p.as_ref()
                 .and_then(|p| p.sections.get(index))
-                .and_then(|s| s.error.clone())
+                .and_then(|s| s.error.as_ref().map(|e| e.message.clone()))
         })
     };
     let on_input = move |ev| {
         let text = event_target_value(&ev);
         plan.update(|p| {
             if let Some(s) = p.as_mut().and_then(|p| p.sections.get_mut(index)) {
-                s.content = text;
-                s.edited = true;
+                s.edit(text);
             }
         });
     };
@@ -517,8 +361,8 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
             <header class="plan-section-head">
                 <h3>{move || format!("{}. {}", index + 1, title())}</h3>
                 <span class=move || format!("status status-{}", status().as_str())>{move || status().label()}</span>
-                {move || flag(|s| s.cached && !s.stale && s.status == Status::Done)().then(|| view! { <span class="badge">"来自缓存"</span> })}
-                {move || flag(|s| s.stale && s.status == Status::Done)().then(|| view! {
+                {move || flag(|s| s.cached && !s.stale && s.status == SectionStatus::Done)().then(|| view! { <span class="badge">"来自缓存"</span> })}
+                {move || flag(|s| s.stale && s.status == SectionStatus::Done)().then(|| view! {
                     <span class="badge stale" title="AI 服务暂不可用，显示的是已过期的缓存内容">"已过期，建议稍后重新生成"</span>
                 })}
                 {move || flag(|s| s.edited)().then(|| view! { <span class="badge edited">"已编辑"</span> })}
@@ -528,17 +372,17 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
                 data-testid="section-text"
                 aria-label=move || format!("{} 正文", title())
                 rows="10"
-                readonly=move || matches!(status(), Status::Waiting | Status::Writing)
-                placeholder=move || if status() == Status::Waiting { "等待生成…" } else { "" }
-                prop:value=field(|s| s.content.clone())
+                readonly=move || matches!(status(), SectionStatus::Waiting | SectionStatus::Writing)
+                placeholder=move || if status() == SectionStatus::Waiting { "等待生成…" } else { "" }
+                prop:value=read(|s| s.text().to_owned())
                 on:input=on_input
             ></textarea>
             <div class="section-actions">
                 {move || match status() {
-                    Status::Done => Some(view! {
+                    SectionStatus::Done => Some(view! {
                         <button type="button" on:click=move |_| store.redo(index, true)>"重新生成"</button>
                     }.into_any()),
-                    Status::Failed => Some(view! {
+                    SectionStatus::Failed => Some(view! {
                         <button type="button" class="primary" on:click=move |_| store.redo(index, false)>"重试"</button>
                     }.into_any()),
                     _ => None,
@@ -563,8 +407,8 @@ mod tests {
         let mut buffer = LineBuffer::default();
         // Cut inside the first Chinese character.
         let cut = line.find('企').unwrap() + 1;
-        assert!(buffer.push(&bytes[..cut]).is_empty());
-        let events = buffer.push(&[&bytes[cut..], bytes].concat());
+        assert!(buffer.push::<SectionEvent>(&bytes[..cut]).is_empty());
+        let events: Vec<SectionEvent> = buffer.push(&[&bytes[cut..], bytes].concat());
         assert_eq!(
             events,
             vec![

@@ -2,37 +2,14 @@
 //! in order, and the enterprise fields each one asks for. Checked once at load time so the rest of
 //! the app can trust it.
 
-use std::{collections::HashSet, path::Path, time::Duration};
+use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::{FieldKind, FieldSpec, SectionView, TemplateView};
+
 /// The registry shipped with the binary, used when no file is configured.
 pub const EMBEDDED_REGISTRY: &str = include_str!("../../templates/registry.yaml");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldKind {
-    Text,
-    Textarea,
-    Integer,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FieldSpec {
-    pub id: String,
-    pub label: String,
-    pub kind: FieldKind,
-    #[serde(default)]
-    pub required: bool,
-    /// Length limit in characters (text kinds).
-    pub max_len: Option<usize>,
-    /// Bounds for integers.
-    pub min: Option<i64>,
-    pub max: Option<i64>,
-    #[serde(default)]
-    pub placeholder: Option<String>,
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Section {
@@ -61,19 +38,39 @@ impl Template {
     pub fn section(&self, id: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.id == id)
     }
+
+    /// What the generator page needs of this template.
+    pub fn view(&self) -> TemplateView {
+        TemplateView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            fields: self.fields.clone(),
+            sections: self
+                .sections
+                .iter()
+                .map(|s| SectionView {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                })
+                .collect(),
+            context_section: self.context_section.clone(),
+        }
+    }
 }
 
+/// Shared, so a checked request holds its template without copying it.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    templates: Vec<Template>,
+    templates: Vec<Arc<Template>>,
 }
 
 impl Registry {
-    pub fn templates(&self) -> &[Template] {
+    pub fn templates(&self) -> &[Arc<Template>] {
         &self.templates
     }
 
-    pub fn template(&self, id: &str) -> Option<&Template> {
+    pub fn template(&self, id: &str) -> Option<&Arc<Template>> {
         self.templates.iter().find(|t| t.id == id)
     }
 
@@ -242,14 +239,14 @@ impl RawRegistry {
                     ));
                 }
             }
-            templates.push(Template {
+            templates.push(Arc::new(Template {
                 id: t.id,
                 name: t.name,
                 description: t.description,
                 fields,
                 sections,
                 context_section: t.context_section,
-            });
+            }));
         }
         Ok(Registry { templates })
     }

@@ -212,8 +212,8 @@ async fn the_openapi_document_parses_and_lists_the_api() {
     }
     // The documented example is the seed's request.
     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let example = &raw["components"]["schemas"]["EnterpriseInfoDoc"]["properties"]
-        ["enterprise_name"]["example"];
+    let example = &raw["components"]["schemas"]["EnterpriseInfo.emergency_plan"]["properties"]
+        ["enterprise_name"]["examples"][0];
     assert_eq!(example, "测试企业");
 }
 

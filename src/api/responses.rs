@@ -1,0 +1,55 @@
+//! What the API answers with: `{"success": true, ...}` around each result, as in the seed. The
+//! handlers return these types and the OpenAPI document describes them.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    generation::Generated,
+    model::{AiStats, CacheStats, PlanOutcome},
+    templates::Template,
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct GenerateResponse {
+    #[schema(example = true)]
+    pub success: bool,
+    #[serde(flatten)]
+    pub section: Generated,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanResponse {
+    #[schema(example = true)]
+    pub success: bool,
+    #[serde(flatten)]
+    pub plan: PlanOutcome,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatsResponse {
+    #[schema(example = true)]
+    pub success: bool,
+    pub stats: CacheStats,
+    pub ai: AiStats,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClearResponse {
+    #[schema(example = true)]
+    pub success: bool,
+    #[schema(example = 5)]
+    pub removed: u64,
+    #[schema(example = "已清除 5 条缓存")]
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplatesResponse {
+    #[schema(example = true)]
+    pub success: bool,
+    #[schema(value_type = Vec<Template>)]
+    pub templates: Vec<Arc<Template>>,
+}

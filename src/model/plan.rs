@@ -1,0 +1,162 @@
+//! A plan as the writer holds it in the browser: what it was asked with and every section as
+//! it stands, edits included. Kept in `localStorage`, and sent as it is to be exported.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    EnterpriseData, FieldInput, PlanEvent, PlanSection, SectionStatus, TemplateView,
+    MAX_CONTEXT_CHARS,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Changes with every new plan, so answers for a replaced plan are dropped.
+    pub run: u64,
+    pub template_id: String,
+    pub template_name: String,
+    pub context_section: Option<String>,
+    pub enterprise_name: String,
+    /// The enterprise as it was when the plan started; sections written again use it.
+    pub data: EnterpriseData,
+    pub sections: Vec<PlanSection>,
+}
+
+impl Plan {
+    pub fn new(template: &TemplateView, data: EnterpriseData, run: u64) -> Self {
+        let enterprise_name = match data.enterprise_info.get("enterprise_name") {
+            Some(FieldInput::Text(name)) => name.trim().to_owned(),
+            _ => String::new(),
+        };
+        Self {
+            run,
+            template_id: template.id.clone(),
+            template_name: template.name.clone(),
+            context_section: template.context_section.clone(),
+            enterprise_name,
+            data,
+            sections: template
+                .sections
+                .iter()
+                .map(|s| PlanSection::new(&s.id, &s.title))
+                .collect(),
+        }
+    }
+
+    /// A plan read back after a reload: sections that were still being written keep their
+    /// text and can be retried.
+    pub fn restored(mut self) -> Self {
+        for s in &mut self.sections {
+            let message = match s.status {
+                SectionStatus::Waiting => "页面刷新时该章节尚未开始生成，可点击“重试”",
+                SectionStatus::Writing => {
+                    "页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”"
+                }
+                SectionStatus::Done | SectionStatus::Failed => continue,
+            };
+            s.fail("INTERRUPTED", message);
+        }
+        self
+    }
+
+    /// Adds one event to its section.
+    pub fn apply(&mut self, event: PlanEvent) {
+        if let Some(s) = self
+            .sections
+            .iter_mut()
+            .find(|s| s.section_id == event.section_id)
+        {
+            s.apply(event.event);
+        }
+    }
+
+    pub fn done(&self) -> usize {
+        self.sections
+            .iter()
+            .filter(|s| s.status == SectionStatus::Done)
+            .count()
+    }
+
+    pub fn edited(&self) -> bool {
+        self.sections.iter().any(|s| s.edited)
+    }
+
+    pub fn busy(&self) -> bool {
+        self.sections.iter().any(|s| !s.is_settled())
+    }
+
+    fn context_index(&self) -> Option<usize> {
+        let id = self.context_section.as_ref()?;
+        self.sections.iter().position(|s| &s.section_id == id)
+    }
+
+    /// What section `index` is given as context when written again: the context section's
+    /// current text (edits included) once it is written, cut to what the server accepts.
+    pub fn context_for(&self, index: usize) -> Option<String> {
+        let at = self.context_index().filter(|at| *at != index)?;
+        let s = self.sections.get(at)?;
+        (s.status == SectionStatus::Done && !s.text().trim().is_empty())
+            .then(|| s.text().trim().chars().take(MAX_CONTEXT_CHARS).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SectionEvent, SectionView};
+
+    fn template() -> TemplateView {
+        TemplateView {
+            id: "emergency_plan".into(),
+            name: "综合应急预案".into(),
+            description: String::new(),
+            fields: Vec::new(),
+            sections: ["1", "2", "3"]
+                .iter()
+                .map(|id| SectionView {
+                    id: (*id).into(),
+                    title: format!("第{id}章"),
+                })
+                .collect(),
+            context_section: Some("2".into()),
+        }
+    }
+
+    #[test]
+    fn the_context_is_the_overview_as_it_stands() {
+        let mut plan = Plan::new(&template(), EnterpriseData::default(), 1);
+        assert_eq!(plan.context_for(0), None);
+        for event in [
+            SectionEvent::Text {
+                text: "概况正文".into(),
+            },
+            SectionEvent::Done { elapsed_ms: 1 },
+        ] {
+            plan.apply(PlanEvent {
+                section_id: "2".into(),
+                event,
+            });
+        }
+        assert_eq!(plan.context_for(0).as_deref(), Some("概况正文"));
+        assert_eq!(plan.context_for(1), None);
+        plan.sections[1].edit("x".repeat(MAX_CONTEXT_CHARS + 5));
+        assert_eq!(
+            plan.context_for(2).unwrap().chars().count(),
+            MAX_CONTEXT_CHARS
+        );
+    }
+
+    #[test]
+    fn unfinished_sections_come_back_retryable() {
+        let mut plan = Plan::new(&template(), EnterpriseData::default(), 1);
+        plan.apply(PlanEvent {
+            section_id: "1".into(),
+            event: SectionEvent::Text {
+                text: "写了一半".into(),
+            },
+        });
+        let plan = plan.restored();
+        assert!(!plan.busy());
+        assert_eq!(plan.sections[0].text(), "写了一半");
+        assert_eq!(plan.sections[0].status, SectionStatus::Failed);
+    }
+}
