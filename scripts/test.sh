@@ -31,6 +31,9 @@ log "Rust 单元测试与 HTTP 集成测试"
 # Bounded: a hung test must fail the run, not stall it.
 timeout 20m cargo leptos test
 
+log "API 模糊测试（schemathesis，按 OpenAPI 文档，约 90 秒）"
+timeout 10m bash scripts/fuzz-api.sh
+
 log "基准测试脚本冒烟运行（bench/run.sh --smoke，几秒钟）"
 timeout 5m bash bench/run.sh --smoke
 

@@ -74,7 +74,68 @@ struct ApiDoc;
 pub fn document(registry: &Registry) -> String {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     narrow_to_registry(&mut doc, registry);
+    frame_events(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A Server-Sent Events response carries each `SectionEvent` as a message: the event's name
+/// in `event`, the event as JSON text in `data`. Every response documented with the
+/// `text/event-stream` type describes its messages that way.
+fn frame_events(doc: &mut Value) {
+    let Some(variants) = doc
+        .pointer("/components/schemas/SectionEvent/oneOf")
+        .and_then(Value::as_array)
+        .cloned()
+    else {
+        return;
+    };
+    let messages: Vec<Value> = variants
+        .iter()
+        .filter_map(|variant| {
+            let name = variant.pointer("/properties/type/enum/0")?.clone();
+            Some(json!({
+                "type": "object",
+                "description": variant.get("description").cloned().unwrap_or_default(),
+                "required": ["event", "data"],
+                "properties": {
+                    "event": { "type": "string", "enum": [name] },
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": variant,
+                    },
+                },
+            }))
+        })
+        .collect();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(
+            "SectionEventMessage".to_owned(),
+            json!({
+                "description": "流式响应中的一条消息：event 为事件名，data 为该事件（SectionEvent）的 JSON 文本",
+                "oneOf": messages,
+            }),
+        );
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for method in operation.values_mut() {
+            let Some(responses) = method.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for response in responses.values_mut() {
+                if let Some(stream) = response.pointer_mut("/content/text~1event-stream") {
+                    stream["schema"] =
+                        json!({ "$ref": "#/components/schemas/SectionEventMessage" });
+                }
+            }
+        }
+    }
 }
 
 /// Replaces the general request bodies by one variant per template, telling the template's
@@ -205,6 +266,20 @@ mod tests {
             )),
             "{context}"
         );
+    }
+
+    #[test]
+    fn streams_are_described_as_messages_carrying_section_events() {
+        let doc = doc();
+        let stream = &doc["paths"]["/api/ai/generate/stream"]["post"]["responses"]["200"]
+            ["content"]["text/event-stream"]["schema"]["$ref"];
+        assert_eq!(stream, "#/components/schemas/SectionEventMessage");
+        let message = &doc["components"]["schemas"]["SectionEventMessage"];
+        let validator = jsonschema::validator_for(message).unwrap();
+        let event = crate::model::SectionEvent::Done { elapsed_ms: 3 };
+        let framed = json!({"event": event.name(), "data": serde_json::to_string(&event).unwrap()});
+        assert!(validator.is_valid(&framed), "{framed}");
+        assert!(!validator.is_valid(&json!({"event": "finish", "data": "{}"})));
     }
 
     #[test]

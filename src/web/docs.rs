@@ -11,10 +11,12 @@ fn text(v: &Value, key: &str) -> String {
         .to_owned()
 }
 
-/// `#/components/schemas/Name` → `Name`.
+/// `#/components/schemas/Name` → `Name`, of the first media type.
 fn schema_name(content: Option<&Value>) -> Option<String> {
     content?
-        .get("application/json")?
+        .as_object()?
+        .values()
+        .next()?
         .get("schema")?
         .get("$ref")?
         .as_str()?
