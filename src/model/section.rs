@@ -49,7 +49,6 @@ impl SectionEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanEvent {
     pub section_id: String,
-    #[serde(flatten)]
     pub event: SectionEvent,
 }
 
@@ -315,13 +314,18 @@ mod tests {
     }
 
     #[test]
-    fn plan_events_travel_as_one_flat_object() {
-        let event = PlanEvent {
-            section_id: "3".into(),
-            event: text("风险"),
-        };
-        let json = serde_json::to_string(&event).unwrap();
-        assert_eq!(json, r#"{"section_id":"3","type":"text","text":"风险"}"#);
-        assert_eq!(serde_json::from_str::<PlanEvent>(&json).unwrap(), event);
+    fn plan_events_travel_and_come_back_whole() {
+        for event in [start(), text("风险"), SectionEvent::Done { elapsed_ms: 1 }] {
+            let event = PlanEvent {
+                section_id: "2".into(),
+                event,
+            };
+            let json = serde_json::to_string(&event).unwrap();
+            assert_eq!(
+                serde_json::from_str::<PlanEvent>(&json).unwrap(),
+                event,
+                "{json}"
+            );
+        }
     }
 }

@@ -219,7 +219,7 @@ pub async fn follow<E: DeserializeOwned>(
     let mut lines = LineBuffer::default();
     while let Some(chunk) = stream.next().await {
         let bytes = chunk.map_err(|e| format!("连接中断：{e}；已保留已生成的部分"))?;
-        for event in lines.push(&bytes) {
+        for event in lines.push(&bytes)? {
             on_event(event);
         }
     }
@@ -234,16 +234,18 @@ struct LineBuffer {
 }
 
 impl LineBuffer {
-    fn push<E: DeserializeOwned>(&mut self, bytes: &[u8]) -> Vec<E> {
+    /// The complete events so far. A line that is no event means the page and the server do
+    /// not speak the same version: said, not skipped.
+    fn push<E: DeserializeOwned>(&mut self, bytes: &[u8]) -> Result<Vec<E>, String> {
         self.pending.extend_from_slice(bytes);
         let mut events = Vec::new();
         while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
-            if let Ok(event) = serde_json::from_slice(&line[..end]) {
-                events.push(event);
-            }
+            let event = serde_json::from_slice(&line[..end])
+                .map_err(|_| "服务器返回了无法识别的内容，请刷新页面后重试".to_owned())?;
+            events.push(event);
         }
-        events
+        Ok(events)
     }
 }
 
@@ -407,8 +409,11 @@ mod tests {
         let mut buffer = LineBuffer::default();
         // Cut inside the first Chinese character.
         let cut = line.find('企').unwrap() + 1;
-        assert!(buffer.push::<SectionEvent>(&bytes[..cut]).is_empty());
-        let events: Vec<SectionEvent> = buffer.push(&[&bytes[cut..], bytes].concat());
+        assert!(buffer
+            .push::<SectionEvent>(&bytes[..cut])
+            .unwrap()
+            .is_empty());
+        let events: Vec<SectionEvent> = buffer.push(&[&bytes[cut..], bytes].concat()).unwrap();
         assert_eq!(
             events,
             vec![
@@ -418,5 +423,8 @@ mod tests {
                 2
             ]
         );
+        assert!(buffer
+            .push::<SectionEvent>(b"{\"type\":\"later\"}\n")
+            .is_err());
     }
 }
