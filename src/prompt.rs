@@ -97,22 +97,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::templates::Registry;
+    use crate::{domain::enterprise::seed_info, templates::Registry};
 
     #[test]
     fn prompt_carries_the_brief_outline_and_facts() {
         let r = Registry::load(None).unwrap();
         let t = r.template("emergency_plan").unwrap();
         let s = t.section("2").unwrap();
-        let info = EnterpriseInfo::parse(
-            t,
-            &serde_json::from_value(
-                json!({"enterprise_name": "测试企业", "industry_type": "化工制造",
-                "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100}),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let info = seed_info(t, json!({}));
         let p = build(t, s, &info, None);
         assert!(!p.user.contains("已写好"));
         let with = build(t, s, &info, Some("本公司位于某地"));

@@ -117,23 +117,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::templates::Registry;
+    use crate::{domain::enterprise::seed_info, templates::Registry};
 
     #[test]
     fn draft_uses_the_facts_and_the_outline() {
         let r = Registry::load(None).unwrap();
         let t = r.template("emergency_plan").unwrap();
         let s = t.section("2").unwrap();
-        let info = EnterpriseInfo::parse(
-            t,
-            &serde_json::from_value(
-                json!({"enterprise_name": "测试企业", "industry_type": "化工制造",
-                "address": "北京市朝阳区", "main_products": "化工产品", "employees_count": 100,
-                "hazardous_chemicals": "液氯 20 t"}),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let info = seed_info(t, json!({"hazardous_chemicals": "液氯 20 t"}));
         let text = generate(t, s, &info, None);
         assert!(text.starts_with(MARKER));
         assert!(text.contains(

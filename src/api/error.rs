@@ -6,8 +6,13 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use std::collections::BTreeMap;
+
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{
+    openapi::{self, ContentBuilder, Ref, RefOr, ResponseBuilder},
+    IntoResponses, ToSchema,
+};
 
 use crate::{generation::GenerationError, model::FieldProblem};
 
@@ -103,5 +108,83 @@ impl From<GenerationError> for ApiError {
             GenerationError::Ai(_) => StatusCode::BAD_GATEWAY,
         };
         Self::new(status, e.code(), e.to_string())
+    }
+}
+
+type Documented = BTreeMap<String, RefOr<openapi::Response>>;
+
+/// Error answers for the document, each in the `ErrorResponse` shape.
+fn documented(list: &[(u16, &str)]) -> Documented {
+    list.iter()
+        .map(|(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+const UNAUTHORIZED: (u16, &str) = (401, "缺少或无效的令牌");
+const BAD_JSON: (u16, &str) = (400, "请求体不是有效的 JSON");
+const TOO_LARGE: (u16, &str) = (413, "请求体过大");
+const INVALID: (u16, &str) = (422, "字段缺失或不合法");
+
+/// What writing a section can fail with.
+pub struct SectionErrors;
+
+impl IntoResponses for SectionErrors {
+    fn responses() -> Documented {
+        documented(&[
+            BAD_JSON,
+            UNAUTHORIZED,
+            (404, "模板或章节不存在"),
+            TOO_LARGE,
+            INVALID,
+            (502, "AI 服务出错（流式接口：第一段文字之前）"),
+            (503, "另一实例正在生成同一章节且等待超时"),
+            (504, "AI 服务超时（流式接口：第一段文字之前）"),
+        ])
+    }
+}
+
+/// What a plan request can fail with (a failing section is reported inside the plan).
+pub struct PlanErrors;
+
+impl IntoResponses for PlanErrors {
+    fn responses() -> Documented {
+        documented(&[
+            BAD_JSON,
+            UNAUTHORIZED,
+            (404, "模板不存在"),
+            TOO_LARGE,
+            INVALID,
+        ])
+    }
+}
+
+/// A read that only needs a token.
+pub struct CallerErrors;
+
+impl IntoResponses for CallerErrors {
+    fn responses() -> Documented {
+        documented(&[UNAUTHORIZED])
+    }
+}
+
+/// Clearing the cache.
+pub struct ClearErrors;
+
+impl IntoResponses for ClearErrors {
+    fn responses() -> Documented {
+        documented(&[
+            UNAUTHORIZED,
+            (403, "需要管理员令牌"),
+            (503, "Redis 不可用，未能清除"),
+        ])
     }
 }

@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 
 use super::{
     auth::{Admin, Caller},
-    error::{ApiError, ErrorResponse},
+    error::{ApiError, CallerErrors, ClearErrors, PlanErrors, SectionErrors},
     extract::JsonBody,
     responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
 };
@@ -35,14 +35,7 @@ use crate::{
     request_body = GenerateBody,
     responses(
         (status = 200, description = "生成或缓存命中", body = GenerateResponse),
-        (status = 400, description = "请求体不是有效的 JSON", body = ErrorResponse),
-        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
-        (status = 404, description = "模板或章节不存在", body = ErrorResponse),
-        (status = 413, description = "请求体过大", body = ErrorResponse),
-        (status = 422, description = "字段缺失或不合法", body = ErrorResponse),
-        (status = 502, description = "AI 服务出错", body = ErrorResponse),
-        (status = 503, description = "另一实例正在生成且等待超时", body = ErrorResponse),
-        (status = 504, description = "AI 服务超时", body = ErrorResponse),
+        SectionErrors,
     )
 )]
 pub async fn generate(
@@ -70,14 +63,7 @@ pub async fn generate(
     request_body = GenerateBody,
     responses(
         (status = 200, description = "text/event-stream：start、text…、done 或 error", body = SectionEvent, content_type = "text/event-stream"),
-        (status = 400, description = "请求体不是有效的 JSON", body = ErrorResponse),
-        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
-        (status = 404, description = "模板或章节不存在", body = ErrorResponse),
-        (status = 413, description = "请求体过大", body = ErrorResponse),
-        (status = 422, description = "字段缺失或不合法", body = ErrorResponse),
-        (status = 502, description = "AI 服务出错（第一段文字之前）", body = ErrorResponse),
-        (status = 503, description = "另一实例正在生成且等待超时", body = ErrorResponse),
-        (status = 504, description = "AI 服务超时（第一段文字之前）", body = ErrorResponse),
+        SectionErrors,
     )
 )]
 pub async fn generate_stream(
@@ -107,11 +93,7 @@ pub async fn generate_stream(
     request_body = PlanBody,
     responses(
         (status = 200, description = "每个章节的结果（失败的章节带 error）", body = PlanResponse),
-        (status = 400, description = "请求体不是有效的 JSON", body = ErrorResponse),
-        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
-        (status = 404, description = "模板不存在", body = ErrorResponse),
-        (status = 413, description = "请求体过大", body = ErrorResponse),
-        (status = 422, description = "字段缺失或不合法", body = ErrorResponse),
+        PlanErrors,
     )
 )]
 pub async fn generate_plan(
@@ -134,7 +116,7 @@ pub async fn generate_plan(
     tag = "ai",
     responses(
         (status = 200, description = "统计", body = StatsResponse),
-        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
+        CallerErrors,
     )
 )]
 pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json<StatsResponse> {
@@ -154,9 +136,7 @@ pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json
     tag = "ai",
     responses(
         (status = 200, description = "已清除", body = ClearResponse),
-        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
-        (status = 403, description = "需要管理员令牌", body = ErrorResponse),
-        (status = 503, description = "Redis 不可用，未能清除", body = ErrorResponse),
+        ClearErrors,
     )
 )]
 pub async fn clear_cache(
@@ -184,7 +164,7 @@ pub async fn clear_cache(
     tag = "ai",
     responses(
         (status = 200, description = "全部模板", body = TemplatesResponse),
-        (status = 401, description = "缺少或无效的令牌", body = ErrorResponse),
+        CallerErrors,
     )
 )]
 pub async fn templates(State(state): State<AppState>, _caller: Caller) -> Json<TemplatesResponse> {

@@ -108,6 +108,24 @@ impl EnterpriseInfo {
     }
 }
 
+/// The seed's enterprise (测试企业, 化工制造, 北京市朝阳区, 100 people) for `template`, plus
+/// `extra` fields, for tests across the crate.
+#[cfg(test)]
+pub(crate) fn seed_info(template: &Template, extra: Value) -> EnterpriseInfo {
+    let mut fields = json!({
+        "enterprise_name": "测试企业", "industry_type": "化工制造", "address": "北京市朝阳区",
+        "main_products": "化工产品", "employees_count": 100
+    });
+    if let (Some(fields), Value::Object(extra)) = (fields.as_object_mut(), extra) {
+        fields.extend(extra);
+    }
+    EnterpriseInfo::parse(
+        template,
+        &serde_json::from_value(fields).expect("seed fields"),
+    )
+    .expect("the seed enterprise is valid")
+}
+
 /// The JSON schema of `template`'s `enterprise_info` object: exactly what `parse` accepts.
 pub fn info_schema(template: &Template) -> Value {
     let properties: serde_json::Map<String, Value> = template

@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::plan::{enterprise_data, follow, stream_section, PlanPanel, PlanStore};
+use super::plan::{enterprise_data, write_into, PlanPanel, PlanStore};
 use crate::{
     browser,
     components::template_select::TemplateSelect,
     model::{
-        FieldKind, FieldSpec, GenerateBody, PlanSection, SectionEvent, SectionId, SectionStatus,
-        TemplateView,
+        FieldKind, FieldSpec, GenerateBody, PlanSection, SectionId, SectionStatus, TemplateView,
     },
 };
 
@@ -196,26 +195,10 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
             refresh: refresh.then_some(true),
             context: None,
         };
-        let mut writing = PlanSection::new(&d.section_id, "");
-        writing.begin();
-        single.set(Some(writing));
-        leptos::task::spawn_local(async move {
-            let update = move |f: &mut dyn FnMut(&mut PlanSection)| {
-                single.update(|s| s.iter_mut().for_each(|s| f(s)))
-            };
-            let outcome = follow(stream_section(body).await, |event: SectionEvent| {
-                update(&mut |s| s.apply(event.clone()))
-            })
-            .await;
-            let cut = outcome
-                .err()
-                .unwrap_or_else(|| "连接在章节写完前中断，已保留已生成的部分".to_owned());
-            update(&mut |s| {
-                if !s.is_settled() {
-                    s.fail("INTERRUPTED", &cut);
-                }
-            });
-        });
+        single.set(Some(PlanSection::new(&d.section_id, "")));
+        leptos::task::spawn_local(write_into(body, move |f| {
+            single.update(|s| s.iter_mut().for_each(&mut *f))
+        }));
     };
 
     let on_template = move |id: String| {

@@ -190,9 +190,17 @@ async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, ref
     }) else {
         return;
     };
+    write_into(body, update).await;
+}
+
+/// Streams one section into the section `update` reaches: a new attempt, each event reduced
+/// into it, and a stream cut before its last event marked as failed. Serves the single-section
+/// panel and the plan's cards alike.
+pub async fn write_into(body: GenerateBody, update: impl Fn(&mut dyn FnMut(&mut PlanSection))) {
     update(&mut PlanSection::begin);
     let outcome = follow(stream_section(body).await, |event: SectionEvent| {
-        update(&mut |s| s.apply(event.clone()))
+        let mut event = Some(event);
+        update(&mut |s| s.apply(event.take().expect("applied once")))
     })
     .await;
     let cut = outcome
