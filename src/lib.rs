@@ -41,8 +41,6 @@ pub mod telemetry;
 pub mod templates;
 #[cfg(feature = "ssr")]
 pub mod warmup;
-#[cfg(feature = "ssr")]
-pub mod web;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -30,16 +30,16 @@ use crate::{
     ai::AiService,
     api,
     app::{shell, App},
-    auth::Tokens,
+    auth::{self, Auth, Tokens},
     cache::{history::History, CacheService},
     config::Settings,
+    export,
     generation::GenerationService,
     metrics::{self, Metrics},
     ops,
     state::{AppState, Shared},
     templates::Registry,
     warmup::{self, Warmup},
-    web,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +116,15 @@ impl Application {
                 GenerationService::new(Arc::new(registry), cache, ai)
                     .with_plan_concurrency(settings.ai.plan_concurrency),
             ),
-            tokens: Arc::new(tokens),
+            auth: Auth {
+                tokens: Arc::new(tokens),
+                secure_cookies: settings
+                    .server
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+            },
             body_limit: settings.server.body_limit_bytes,
-            secure_cookies: settings
-                .server
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://")),
             history: Arc::new(History::new(HISTORY_POINTS)),
             metrics,
             warmup: Arc::new(Warmup::default()),
@@ -238,20 +240,21 @@ fn router(state: AppState, body_limit: usize) -> Router {
                 move || shell(options.clone())
             },
         )
-        .route("/login", post(web::login::login))
-        .route("/logout", post(web::login::logout))
+        .route("/login", post(auth::login::login))
+        .route("/logout", post(auth::login::logout))
         .route(
             "/export/docx",
-            post(web::export::docx).layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
+            post(export::http::docx).layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
         )
         .route(
             "/export/markdown",
-            post(web::export::markdown).layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
+            post(export::http::markdown)
+                .layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
-            web::gate::gate,
+            state.auth.clone(),
+            auth::gate::gate,
         ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

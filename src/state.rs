@@ -9,7 +9,7 @@ use axum::{body::Bytes, extract::FromRef};
 use leptos::config::LeptosOptions;
 
 use crate::{
-    auth::Tokens, cache::history::History, generation::GenerationService, metrics::Metrics,
+    auth::Auth, cache::history::History, generation::GenerationService, metrics::Metrics,
     warmup::Warmup,
 };
 
@@ -31,6 +31,13 @@ impl Deref for AppState {
     }
 }
 
+/// What logging in and the page gate need.
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
 /// What leptos_axum's file and route handlers need.
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
@@ -41,10 +48,8 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub generation: Arc<GenerationService>,
-    pub tokens: Arc<Tokens>,
+    pub auth: Auth,
     pub body_limit: usize,
-    /// Session cookies get `Secure` when the public URL is HTTPS.
-    pub secure_cookies: bool,
     pub history: Arc<History>,
     pub metrics: Arc<Metrics>,
     pub warmup: Arc<Warmup>,

@@ -35,7 +35,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty());
         token
-            .and_then(|t| state.tokens.role_of(t))
+            .and_then(|t| state.auth.tokens.role_of(t))
             .map(Caller)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "访问令牌无效"))
     }

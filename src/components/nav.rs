@@ -6,7 +6,7 @@ use crate::model::Role;
 
 #[server(prefix = "/fn")]
 pub async fn whoami() -> Result<Option<Role>, ServerFnError> {
-    Ok(crate::web::viewer::current_role())
+    Ok(crate::auth::viewer::current_role())
 }
 
 pub type ViewerResource = Resource<Result<Option<Role>, ServerFnError>>;

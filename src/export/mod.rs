@@ -3,6 +3,7 @@
 //! left it (edits included, `model::Plan`), so nothing here looks anything up.
 
 pub mod docx;
+pub mod http;
 pub mod markdown;
 
 use crate::model::{Plan, SectionStatus};

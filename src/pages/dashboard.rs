@@ -19,14 +19,14 @@ const REFRESH_MS: u64 = 3000;
 
 #[server(prefix = "/fn")]
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
-    crate::web::viewer::require_admin()?;
+    crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::web::views::dashboard(&state))
+    Ok(crate::pages::server::dashboard(&state))
 }
 
 #[server(prefix = "/fn")]
 pub async fn clear_cache() -> Result<u64, ServerFnError> {
-    crate::web::viewer::require_admin()?;
+    crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
     state
         .generation
@@ -39,9 +39,9 @@ pub async fn clear_cache() -> Result<u64, ServerFnError> {
 /// Pre-generates every section of a template for one enterprise, in the background.
 #[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
 pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem>>, ServerFnError> {
-    crate::web::viewer::require_admin()?;
+    crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::web::views::start_template_warmup(&state, body))
+    Ok(crate::pages::server::start_template_warmup(&state, body))
 }
 
 #[component]

@@ -8,7 +8,7 @@ use crate::model::{DocsView, OperationView};
 #[server(prefix = "/fn", endpoint = "docs_view")]
 pub async fn load_docs() -> Result<DocsView, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::web::docs::view(
+    Ok(crate::pages::server::docs::view(
         std::str::from_utf8(&state.openapi).unwrap_or("{}"),
     ))
 }

@@ -19,9 +19,9 @@ const DRAFT_KEY: &str = "yueen.generator.draft.v1";
 
 #[server(prefix = "/fn")]
 pub async fn list_templates() -> Result<Vec<TemplateView>, ServerFnError> {
-    crate::web::viewer::require_login()?;
+    crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::web::views::templates(state.generation.registry()))
+    Ok(crate::pages::server::templates(state.generation.registry()))
 }
 
 /// Everything the user has entered.

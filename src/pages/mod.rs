@@ -1,4 +1,5 @@
-//! Routed pages. Server functions sit beside the component that calls them.
+//! Routed pages. Server functions sit beside the component that calls them; what they call on
+//! the server side is in `server`.
 
 pub mod dashboard;
 pub mod docs;
@@ -7,3 +8,5 @@ pub mod generator;
 pub mod login;
 pub mod not_found;
 pub mod plan;
+#[cfg(feature = "ssr")]
+pub mod server;

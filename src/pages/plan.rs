@@ -28,9 +28,9 @@ const PLAN_KEY: &str = "yueen.plan.v2";
 pub async fn stream_section(
     body: GenerateBody,
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
-    crate::web::viewer::require_login()?;
+    crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::web::views::stream_section(&state.generation, body).await;
+    let events = crate::pages::server::stream_section(&state.generation, body).await;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 
@@ -43,9 +43,9 @@ pub async fn stream_section(
 pub async fn stream_plan(
     body: PlanBody,
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
-    crate::web::viewer::require_login()?;
+    crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::web::views::stream_plan(&state.generation, body)?;
+    let events = crate::pages::server::stream_plan(&state.generation, body)?;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 

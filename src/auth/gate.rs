@@ -11,11 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{login, viewer::Viewer};
-use crate::{
-    auth::{session, Role},
-    state::AppState,
-};
+use super::{login, session, viewer::Viewer, Auth, Role};
 
 fn is_public(path: &str) -> bool {
     matches!(
@@ -27,15 +23,15 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
 }
 
-pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn gate(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     if path == "/login" && req.method() == Method::GET {
         if let Some(form) = login::link_form(req.uri().query()) {
-            return login::finish(&state, form);
+            return login::finish(&auth, form);
         }
     }
     let role = session::from_headers(req.headers())
-        .and_then(|value| session::verify(value, &state.tokens, SystemTime::now()));
+        .and_then(|value| session::verify(value, &auth.tokens, SystemTime::now()));
     req.extensions_mut().insert(Viewer(role));
     if is_public(&path) {
         return next.run(req).await;

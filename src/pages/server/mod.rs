@@ -1,4 +1,7 @@
-//! Plain services turned into what the pages show. Server functions call these and nothing else.
+//! The server side of the pages: plain services turned into what the pages show. Server
+//! functions call these and nothing else.
+
+pub mod docs;
 
 use std::sync::Arc;
 

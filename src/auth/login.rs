@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use url::form_urlencoded;
 
-use crate::{auth::session, state::AppState};
+use super::{session, Auth};
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -67,15 +67,15 @@ pub fn link_form(query: Option<&str>) -> Option<LoginForm> {
     token.map(|token| LoginForm { token, next })
 }
 
-pub fn finish(state: &AppState, form: LoginForm) -> Response {
+pub fn finish(auth: &Auth, form: LoginForm) -> Response {
     let next = safe_next(form.next.as_deref()).to_owned();
-    match state.tokens.find(form.token.trim()) {
+    match auth.tokens.find(form.token.trim()) {
         Some((key, role)) => {
             tracing::info!("{}登录成功", role.label());
             let value = session::issue(&key, SystemTime::now());
             let mut response = see_other(&next);
             if let Ok(cookie) =
-                HeaderValue::from_str(&session::set_cookie(&value, state.secure_cookies))
+                HeaderValue::from_str(&session::set_cookie(&value, auth.secure_cookies))
             {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -88,8 +88,8 @@ pub fn finish(state: &AppState, form: LoginForm) -> Response {
     }
 }
 
-pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
-    finish(&state, form)
+pub async fn login(State(auth): State<Auth>, Form(form): Form<LoginForm>) -> Response {
+    finish(&auth, form)
 }
 
 pub async fn logout() -> Response {

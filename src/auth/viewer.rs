@@ -3,7 +3,7 @@
 use axum::http::request::Parts;
 use leptos::prelude::*;
 
-use crate::auth::Role;
+use super::Role;
 
 /// Put in the request's extensions by the gate; `None` when not logged in.
 #[derive(Debug, Clone, Copy)]
