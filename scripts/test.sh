@@ -21,8 +21,9 @@ trap finish EXIT
 ensure_rust
 ensure_test_tools
 
-log "检查代码格式"
+log "检查代码格式与模块依赖（模块之间的 use 不成环）"
 cargo fmt --check
+python3 scripts/module_cycles.py
 
 log "构建服务端与 wasm（cargo leptos build）"
 cargo leptos build

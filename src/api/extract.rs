@@ -46,7 +46,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "请求体为空，应为 JSON 对象",
         ));
     }
-    // Syntax first, so that broken JSON is told apart from JSON of the wrong shape.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    if let Ok(value) = object(&mut de).and_then(|value| de.end().map(|()| value)) {
+        return Ok(value);
+    }
+    // Only a rejected body is read again: for its syntax first, so that broken JSON is told
+    // apart from JSON of the wrong shape, then for the path of its first wrong field.
     serde_json::from_slice::<IgnoredAny>(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -60,17 +65,20 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut track = serde_path_to_error::Track::new();
-    object(serde_path_to_error::Deserializer::new(&mut de, &mut track)).map_err(|e| {
-        let path = track.path().to_string();
-        match e.classify() {
-            Category::Data => ApiError::validation(vec![problem(&path, &e)]),
-            _ => ApiError::new(
+    let e = match object::<_, T>(serde_path_to_error::Deserializer::new(&mut de, &mut track)) {
+        Err(e) if e.classify() == Category::Data => e,
+        _ => {
+            return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_JSON",
                 "请求体不是有效的 JSON",
-            ),
+            ))
         }
-    })
+    };
+    Err(ApiError::validation(vec![problem(
+        &track.path().to_string(),
+        &e,
+    )]))
 }
 
 /// The first wrong field of a body, in the user's words.
