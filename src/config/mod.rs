@@ -16,7 +16,7 @@ use url::Url;
 
 pub use redis_url::{redact_url, RedisUrl};
 pub use sources::ENV;
-use sources::{key_name, line_of, EnvLayer, FileLayer};
+use sources::{key_name, line_of, EnvLayer, FileLayer, SECRET_KEYS};
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 
@@ -370,15 +370,27 @@ pub struct RetryPolicy {
 /// The key (dotted) and the reason of a figment error, in the operator's words.
 fn describe(e: &figment::Error) -> (String, String) {
     use figment::error::Kind;
+    // An item of a list is reported as the list.
+    let path: Vec<&str> = e
+        .path
+        .iter()
+        .map(String::as_str)
+        .filter(|p| p.parse::<usize>().is_err())
+        .collect();
+    let key = path.join(".");
     let reason = match &e.kind {
         Kind::Message(m) => m.clone(),
+        // A secret's value is not repeated, even when it is the wrong type.
+        Kind::InvalidType(..) | Kind::InvalidValue(..) if SECRET_KEYS.contains(&key.as_str()) => {
+            "类型不正确，应为字符串".to_owned()
+        }
         Kind::InvalidType(actual, _) | Kind::InvalidValue(actual, _) => {
             format!("无法解析 {actual}")
         }
         Kind::UnknownField(..) => "不是已知的配置项".to_owned(),
         other => other.to_string(),
     };
-    (e.path.join("."), reason)
+    (key, reason)
 }
 
 fn invalid(
@@ -592,6 +604,19 @@ mod tests {
         let printed = format!("{s:?}");
         for secret in ["sk-very-secret", "admin-very-secret", "hunter2-pass"] {
             assert!(!printed.contains(secret), "{secret} leaked in {printed}");
+        }
+    }
+
+    #[test]
+    fn secrets_of_the_wrong_type_are_not_quoted() {
+        for file in [
+            "[auth]\nadmin_token = 98765432123\n",
+            "[ai]\napi_key = 98765432123\n",
+            "[auth]\nuser_tokens = [98765432123]\n",
+        ] {
+            let err = Settings::from_sources(Some(("Leptos.toml", file)), &env(&[])).unwrap_err();
+            let message = err.to_string();
+            assert!(!message.contains("98765432123"), "{message}");
         }
     }
 

@@ -48,6 +48,14 @@ pub const ENV: &[(&str, &str)] = &[
 
 const ENV_LAYER: &str = "环境变量";
 
+/// Keys whose values are never quoted in a message.
+pub const SECRET_KEYS: &[&str] = &[
+    "auth.admin_token",
+    "auth.user_tokens",
+    "ai.api_key",
+    "cache.redis_url",
+];
+
 /// The config file's values, named after the file.
 pub struct FileLayer {
     pub path: String,
