@@ -45,5 +45,6 @@ done
 
 # Run from the scratch directory: schemathesis keeps its state in the working directory.
 st="$PWD/$VENV/bin/schemathesis"
-(cd "$work" && "$st" --no-color run "http://127.0.0.1:$port/api/openapi.json" \
+config="$PWD/scripts/schemathesis.toml"
+(cd "$work" && "$st" --no-color --config-file "$config" run "http://127.0.0.1:$port/api/openapi.json" \
   --checks all -H "Authorization: Bearer $TOKEN" --max-time "$MAX_TIME")
