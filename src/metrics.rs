@@ -116,7 +116,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
                 "other".to_owned()
             }
         });
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
     metrics.observe(
@@ -126,6 +126,27 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// The method as a label: one of the standard methods or `other`, so made-up methods cannot
+/// grow the label set.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    STANDARD
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", |m| m.as_str())
 }
 
 struct StatsCollector {

@@ -313,16 +313,17 @@ pub async fn run_from_env() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = match crate::telemetry::init(&settings.server.log_dir) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!(
-                "无法创建日志目录 {}: {e}",
-                settings.server.log_dir.display()
-            );
-            return ExitCode::from(2);
-        }
-    };
+    let _log_guard =
+        match crate::telemetry::init(&settings.server.log_dir, settings.server.log_keep_days) {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!(
+                    "无法创建日志目录 {}: {e}",
+                    settings.server.log_dir.display()
+                );
+                return ExitCode::from(2);
+            }
+        };
     let mut leptos_options = match leptos::config::get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(e) => {

@@ -44,6 +44,9 @@ pub struct ServerSettings {
     pub templates_path: Option<PathBuf>,
     #[serde(deserialize_with = "values::path")]
     pub log_dir: PathBuf,
+    /// Daily log files kept.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 3650>")]
+    pub log_keep_days: usize,
     /// A second listener serving only `/metrics`, without a token (keep it private).
     #[serde(deserialize_with = "values::optional_addr")]
     pub metrics_addr: Option<SocketAddr>,
@@ -60,6 +63,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             templates_path: None,
             log_dir: PathBuf::from("logs"),
+            log_keep_days: 14,
             metrics_addr: None,
             warmup_file: None,
         }

@@ -19,6 +19,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("BODY_LIMIT_BYTES", "server.body_limit_bytes"),
     ("TEMPLATES_PATH", "server.templates_path"),
     ("LOG_DIR", "server.log_dir"),
+    ("LOG_KEEP_DAYS", "server.log_keep_days"),
     ("METRICS_ADDR", "server.metrics_addr"),
     ("WARMUP_FILE", "server.warmup_file"),
     ("ADMIN_TOKEN", "auth.admin_token"),

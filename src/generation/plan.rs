@@ -6,11 +6,11 @@
 use std::{pin::Pin, sync::Arc, time::Instant};
 
 use futures::{stream, Stream, StreamExt};
-use tokio::sync::mpsc;
 
 use super::{
-    request::clip_context, stream::SectionEvents, Generated, GenerationService, PlanRequest,
-    SectionRequest,
+    request::clip_context,
+    stream::{Reader, SectionEvents},
+    Generated, GenerationService, PlanRequest, SectionRequest,
 };
 use crate::{
     model::{PlanEvent, PlanOutcome, PlanSection, SectionEvent, SectionStatus},
@@ -18,9 +18,6 @@ use crate::{
 };
 
 pub type PlanEvents = Pin<Box<dyn Stream<Item = PlanEvent> + Send>>;
-
-/// Events buffered between the plan's task and a slow reader.
-const BUFFER: usize = 64;
 
 /// How each section of a plan is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +73,7 @@ impl GenerationService {
         writing: Writing,
         concurrency: usize,
     ) -> PlanEvents {
-        let (tx, rx) = mpsc::channel(BUFFER);
+        let (mut reader, events) = Reader::new();
         let service = self.clone();
         tokio::spawn(async move {
             let template = plan.template.clone();
@@ -90,7 +87,7 @@ impl GenerationService {
                 let mut events = service.section_events(plan.section(i, None), writing).await;
                 while let Some(event) = events.next().await {
                     overview.apply(event.clone());
-                    let _ = tx.send(tagged(&overview.section_id, event)).await;
+                    reader.send(tagged(&overview.section_id, event)).await;
                 }
                 context = (overview.status == SectionStatus::Done)
                     .then(|| clip_context(overview.text()))
@@ -114,12 +111,10 @@ impl GenerationService {
                 });
             let mut merged = stream::iter(rest).flatten_unordered(concurrency.max(1));
             while let Some(event) = merged.next().await {
-                let _ = tx.send(event).await;
+                reader.send(event).await;
             }
         });
-        Box::pin(stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|event| (event, rx))
-        }))
+        events
     }
 
     /// One section's events; a failure is its `error` event.

@@ -1,5 +1,7 @@
 //! In-process single flight: concurrent callers with the same key share one run of the work and
-//! all get its result. The work keeps running for the others if the first caller goes away.
+//! all get its result. The work runs in a task of its own, so it finishes (and its answer is
+//! cached) even when every caller has gone; the task itself takes its entry out of the map, so
+//! the map never holds an entry without a running task.
 
 use std::{
     collections::HashMap,
@@ -24,26 +26,45 @@ impl<T: Clone + Send + Sync + 'static> Default for SingleFlight<T> {
     }
 }
 
+/// Takes a finished flight's entry out of the map, also when its work panicked.
+struct Landing<T: Clone + Send + Sync + 'static> {
+    flights: Arc<SingleFlight<T>>,
+    key: String,
+}
+
+impl<T: Clone + Send + Sync + 'static> Drop for Landing<T> {
+    fn drop(&mut self) {
+        self.flights.lock().remove(&self.key);
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Shared<BoxFuture<'static, T>>>> {
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs `work` unless a run for `key` is already going, in which case waits for that one.
     pub async fn run<F>(self: &Arc<Self>, key: String, work: F) -> T
     where
         F: Future<Output = T> + Send + 'static,
     {
         let flight = {
-            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            let mut inflight = self.lock();
             match inflight.get(&key) {
                 Some(flight) => flight.clone(),
                 None => {
-                    let this = self.clone();
-                    let done_key = key.clone();
-                    let flight = async move {
+                    let landing = Landing {
+                        flights: self.clone(),
+                        key: key.clone(),
+                    };
+                    let task = tokio::spawn(async move {
                         let out = work.await;
-                        this.inflight
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&done_key);
+                        drop(landing);
                         out
+                    });
+                    let flight = async move {
+                        task.await
+                            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
                     }
                     .boxed()
                     .shared();
@@ -53,6 +74,11 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
             }
         };
         flight.await
+    }
+
+    /// How many flights are in the air.
+    pub fn in_flight(&self) -> usize {
+        self.lock().len()
     }
 }
 
@@ -115,5 +141,29 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         first.abort();
         assert_eq!(second.await.unwrap(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_work_finishes_when_every_caller_has_left() {
+        let flights = Arc::new(SingleFlight::<u32>::default());
+        let done = Arc::new(AtomicU32::new(0));
+        let caller = {
+            let flights = flights.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                flights
+                    .run("k".into(), async move {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        done.fetch_add(1, Ordering::SeqCst)
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        caller.abort();
+        assert_eq!(flights.in_flight(), 1, "the work is still running");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+        assert_eq!(flights.in_flight(), 0, "a landed flight leaves the map");
     }
 }

@@ -29,6 +29,35 @@ pub type SectionEvents = Pin<Box<dyn Stream<Item = SectionEvent> + Send>>;
 
 /// Events buffered between the model task and a slow reader.
 const BUFFER: usize = 64;
+/// How long the writing task waits for a reader to take an event before it lets the reader go.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The reading end of a stream, as the task writing it sees it. A reader that leaves, or stops
+/// taking events for `PATIENCE` while the buffer is full, is let go: its stream ends there, and
+/// the task goes on to finish (and cache) the answer without waiting for it.
+pub(super) struct Reader<T>(Option<mpsc::Sender<T>>);
+
+impl<T: Send + 'static> Reader<T> {
+    pub(super) fn new() -> (Self, Pin<Box<dyn Stream<Item = T> + Send>>) {
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let events = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|event| (event, rx))
+        });
+        (Self(Some(tx)), Box::pin(events))
+    }
+
+    pub(super) async fn send(&mut self, event: T) {
+        let Some(tx) = &self.0 else {
+            return;
+        };
+        if !matches!(
+            tokio::time::timeout(PATIENCE, tx.send(event)).await,
+            Ok(Ok(()))
+        ) {
+            self.0 = None;
+        }
+    }
+}
 
 impl GenerationService {
     /// Starts writing a section. Errors before any text (bad request, the model failing on
@@ -94,11 +123,11 @@ impl GenerationService {
             }
         };
 
-        let (tx, rx) = mpsc::channel(BUFFER);
-        let _ = tx.try_send(start(self.ai.model(), false, false));
+        let (mut reader, events) = Reader::new();
+        reader.send(start(self.ai.model(), false, false)).await;
         tokio::spawn(drive(
             pieces,
-            tx,
+            reader,
             Sink {
                 cache: self.cache.clone(),
                 key,
@@ -108,9 +137,7 @@ impl GenerationService {
             },
             started,
         ));
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|event| (event, rx))
-        })))
+        Ok(events)
     }
 }
 
@@ -132,10 +159,10 @@ impl Sink {
 }
 
 /// Forwards the model's pieces, then caches the whole answer. Keeps going when the reader has
-/// left: sending fails silently and the answer is still cached for the next request.
+/// left or stopped reading: the answer is still cached for the next request.
 async fn drive(
     mut pieces: TextStream,
-    tx: mpsc::Sender<SectionEvent>,
+    mut reader: Reader<SectionEvent>,
     sink: Sink,
     started: Instant,
 ) {
@@ -144,11 +171,11 @@ async fn drive(
         match piece {
             Ok(text) => {
                 content.push_str(&text);
-                let _ = tx.send(SectionEvent::Text { text }).await;
+                reader.send(SectionEvent::Text { text }).await;
             }
             Err(e) => {
                 sink.release().await;
-                let _ = tx
+                reader
                     .send(SectionEvent::Error {
                         code: "AI_STREAM_INTERRUPTED".to_owned(),
                         message: e.to_string(),
@@ -161,7 +188,7 @@ async fn drive(
     let content = content.trim();
     if content.is_empty() {
         sink.release().await;
-        let _ = tx
+        reader
             .send(SectionEvent::Error {
                 code: "AI_UPSTREAM_ERROR".to_owned(),
                 message: "AI 服务返回了空内容，请重新生成".to_owned(),
@@ -173,9 +200,33 @@ async fn drive(
         .store(&sink.cache, &sink.key, sink.ttl)
         .await;
     sink.release().await;
-    let _ = tx
+    reader
         .send(SectionEvent::Done {
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_stops_reading_is_let_go() {
+        let (mut reader, events) = Reader::<u32>::new();
+        for n in 0..BUFFER as u32 {
+            reader.send(n).await;
+        }
+        // The buffer is full and nobody reads: the next event waits out the patience once...
+        let started = tokio::time::Instant::now();
+        reader.send(99).await;
+        assert_eq!(started.elapsed(), PATIENCE);
+        // ...then the reader is gone: the writer no longer waits at all.
+        reader.send(100).await;
+        assert_eq!(started.elapsed(), PATIENCE);
+        drop(reader);
+        // What the reader had been sent before it was let go is still there; then it ends.
+        let got: Vec<u32> = events.collect().await;
+        assert_eq!(got, (0..BUFFER as u32).collect::<Vec<_>>());
+    }
 }

@@ -1,5 +1,5 @@
 //! The real binary as an operator runs it: what it prints at startup and on failure, and that
-//! no secret reaches stdout or `logs/app.log`.
+//! no secret reaches stdout or the log files (`logs/app.<date>.log`).
 
 use std::{
     io::{BufRead, BufReader},
@@ -71,8 +71,24 @@ impl Running {
         line.split("服务已启动: ").nth(1).unwrap().trim().to_owned()
     }
 
+    /// Every daily log file (`logs/app.<date>.log`), joined.
     fn log_file(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("logs/app.log")).unwrap_or_default()
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("logs")) else {
+            return String::new();
+        };
+        let mut names: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name.starts_with("app.") && name.ends_with(".log")
+            })
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect()
     }
 
     fn exit_code(mut self) -> (Option<i32>, String) {

@@ -278,6 +278,8 @@ pub enum Reply {
         retry_after: &'static str,
     },
     Hang(Duration),
+    /// A whole answer, after a wait.
+    Slow(Duration, &'static str),
     Malformed,
     /// A streamed answer (`stream: true`): the pieces as SSE chunks, `gap` apart, then
     /// `[DONE]`; with `cut_after`, the connection ends after that many pieces instead.
@@ -422,6 +424,13 @@ async fn fake_completion(
         Reply::Hang(d) => {
             tokio::time::sleep(d).await;
             Json(json!({"choices": [{"message": {"content": "太迟了"}}]})).into_response()
+        }
+        Reply::Slow(wait, text) => {
+            tokio::time::sleep(wait).await;
+            Json(json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+            }))
+            .into_response()
         }
         Reply::Malformed => (
             StatusCode::OK,

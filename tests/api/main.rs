@@ -11,6 +11,7 @@ mod pages;
 mod plan;
 mod redis_cache;
 mod resilience;
+mod security;
 mod sentinel;
 mod stream;
 mod warmup;

@@ -1,0 +1,119 @@
+//! Hostile and careless clients: redirects a browser would read as another site, made-up
+//! methods and paths in the metrics, clients that leave while their section is written.
+
+use std::{collections::HashSet, time::Duration};
+
+use reqwest::{redirect::Policy, Method, StatusCode};
+
+use crate::helpers::{seed_body, spawn_app, FakeOpenAi, Reply, ADMIN};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_is_kept_only_when_a_browser_would_stay_on_this_site() {
+    let app = spawn_app(&[]).await;
+    let origin = app.url("");
+    for (next, expected) in [
+        ("/\t/evil.example", "/"),
+        ("/\n/x", "/"),
+        ("\\/evil.example", "/"),
+        ("/admin/../docs", "/docs"),
+        ("/admin/cache?tab=1", "/admin/cache?tab=1"),
+    ] {
+        let response = no_redirects()
+            .post(app.url("/login"))
+            .header("origin", &origin)
+            .form(&[("token", ADMIN), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(response.headers()["location"], expected, "{next:?}");
+    }
+    // The login link leaves the token behind: the address it sends to carries none.
+    let response = no_redirects()
+        .get(app.url(&format!("/login?token={ADMIN}&next=%2F%09%2Fevil.example")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "/");
+    assert!(!location.contains(ADMIN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
+    let app = spawn_app(&[]).await;
+    let http = reqwest::Client::new();
+    for i in 0..60 {
+        let method = Method::from_bytes(format!("XM{i}").as_bytes()).unwrap();
+        let _ = http.request(method, app.url("/")).send().await.unwrap();
+        let _ = http
+            .get(app.url(&format!("/no/such/page/{i}")))
+            .send()
+            .await
+            .unwrap();
+        let _ = http
+            .get(app.url(&format!("/api/no/such/{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = http
+        .get(app.url("/metrics"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let requests = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "yueen_http_requests_total");
+    let methods: HashSet<_> = requests
+        .clone()
+        .filter_map(|s| s.labels.get("method"))
+        .collect();
+    let routes: HashSet<_> = requests.filter_map(|s| s.labels.get("route")).collect();
+    assert!(methods.contains(&"other"), "{methods:?}");
+    assert!(methods.len() <= 4, "{methods:?}");
+    assert!(routes.len() <= 4, "{routes:?}");
+}
+
+/// The client gives up while its section is written; the answer is still cached when the model
+/// delivers, and the next asker gets it without a second model call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_section_is_cached_when_its_client_has_left() {
+    let fake = FakeOpenAi::start(vec![Reply::Slow(
+        Duration::from_millis(600),
+        "客户离开后写完的章节",
+    )])
+    .await;
+    let app = spawn_app(&fake.env("0.01", "5")).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .post(app.url("/api/ai/generate"))
+        .bearer_auth(ADMIN)
+        .json(&seed_body())
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client left before the answer");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (status, body) = app.generate(&seed_body()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["cached"], true, "{body}");
+    assert_eq!(body["content"], "客户离开后写完的章节");
+    assert_eq!(fake.calls().len(), 1);
+}
