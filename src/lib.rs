@@ -32,6 +32,8 @@ pub mod ops;
 #[cfg(feature = "ssr")]
 pub mod prompt;
 #[cfg(feature = "ssr")]
+pub mod serve;
+#[cfg(feature = "ssr")]
 pub mod startup;
 #[cfg(feature = "ssr")]
 pub mod state;

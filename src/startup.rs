@@ -36,7 +36,7 @@ use crate::{
     export,
     generation::GenerationService,
     metrics::{self, Metrics},
-    ops,
+    ops, serve,
     state::{AppState, Shared},
     templates::Registry,
     warmup::{self, Warmup},
@@ -58,6 +58,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    limits: serve::Limits,
     router: Router,
     state: AppState,
     addr: SocketAddr,
@@ -129,6 +130,7 @@ impl Application {
             metrics,
             warmup: Arc::new(Warmup::default()),
             openapi,
+            stream_deadline: settings.server.stream_deadline,
             ready: Arc::new(AtomicBool::new(true)),
         });
         if let Some(path) = &settings.server.warmup_file {
@@ -138,7 +140,16 @@ impl Application {
         Ok(Self {
             listener,
             metrics_listener,
-            router: router(state.clone(), settings.server.body_limit_bytes),
+            limits: serve::Limits {
+                max_connections: settings.server.max_connections,
+                header_read_timeout: settings.server.header_read_timeout,
+                drain: settings.server.stream_deadline,
+            },
+            router: router(
+                state.clone(),
+                settings.server.body_limit_bytes,
+                settings.server.request_timeout,
+            ),
             state,
             addr,
             generated_admin_token,
@@ -163,19 +174,20 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         if let Some(listener) = self.metrics_listener {
             let metrics = ops::metrics_only(self.state.metrics.clone());
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, metrics).await {
-                    tracing::error!("指标服务异常退出: {e}");
-                }
-            });
+            tokio::spawn(serve::serve(
+                listener,
+                metrics,
+                self.limits,
+                std::future::pending(),
+            ));
         }
         let ready = self.state.ready.clone();
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                ready.store(false, Ordering::Relaxed);
-            })
-            .await
+        serve::serve(self.listener, self.router, self.limits, async move {
+            shutdown_signal().await;
+            ready.store(false, Ordering::Relaxed);
+        })
+        .await;
+        Ok(())
     }
 }
 
@@ -225,7 +237,7 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-fn router(state: AppState, body_limit: usize) -> Router {
+fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Router {
     let routes = route_list();
     let leptos_state = state.clone();
     Router::new()
@@ -255,6 +267,10 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .layer(middleware::from_fn_with_state(
             state.auth.clone(),
             auth::gate::gate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            request_timeout,
+            serve::answer_within,
         ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -55,6 +55,8 @@ pub struct Shared {
     pub warmup: Arc<Warmup>,
     /// The OpenAPI document, made once at startup.
     pub openapi: Bytes,
+    /// The longest a streamed answer may run.
+    pub stream_deadline: std::time::Duration,
     /// False once shutdown has begun, so `/readyz` tells load balancers to stop sending.
     pub ready: Arc<AtomicBool>,
 }

@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     model::{GenerateBody, PlanBody, SectionEvent},
+    serve,
     state::AppState,
 };
 
@@ -73,6 +74,7 @@ pub async fn generate_stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let request = state.generation.read_section(body)?;
     let events = state.generation.stream(&request).await?;
+    let events = serve::with_deadline(events, state.stream_deadline, Some(serve::deadline_event()));
     let events = events.map(|event| {
         Ok(Event::default()
             .event(event.name())

@@ -53,6 +53,28 @@ pub struct ServerSettings {
     /// A JSON file of generate requests to pre-fill the cache with at startup.
     #[serde(deserialize_with = "values::optional_path")]
     pub warmup_file: Option<PathBuf>,
+    /// Connections served at once; more wait in the listen queue.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
+    pub max_connections: usize,
+    /// A client must send its request headers within this.
+    #[serde(
+        rename = "header_read_timeout_secs",
+        deserialize_with = "values::seconds::<_, 60, false>"
+    )]
+    pub header_read_timeout: Duration,
+    /// A request must have its answer started within this (streams then run on their own
+    /// deadline); otherwise 504.
+    #[serde(
+        rename = "request_timeout_secs",
+        deserialize_with = "values::seconds::<_, 3600, false>"
+    )]
+    pub request_timeout: Duration,
+    /// The longest a streamed answer (a section or a whole plan) may run.
+    #[serde(
+        rename = "stream_deadline_secs",
+        deserialize_with = "values::seconds::<_, 7200, false>"
+    )]
+    pub stream_deadline: Duration,
 }
 
 impl Default for ServerSettings {
@@ -66,6 +88,10 @@ impl Default for ServerSettings {
             log_keep_days: 14,
             metrics_addr: None,
             warmup_file: None,
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(150),
+            stream_deadline: Duration::from_secs(600),
         }
     }
 }

@@ -22,6 +22,13 @@ pub const ENV: &[(&str, &str)] = &[
     ("LOG_KEEP_DAYS", "server.log_keep_days"),
     ("METRICS_ADDR", "server.metrics_addr"),
     ("WARMUP_FILE", "server.warmup_file"),
+    ("MAX_CONNECTIONS", "server.max_connections"),
+    (
+        "HEADER_READ_TIMEOUT_SECS",
+        "server.header_read_timeout_secs",
+    ),
+    ("REQUEST_TIMEOUT_SECS", "server.request_timeout_secs"),
+    ("STREAM_DEADLINE_SECS", "server.stream_deadline_secs"),
     ("ADMIN_TOKEN", "auth.admin_token"),
     ("USER_TOKENS", "auth.user_tokens"),
     ("REDIS_URL", "cache.redis_url"),

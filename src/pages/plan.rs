@@ -30,7 +30,7 @@ pub async fn stream_section(
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
     crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::pages::server::stream_section(&state.generation, body).await;
+    let events = crate::pages::server::stream_section(&state, body).await;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 
@@ -45,7 +45,7 @@ pub async fn stream_plan(
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
     crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::pages::server::stream_plan(&state.generation, body)?;
+    let events = crate::pages::server::stream_plan(&state, body)?;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 

@@ -117,3 +117,106 @@ async fn a_section_is_cached_when_its_client_has_left() {
     assert_eq!(body["content"], "客户离开后写完的章节");
     assert_eq!(fake.calls().len(), 1);
 }
+
+/// A client that sends half its headers and then nothing is cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stalls_in_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(&[("HEADER_READ_TIMEOUT_SECS", "0.3".into())]).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "still open after 5 s");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_not_answered_in_time_is_504_in_the_api_shape() {
+    let fake = FakeOpenAi::start(vec![Reply::Slow(Duration::from_secs(2), "迟到的章节")]).await;
+    let app = spawn_app(
+        &[
+            fake.env("0.01", "5"),
+            vec![("REQUEST_TIMEOUT_SECS", "0.3".into())],
+        ]
+        .concat(),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let (status, body) = app.generate(&seed_body()).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["code"], "REQUEST_TIMEOUT");
+    // The answer still lands in the cache.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let (_, again) = app.generate(&seed_body()).await;
+    assert_eq!(again["cached"], true, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_their_turn() {
+    let app = spawn_app(&[("MAX_CONNECTIONS", "2".into())]).await;
+    let first = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let second = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = reqwest::Client::builder()
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    assert!(waiting.get(app.url("/healthz")).send().await.is_err());
+    drop(first);
+    let served = reqwest::Client::new()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    drop(second);
+}
+
+/// A stream that outlives its deadline ends with an error event; the answer is still cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_past_its_deadline_ends_and_the_answer_is_still_cached() {
+    let fake = FakeOpenAi::start(vec![Reply::Stream {
+        pieces: vec!["第一段，", "第二段，", "第三段，", "第四段。"],
+        gap: Duration::from_millis(300),
+        cut_after: None,
+    }])
+    .await;
+    let app = spawn_app(
+        &[
+            fake.env("0.01", "5"),
+            vec![("STREAM_DEADLINE_SECS", "0.5".into())],
+        ]
+        .concat(),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let text = reqwest::Client::new()
+        .post(app.url("/api/ai/generate/stream"))
+        .bearer_auth(ADMIN)
+        .json(&seed_body())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(text.contains("STREAM_DEADLINE"), "{text}");
+    assert!(text.contains("第一段"), "{text}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (_, again) = app.generate(&seed_body()).await;
+    assert_eq!(again["cached"], true, "{again}");
+    assert_eq!(again["content"], "第一段，第二段，第三段，第四段。");
+    assert_eq!(fake.calls().len(), 1);
+}

@@ -3,16 +3,15 @@
 
 pub mod docs;
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use futures::{Stream, StreamExt};
 use leptos::prelude::ServerFnError;
 use serde::Serialize;
 
 use crate::{
-    generation::{plan::Writing, GenerationService},
+    generation::plan::Writing,
     model::{Dashboard, FieldProblem, GenerateBody, PlanBody, SectionEvent, TemplateView},
+    serve,
     state::AppState,
     templates::Registry,
 };
@@ -35,9 +34,10 @@ fn ndjson<T: Serialize>(
 /// One section's events. A failure before any text is one `error` event, so the page shows
 /// every problem the same way.
 pub async fn stream_section(
-    service: &GenerationService,
+    state: &AppState,
     body: GenerateBody,
 ) -> impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static {
+    let service = &state.generation;
     let events = match service.read_section(body) {
         Ok(request) => service.stream(&request).await,
         Err(e) => Err(e),
@@ -48,21 +48,28 @@ pub async fn stream_section(
             message: e.to_string(),
         }]))
     });
-    ndjson(events)
+    ndjson(serve::with_deadline(
+        events,
+        state.stream_deadline,
+        Some(serve::deadline_event()),
+    ))
 }
 
 /// Every section of a plan as the page writes it: streamed, each event tagged with its section.
+/// Cut at the deadline, the sections still open are reported as interrupted by the page.
 pub fn stream_plan(
-    service: &Arc<GenerationService>,
+    state: &AppState,
     body: PlanBody,
 ) -> Result<impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static, ServerFnError> {
+    let service = &state.generation;
     let plan = service
         .read_plan(body)
         .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(ndjson(service.plan_events(
-        plan,
-        Writing::Streamed,
-        service.plan_concurrency(),
+    let events = service.plan_events(plan, Writing::Streamed, service.plan_concurrency());
+    Ok(ndjson(serve::with_deadline(
+        events,
+        state.stream_deadline,
+        None,
     )))
 }
 

@@ -1,0 +1,168 @@
+//! Serving connections with limits a client cannot stretch: at most `max_connections` at once
+//! (more wait in the listen queue), request headers read within `header_read_timeout`, and a
+//! graceful stop that lets running requests finish. Each request carries its peer address
+//! (`ConnectInfo`).
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Router,
+};
+use futures::{Stream, StreamExt};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    /// How long running requests may take to finish once shutdown begins.
+    pub drain: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then waits (at most
+/// `limits.drain`) for the connections still open.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!("接受连接失败: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router
+            .clone()
+            .map_request(move |mut req: axum::http::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.map(Body::new)
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("关闭时仍有连接未结束，已强制关闭");
+    }
+}
+
+/// The client's address as the connection gives it.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr)
+}
+
+/// Middleware: a request whose answer has not started within `limit` gets a 504 in the API's
+/// error shape. A streamed answer starts early and then runs on its own deadline.
+pub async fn answer_within(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => crate::api::error::ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "请求处理超时，请稍后重试；正在生成的内容完成后会写入缓存",
+        )
+        .into_response(),
+    }
+}
+
+/// `stream` for at most `deadline`; when cut there, `last` (if any) is its final item.
+pub fn with_deadline<T: Send + 'static>(
+    stream: impl Stream<Item = T> + Send + 'static,
+    deadline: Duration,
+    last: Option<T>,
+) -> impl Stream<Item = T> + Send + 'static {
+    let until = tokio::time::Instant::now() + deadline;
+    futures::stream::unfold(
+        (Box::pin(stream), last, false),
+        move |(mut stream, last, cut)| async move {
+            if cut {
+                return None;
+            }
+            tokio::select! {
+                item = stream.next() => item.map(|item| (item, (stream, last, false))),
+                () = tokio::time::sleep_until(until) => {
+                    last.map(|item| (item, (stream, None, true)))
+                }
+            }
+        },
+    )
+}
+
+/// The event that ends a section stream cut at its deadline.
+pub fn deadline_event() -> crate::model::SectionEvent {
+    crate::model::SectionEvent::Error {
+        code: "STREAM_DEADLINE".to_owned(),
+        message: "生成时间超过上限，连接已结束；已生成的部分保留，完整的内容写入缓存后可重新获取"
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_past_its_deadline_ends_with_the_last_item() {
+        let slow = futures::stream::iter(0..10).then(|n| async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            n
+        });
+        let got: Vec<i32> = with_deadline(slow, Duration::from_millis(3500), Some(-1))
+            .collect()
+            .await;
+        assert_eq!(got, [0, 1, 2, -1]);
+        let quick = futures::stream::iter(0..3);
+        let got: Vec<i32> = with_deadline(quick, Duration::from_secs(1), Some(-1))
+            .collect()
+            .await;
+        assert_eq!(got, [0, 1, 2]);
+    }
+}
