@@ -16,6 +16,8 @@ const serverEnv = {
   // Empty means unset, and stops a developer's .env from switching on a real model.
   OPENAI_API_KEY: '',
   REDIS_URL: process.env.E2E_REDIS_URL || '',
+  // Every test logs in from the same address; the throttle is tested in tests/api.
+  LOGIN_ATTEMPTS_PER_MINUTE: '10000',
 };
 const serverBin = process.env.E2E_SERVER_BIN || './target/debug/yueen';
 

@@ -14,6 +14,8 @@ use crate::{
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::headers::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">

@@ -26,6 +26,8 @@ pub mod export;
 #[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]
+pub mod headers;
+#[cfg(feature = "ssr")]
 pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod ops;

@@ -3,7 +3,12 @@
 //! graceful stop that lets running requests finish. Each request carries its peer address
 //! (`ConnectInfo`).
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     body::Body,
@@ -92,11 +97,34 @@ pub async fn serve(
     }
 }
 
-/// The client's address as the connection gives it.
-pub fn peer(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
-    extensions
+/// The client's address: the connection's peer, or — when the peer is one of the `trusted`
+/// proxies — the nearest address in `X-Forwarded-For` that is not one of them.
+pub fn client_ip(
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr)
+        .map(|ConnectInfo(addr)| addr.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    Some(
+        forwarded
+            .iter()
+            .rev()
+            .map_while(|a| a.parse::<IpAddr>().ok())
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
 }
 
 /// Middleware: a request whose answer has not started within `limit` gets a 504 in the API's
@@ -148,6 +176,23 @@ pub fn deadline_event() -> crate::model::SectionEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_others_cannot() {
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 2], 5000))));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "198.51.100.9, 10.0.0.1".parse().unwrap());
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let inner: IpAddr = "10.0.0.1".parse().unwrap();
+        let client = |trusted: &[IpAddr]| client_ip(&extensions, &headers, trusted).unwrap();
+        assert_eq!(client(&[]), proxy, "an untrusted peer is the client");
+        assert_eq!(client(&[proxy]), inner);
+        assert_eq!(
+            client(&[proxy, inner]),
+            "198.51.100.9".parse::<IpAddr>().unwrap()
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_stream_past_its_deadline_ends_with_the_last_item() {

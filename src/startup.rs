@@ -35,6 +35,7 @@ use crate::{
     config::Settings,
     export,
     generation::GenerationService,
+    headers,
     metrics::{self, Metrics},
     ops, serve,
     state::{AppState, Shared},
@@ -113,18 +114,11 @@ impl Application {
                 options.site_addr = addr;
                 options
             },
+            auth: auth(&settings, tokens, cache.clone()),
             generation: Arc::new(
                 GenerationService::new(Arc::new(registry), cache, ai)
                     .with_plan_concurrency(settings.ai.plan_concurrency),
             ),
-            auth: Auth {
-                tokens: Arc::new(tokens),
-                secure_cookies: settings
-                    .server
-                    .public_url
-                    .as_deref()
-                    .is_some_and(|u| u.starts_with("https://")),
-            },
             body_limit: settings.server.body_limit_bytes,
             history: Arc::new(History::new(HISTORY_POINTS)),
             metrics,
@@ -137,6 +131,7 @@ impl Application {
             start_file_warmup(&state, path);
         }
         spawn_history_sampler(&state);
+        spawn_throttle_sweeper(&state);
         Ok(Self {
             listener,
             metrics_listener,
@@ -189,6 +184,49 @@ impl Application {
         .await;
         Ok(())
     }
+}
+
+/// Sessions, login throttling and the origin this site answers as.
+fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
+    let secret = settings.auth.session_secret.as_ref();
+    if secret.is_none() {
+        tracing::warn!(
+            "未设置 SESSION_SECRET：已为本进程生成随机会话密钥，重启后需要重新登录；多实例部署必须设置同一个 SESSION_SECRET"
+        );
+    }
+    let public_url = settings.server.public_url.as_deref();
+    Auth {
+        tokens: Arc::new(tokens),
+        sessions: Arc::new(auth::session::Sessions::new(
+            secret.map(|s| s.expose_secret().as_bytes()),
+            settings.auth.session_ttl,
+        )),
+        store,
+        throttle: Arc::new(auth::throttle::LoginThrottle::new(
+            settings.auth.login_attempts_per_minute,
+        )),
+        trusted_proxies: settings.server.trusted_proxies.clone().into(),
+        public_origin: public_url
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| u.origin().ascii_serialization()),
+        secure_cookies: public_url.is_some_and(|u| u.starts_with("https://")),
+    }
+}
+
+/// Forgets, every minute, the addresses whose login attempts are back to nothing, so the
+/// throttle holds only recent ones.
+fn spawn_throttle_sweeper(state: &AppState) {
+    let throttle = Arc::downgrade(&state.auth.throttle);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while let Some(throttle) = {
+            tick.tick().await;
+            throttle.upgrade()
+        } {
+            throttle.forget_idle();
+        }
+    });
 }
 
 /// Queues the startup warm-up in the background; a bad file is reported, never fatal.
@@ -268,6 +306,11 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
             state.auth.clone(),
             auth::gate::gate,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::origin::guard,
+        ))
+        .layer(middleware::from_fn(headers::secure))
         .layer(middleware::from_fn_with_state(
             request_timeout,
             serve::answer_within,

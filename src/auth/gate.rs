@@ -2,8 +2,6 @@
 //! link, sends visitors without a session to `/login`, and marks admin pages 403 for users.
 //! The JSON API (`/api/`) has its own Bearer authentication and passes straight through.
 
-use std::time::SystemTime;
-
 use axum::{
     extract::{Request, State},
     http::{Method, StatusCode},
@@ -11,7 +9,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{login, session, viewer::Viewer, Auth, Role};
+use super::{login, viewer::Viewer, Auth, Role};
+
+/// Paths that never look at the page session: the API (Bearer), assets and probes.
+fn sessionless(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+        || path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+}
 
 fn is_public(path: &str) -> bool {
     matches!(
@@ -27,11 +33,14 @@ pub async fn gate(State(auth): State<Auth>, mut req: Request, next: Next) -> Res
     let path = req.uri().path().to_owned();
     if path == "/login" && req.method() == Method::GET {
         if let Some(form) = login::link_form(req.uri().query()) {
-            return login::finish(&auth, form);
+            return login::by_link(&auth, &req, form);
         }
     }
-    let role = session::from_headers(req.headers())
-        .and_then(|value| session::verify(value, &auth.tokens, SystemTime::now()));
+    if sessionless(&path) {
+        req.extensions_mut().insert(Viewer(None));
+        return next.run(req).await;
+    }
+    let role = auth.session(req.headers()).await.map(|s| s.role);
     req.extensions_mut().insert(Viewer(role));
     if is_public(&path) {
         return next.run(req).await;

@@ -1,11 +1,12 @@
 //! Logging in (form post or the printed `/login?token=` link) and out. Plain HTTP with
 //! redirects, so it works before the page has hydrated and without JavaScript.
 
-use std::time::SystemTime;
+use std::{net::IpAddr, time::SystemTime};
 
 use axum::{
+    extract::FromRequest,
     extract::State,
-    http::{header, HeaderValue, StatusCode},
+    http::{header, Extensions, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Form,
 };
@@ -88,15 +89,30 @@ pub fn link_form(query: Option<&str>) -> Option<LoginForm> {
     token.map(|token| LoginForm { token, next })
 }
 
-pub fn finish(auth: &Auth, form: LoginForm) -> Response {
+/// Logs in with `form` for the client at `client`: throttled per address, a new session on a
+/// known token.
+fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Response {
+    if let Some(wait) = client.and_then(|c| auth.throttle.attempt(c).err()) {
+        tracing::warn!("登录尝试过于频繁，已暂时拒绝");
+        let secs = wait.as_secs().max(1);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::RETRY_AFTER, secs.to_string()),
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            ],
+            format!("登录尝试过于频繁，请 {secs} 秒后再试"),
+        )
+            .into_response();
+    }
     let next = safe_next(form.next.as_deref());
     match auth.tokens.find(form.token.trim()) {
         Some((key, role)) => {
             tracing::info!("{}登录成功", role.label());
-            let value = session::issue(&key, SystemTime::now());
+            let value = auth.sessions.issue(&key, SystemTime::now());
             let mut response = see_other(&next);
             if let Ok(cookie) =
-                HeaderValue::from_str(&session::set_cookie(&value, auth.secure_cookies))
+                HeaderValue::from_str(&auth.sessions.set_cookie(&value, auth.secure_cookies))
             {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -109,11 +125,39 @@ pub fn finish(auth: &Auth, form: LoginForm) -> Response {
     }
 }
 
-pub async fn login(State(auth): State<Auth>, Form(form): Form<LoginForm>) -> Response {
-    finish(&auth, form)
+fn client(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
+    crate::serve::client_ip(extensions, headers, &auth.trusted_proxies)
 }
 
-pub async fn logout() -> Response {
+/// The printed `/login?token=…` link. Followed from a terminal, a bookmark or this site; a page
+/// of another site cannot log its visitor in with a token of its choosing.
+pub fn by_link(auth: &Auth, req: &axum::extract::Request, form: LoginForm) -> Response {
+    let from_elsewhere = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v == "cross-site" || v == "same-site");
+    if from_elsewhere {
+        return redirect_to_login(None, None);
+    }
+    finish(auth, form, client(auth, req.extensions(), req.headers()))
+}
+
+pub async fn login(State(auth): State<Auth>, req: axum::extract::Request) -> Response {
+    let client = client(&auth, req.extensions(), req.headers());
+    match Form::<LoginForm>::from_request(req, &()).await {
+        Ok(Form(form)) => finish(&auth, form, client),
+        Err(_) => redirect_to_login(None, Some("invalid")),
+    }
+}
+
+/// Ends the session here and, through the shared store, for every instance, until it would
+/// have expired anyway.
+pub async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Response {
+    if let Some(session) = auth.session(&headers).await {
+        let remaining = session.remaining(SystemTime::now());
+        auth.store.mark(&session.revocation(), remaining).await;
+        tracing::info!("{}已退出登录", session.role.label());
+    }
     let mut response = see_other("/login");
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -4,19 +4,45 @@
 
 pub mod gate;
 pub mod login;
+pub mod origin;
 pub mod session;
+pub mod throttle;
 pub mod tokens;
 pub mod viewer;
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 pub use crate::model::Role;
 pub use tokens::Tokens;
 
-/// What logging in and the gate need.
+use crate::cache::CacheService;
+
+/// What logging in, out and the page gate need.
 #[derive(Clone)]
 pub struct Auth {
     pub tokens: Arc<Tokens>,
+    pub sessions: Arc<session::Sessions>,
+    /// Where logged-out sessions are marked, for every instance.
+    pub store: Arc<CacheService>,
+    pub throttle: Arc<throttle::LoginThrottle>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[IpAddr]>,
+    /// The origin of `PUBLIC_URL`, when configured.
+    pub public_origin: Option<String>,
     /// Session cookies get `Secure` when the public URL is HTTPS.
     pub secure_cookies: bool,
+}
+
+impl Auth {
+    /// The live session a request's cookie stands for: signed, unexpired, not logged out.
+    pub async fn session(&self, headers: &axum::http::HeaderMap) -> Option<session::Session> {
+        let value = session::from_headers(headers)?;
+        let session = self
+            .sessions
+            .verify(value, &self.tokens, std::time::SystemTime::now())?;
+        if self.store.is_marked(&session.revocation()).await {
+            return None;
+        }
+        Some(session)
+    }
 }

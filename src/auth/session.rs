@@ -1,23 +1,48 @@
-//! The page session cookie: `v1.<expiry>.<mac>`, where the MAC is an HMAC-SHA256 keyed by the
-//! digest of the token that logged in. Nothing is stored on the server, the cookie holds no token,
-//! every instance behind a load balancer accepts it, and removing a token from the configuration
-//! ends its sessions.
+//! The page session cookie: `v2.<id>.<expiry>.<mac>`. The id is random; the MAC is an
+//! HMAC-SHA256 under the server's session secret over the id, the expiry and the digest of the
+//! token that logged in. So the cookie holds no token and tells nothing about one (a stolen
+//! cookie cannot be used to test token guesses), every instance sharing the secret accepts it,
+//! removing a token from the configuration ends its sessions, and an expiry beyond the
+//! configured lifetime is refused. Logging out marks the id revoked in the shared store until
+//! the cookie would have expired anyway.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{header::COOKIE, HeaderMap};
 use hmac::{Hmac, Mac};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretSlice};
 use sha2::Sha256;
 
 use super::{tokens::TokenDigest, Role, Tokens};
 
 pub const COOKIE_NAME: &str = "yueen_session";
-pub const LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-fn mac(key: &TokenDigest, expires: u64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(format!("yueen-session|v1|{expires}").as_bytes());
-    mac
+/// A session a cookie stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub role: Role,
+    /// Seconds since the epoch.
+    pub expires: u64,
+}
+
+impl Session {
+    /// The name its revocation is marked under.
+    pub fn revocation(&self) -> String {
+        format!("session-revoked:{}", self.id)
+    }
+
+    /// How long the session has left at `now`.
+    pub fn remaining(&self, now: SystemTime) -> Duration {
+        Duration::from_secs(self.expires.saturating_sub(unix(now)))
+    }
+}
+
+/// Issues and checks session cookies under one secret.
+pub struct Sessions {
+    secret: SecretSlice<u8>,
+    ttl: Duration,
 }
 
 fn unix(t: SystemTime) -> u64 {
@@ -26,31 +51,87 @@ fn unix(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// A cookie value for the token whose digest is `key`, valid for `LIFETIME` from `now`.
-pub fn issue(key: &TokenDigest, now: SystemTime) -> String {
-    let expires = unix(now + LIFETIME);
-    let tag = mac(key, expires).finalize().into_bytes();
-    format!("v1.{expires}.{}", hex::encode(tag))
-}
-
-/// The role a cookie value stands for, if it is well-formed, unexpired and signed by a
-/// configured token.
-pub fn verify(value: &str, tokens: &Tokens, now: SystemTime) -> Option<Role> {
-    let mut parts = value.split('.');
-    let (Some("v1"), Some(expires), Some(tag), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let expires: u64 = expires.parse().ok()?;
-    if expires <= unix(now) {
-        return None;
+impl Sessions {
+    /// `secret` from the configuration, or a random one for this process only.
+    pub fn new(secret: Option<&[u8]>, ttl: Duration) -> Self {
+        let secret = match secret {
+            Some(secret) => secret.to_vec(),
+            None => {
+                let mut bytes = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut bytes);
+                bytes
+            }
+        };
+        Self {
+            secret: SecretSlice::from(secret),
+            ttl,
+        }
     }
-    let tag = hex::decode(tag).ok()?;
-    tokens
-        .entries()
-        .find(|(key, _)| mac(key, expires).verify_slice(&tag).is_ok())
-        .map(|(_, role)| *role)
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn mac(&self, id: &str, expires: u64, token: &TokenDigest) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose_secret())
+            .expect("HMAC takes any key length");
+        mac.update(format!("yueen-session|v2|{id}|{expires}|").as_bytes());
+        mac.update(token);
+        mac
+    }
+
+    /// A new session's cookie value for the token whose digest is `token`, valid for the
+    /// configured lifetime from `now`.
+    pub fn issue(&self, token: &TokenDigest, now: SystemTime) -> String {
+        let mut id = [0u8; 16];
+        rand::rng().fill_bytes(&mut id);
+        let id = hex::encode(id);
+        let expires = unix(now + self.ttl);
+        let tag = self.mac(&id, expires, token).finalize().into_bytes();
+        format!("v2.{id}.{expires}.{}", hex::encode(tag))
+    }
+
+    /// The session a cookie value stands for, if it is well-formed, unexpired, not promising
+    /// more than the configured lifetime, and signed for a configured token. Revocation is the
+    /// caller's to check (it needs the shared store).
+    pub fn verify(&self, value: &str, tokens: &Tokens, now: SystemTime) -> Option<Session> {
+        let mut parts = value.split('.');
+        let (Some("v2"), Some(id), Some(expires), Some(tag), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let expires: u64 = expires.parse().ok()?;
+        let now = unix(now);
+        if expires <= now || expires > now.saturating_add(self.ttl.as_secs()) {
+            return None;
+        }
+        let tag = hex::decode(tag).ok()?;
+        tokens
+            .entries()
+            .find(|(token, _)| self.mac(id, expires, token).verify_slice(&tag).is_ok())
+            .map(|(_, role)| Session {
+                id: id.to_owned(),
+                role: *role,
+                expires,
+            })
+    }
+
+    /// `Set-Cookie` for a new session. `secure` when the app is served over HTTPS.
+    pub fn set_cookie(&self, value: &str, secure: bool) -> String {
+        format!(
+            "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            self.ttl.as_secs(),
+            if secure { "; Secure" } else { "" }
+        )
+    }
 }
 
 /// Our cookie's value from a request's `Cookie` headers.
@@ -65,15 +146,6 @@ pub fn from_headers(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// `Set-Cookie` for a new session. `secure` when the app is served over HTTPS.
-pub fn set_cookie(value: &str, secure: bool) -> String {
-    format!(
-        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        LIFETIME.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
-}
-
 /// `Set-Cookie` that ends the session in the browser.
 pub fn clear_cookie() -> String {
     format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
@@ -86,62 +158,76 @@ mod tests {
     use super::*;
     use crate::config::AuthSettings;
 
-    fn tokens() -> Tokens {
+    const WEEK: Duration = Duration::from_secs(7 * 86_400);
+
+    fn tokens(users: &[&str]) -> Tokens {
         Tokens::new(
             &AuthSettings {
                 admin_token: Some("admin-token-1".into()),
-                user_tokens: vec!["user-token-1".into()],
+                user_tokens: users.iter().map(|t| (*t).into()).collect(),
+                ..AuthSettings::default()
             },
             None,
         )
     }
 
     #[test]
-    fn a_session_carries_its_tokens_role() {
+    fn a_session_carries_its_tokens_role_and_no_token() {
+        let sessions = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK);
         let now = SystemTime::now();
-        let (key, _) = tokens().find("user-token-1").unwrap();
-        let value = issue(&key, now);
+        let all = tokens(&["user-token-1"]);
+        let (key, _) = all.find("user-token-1").unwrap();
+        let value = sessions.issue(&key, now);
         assert!(!value.contains("user-token-1"));
-        assert_eq!(verify(&value, &tokens(), now), Some(Role::User));
-        let (key, _) = tokens().find("admin-token-1").unwrap();
-        assert_eq!(verify(&issue(&key, now), &tokens(), now), Some(Role::Admin));
+        assert_eq!(sessions.verify(&value, &all, now).unwrap().role, Role::User);
+        let (key, _) = all.find("admin-token-1").unwrap();
+        let admin = sessions.issue(&key, now);
+        assert_eq!(
+            sessions.verify(&admin, &all, now).unwrap().role,
+            Role::Admin
+        );
+        // Two logins are two sessions.
+        assert_ne!(sessions.issue(&key, now), admin);
     }
 
     #[test]
-    fn expired_forged_or_revoked_sessions_are_refused() {
+    fn expired_forged_stretched_or_orphaned_sessions_are_refused() {
+        let sessions = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK);
         let now = SystemTime::now();
-        let (key, _) = tokens().find("user-token-1").unwrap();
-        let value = issue(&key, now);
-        assert_eq!(
-            verify(&value, &tokens(), now + LIFETIME + Duration::from_secs(1)),
-            None
-        );
+        let all = tokens(&["user-token-1"]);
+        let (key, _) = all.find("user-token-1").unwrap();
+        let value = sessions.issue(&key, now);
+        assert!(sessions
+            .verify(&value, &all, now + WEEK + Duration::from_secs(1))
+            .is_none());
 
         let mut forged = value.clone();
-        forged.replace_range(3..4, "9");
-        assert_eq!(verify(&forged, &tokens(), now), None);
-        assert_eq!(verify("v1.99999999999.00", &tokens(), now), None);
-        assert_eq!(verify("garbage", &tokens(), now), None);
+        let last = forged.len() - 1;
+        forged.replace_range(last.., if value.ends_with('0') { "1" } else { "0" });
+        assert!(sessions.verify(&forged, &all, now).is_none());
+        assert!(sessions.verify("garbage", &all, now).is_none());
 
-        let without_user = Tokens::new(
-            &AuthSettings {
-                admin_token: Some("admin-token-1".into()),
-                user_tokens: vec![],
-            },
-            None,
-        );
-        assert_eq!(verify(&value, &without_user, now), None);
+        // Signed under another secret: not ours.
+        let other = Sessions::new(Some(b"another-secret-of-32-bytes-yyyy"), WEEK);
+        assert!(other.verify(&value, &all, now).is_none());
+
+        // An expiry past the lifetime is refused even with a valid signature.
+        let long = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK * 10);
+        let stretched = long.issue(&key, now);
+        assert!(long.verify(&stretched, &all, now).is_some());
+        assert!(sessions.verify(&stretched, &all, now).is_none());
+
+        // The token left the configuration: its sessions end.
+        assert!(sessions.verify(&value, &tokens(&[]), now).is_none());
     }
 
     #[test]
     fn cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.append(
+        headers.insert(
             COOKIE,
-            HeaderValue::from_static("a=1; yueen_session=v1.2.ab; b=2"),
+            HeaderValue::from_static("a=1; yueen_session=v2.x.1.ff; b=2"),
         );
-        assert_eq!(from_headers(&headers), Some("v1.2.ab"));
-        assert!(set_cookie("x", false).contains("HttpOnly; SameSite=Strict"));
-        assert!(set_cookie("x", true).ends_with("; Secure"));
+        assert_eq!(from_headers(&headers), Some("v2.x.1.ff"));
     }
 }

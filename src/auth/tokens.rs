@@ -65,6 +65,7 @@ mod tests {
         let settings = AuthSettings {
             admin_token: Some("admin-token-1".into()),
             user_tokens: vec!["user-token-1".into(), "user-token-2".into()],
+            ..AuthSettings::default()
         };
         let tokens = Tokens::new(&settings, None);
         assert_eq!(tokens.role_of("admin-token-1"), Some(Role::Admin));

@@ -76,6 +76,8 @@ struct Counters {
 pub struct CacheService {
     prefix: String,
     memory: MemoryCache,
+    /// Marks set or seen by this instance, so they hold while Redis is away.
+    marks: MemoryCache,
     l1_enabled: bool,
     l1_ttl: Duration,
     grace: Duration,
@@ -83,6 +85,9 @@ pub struct CacheService {
     breaker: Breaker,
     counters: Counters,
 }
+
+/// Marks kept in memory, at most (a mark is a few dozen bytes).
+const MAX_MARKS: usize = 100_000;
 
 pub const MEMORY_STARTED: &str = "缓存服务已启动，使用内存缓存后端（降级模式）";
 pub const REDIS_STARTED: &str = "缓存服务已启动，使用 Redis 后端";
@@ -122,6 +127,7 @@ impl CacheService {
         let service = Arc::new(Self {
             prefix: settings.key_prefix.clone(),
             memory: MemoryCache::new(settings.memory_max_entries),
+            marks: MemoryCache::new(MAX_MARKS),
             l1_enabled: settings.l1_enabled,
             l1_ttl: settings.l1_ttl,
             grace: settings.stale_grace,
@@ -291,15 +297,15 @@ impl CacheService {
         }
     }
 
-    /// Removes this app's entries (those under the key prefix) everywhere; returns how many
-    /// Redis held (or memory, without Redis).
+    /// Removes this app's entries (those under the key prefix, marks aside) everywhere; returns
+    /// how many Redis held (or memory, without Redis).
     pub async fn clear(&self) -> Result<u64, CacheError> {
         let local = self.memory.clear_prefix(&self.prefix);
         let removed = match (&self.redis, self.live_redis()) {
             (None, _) => Ok(local),
             (Some(_), None) => Err(CacheError::Unavailable),
             (Some(_), Some(redis)) => {
-                let removed = redis.clear_prefix(&self.prefix).await;
+                let removed = redis.clear_prefix(&self.prefix, &self.mark_key("")).await;
                 if removed.is_ok() {
                     if let Err(e) = redis
                         .publish(&invalidation::channel(&self.prefix), invalidation::CLEAR)
@@ -371,6 +377,45 @@ impl CacheService {
             Err(e) => {
                 self.redis_failed(&e);
                 None
+            }
+        }
+    }
+
+    fn mark_key(&self, name: &str) -> String {
+        format!("{}mark:{name}", self.prefix)
+    }
+
+    /// Marks `name` for `ttl`, here and, when Redis is up, for every instance. Marks are state,
+    /// not cached answers: clearing the cache leaves them.
+    pub async fn mark(&self, name: &str, ttl: Duration) {
+        let key = self.mark_key(name);
+        let until = envelope::now_ms() + ttl.as_millis() as u64;
+        self.marks.set(&key, Arc::from(""), until, ttl);
+        if let Some(redis) = self.live_redis() {
+            if let Err(e) = redis.mark(&key, ttl).await {
+                self.redis_failed(&e);
+            }
+        }
+    }
+
+    /// Whether `name` is marked, here or by any instance (when Redis can tell).
+    pub async fn is_marked(&self, name: &str) -> bool {
+        let key = self.mark_key(name);
+        if self
+            .marks
+            .get(&key)
+            .is_some_and(|(_, until)| envelope::now_ms() < until)
+        {
+            return true;
+        }
+        let Some(redis) = self.live_redis() else {
+            return false;
+        };
+        match redis.exists(&key).await {
+            Ok(marked) => marked,
+            Err(e) => {
+                self.redis_failed(&e);
+                false
             }
         }
     }
@@ -483,6 +528,18 @@ mod tests {
         assert_eq!(cache.get("t:a").await, Lookup::Stale("old".into()));
         assert_eq!(cache.peek_fresh("t:a").await, None);
         assert_eq!(cache.stats().hits, 0);
+    }
+
+    #[tokio::test]
+    async fn marks_expire_and_outlive_a_clear() {
+        let cache = CacheService::start(&memory_settings()).await;
+        cache.mark("session:a", Duration::from_millis(50)).await;
+        assert!(cache.is_marked("session:a").await);
+        assert!(!cache.is_marked("session:b").await);
+        cache.clear().await.unwrap();
+        assert!(cache.is_marked("session:a").await);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(!cache.is_marked("session:a").await);
     }
 
     #[tokio::test]

@@ -324,14 +324,21 @@ impl RedisCache {
         .map(drop)
     }
 
+    /// Sets `key` for `ttl` (its value says nothing).
+    pub async fn mark(&self, key: &str, ttl: Duration) -> Result<(), CacheError> {
+        let mut conn = self.conn();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.bounded(conn.pset_ex(key, 1u8, millis)).await
+    }
+
     pub async fn exists(&self, key: &str) -> Result<bool, CacheError> {
         let mut conn = self.conn();
         self.bounded(conn.exists(key)).await
     }
 
-    /// Removes every key under `prefix` with SCAN + UNLINK (never FLUSHDB: the Redis may be
-    /// shared); returns how many were removed.
-    pub async fn clear_prefix(&self, prefix: &str) -> Result<u64, CacheError> {
+    /// Removes every key under `prefix` but those under `keep` with SCAN + UNLINK (never
+    /// FLUSHDB: the Redis may be shared); returns how many were removed.
+    pub async fn clear_prefix(&self, prefix: &str, keep: &str) -> Result<u64, CacheError> {
         let pattern = prefix_pattern(prefix);
         let mut conn = self.conn();
         let mut cursor: u64 = 0;
@@ -348,6 +355,7 @@ impl RedisCache {
                         .query_async(&mut conn),
                 )
                 .await?;
+            let keys: Vec<String> = keys.into_iter().filter(|k| !k.starts_with(keep)).collect();
             if !keys.is_empty() {
                 let n: u64 = self.bounded(conn.unlink(&keys)).await?;
                 removed += n;

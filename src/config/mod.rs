@@ -69,6 +69,10 @@ pub struct ServerSettings {
         deserialize_with = "values::seconds::<_, 3600, false>"
     )]
     pub request_timeout: Duration,
+    /// Proxies (load balancers) whose `X-Forwarded-For` names the client; others are the
+    /// client themselves.
+    #[serde(deserialize_with = "values::ip_addrs")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The longest a streamed answer (a section or a whole plan) may run.
     #[serde(
         rename = "stream_deadline_secs",
@@ -90,19 +94,45 @@ impl Default for ServerSettings {
             warmup_file: None,
             max_connections: 4096,
             header_read_timeout: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(150),
             stream_deadline: Duration::from_secs(600),
         }
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     #[serde(deserialize_with = "values::optional_token")]
     pub admin_token: Option<SecretString>,
     #[serde(deserialize_with = "values::tokens")]
     pub user_tokens: Vec<SecretString>,
+    /// Signs session cookies; every instance must share it. Unset: one made up per process.
+    #[serde(deserialize_with = "values::optional_session_secret")]
+    pub session_secret: Option<SecretString>,
+    /// A session's longest life.
+    #[serde(
+        rename = "session_ttl_secs",
+        deserialize_with = "values::seconds::<_, 7_776_000, false>"
+    )]
+    pub session_ttl: Duration,
+    /// Login attempts a client address may make per minute (a burst of this many, then one
+    /// every `60 / n` seconds).
+    #[serde(deserialize_with = "values::count_u32::<_, 1, 10_000>")]
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            admin_token: None,
+            user_tokens: Vec::new(),
+            session_secret: None,
+            session_ttl: Duration::from_secs(7 * 86_400),
+            login_attempts_per_minute: 30,
+        }
+    }
 }
 
 /// Where the cache lives. Chosen from `REDIS_URL` and the sentinel settings.

@@ -31,6 +31,13 @@ pub const ENV: &[(&str, &str)] = &[
     ("STREAM_DEADLINE_SECS", "server.stream_deadline_secs"),
     ("ADMIN_TOKEN", "auth.admin_token"),
     ("USER_TOKENS", "auth.user_tokens"),
+    ("SESSION_SECRET", "auth.session_secret"),
+    ("SESSION_TTL_SECS", "auth.session_ttl_secs"),
+    (
+        "LOGIN_ATTEMPTS_PER_MINUTE",
+        "auth.login_attempts_per_minute",
+    ),
+    ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("REDIS_URL", "cache.redis_url"),
     ("REDIS_SENTINEL_URLS", "cache.sentinel_urls"),
     ("REDIS_SENTINEL_MASTER", "cache.sentinel_master"),
@@ -60,6 +67,7 @@ const ENV_LAYER: &str = "环境变量";
 pub const SECRET_KEYS: &[&str] = &[
     "auth.admin_token",
     "auth.user_tokens",
+    "auth.session_secret",
     "ai.api_key",
     "cache.redis_url",
 ];

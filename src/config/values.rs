@@ -257,6 +257,27 @@ pub fn tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::E
     list(d)?.iter().map(|t| token(t)).collect()
 }
 
+/// The session secret: long enough that it cannot be guessed.
+pub fn optional_session_secret<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SecretString>, D::Error> {
+    match text(d)? {
+        Some(s) if s.chars().count() < 32 => Err(de::Error::custom("至少需要 32 个字符")),
+        other => Ok(other.map(SecretString::from)),
+    }
+}
+
+/// IP addresses, comma-separated text or a list.
+pub fn ip_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<std::net::IpAddr>, D::Error> {
+    list(d)?
+        .iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|_| de::Error::custom(format!("{a:?} 不是 IP 地址")))
+        })
+        .collect()
+}
+
 pub fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
     Ok(text(d)?.map(SecretString::from))
 }

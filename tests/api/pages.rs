@@ -1,5 +1,6 @@
 //! The pages' session handling over plain HTTP: login by form and by link, cookie flags,
-//! redirects for visitors, 403 for users on admin pages, and no secrets in the HTML.
+//! redirects for visitors, 403 for users on admin pages, and no secrets in the HTML. Requests
+//! that change something carry the `Origin` a browser sends from this site's pages.
 
 use reqwest::{redirect::Policy, StatusCode};
 
@@ -15,6 +16,7 @@ fn no_redirects() -> reqwest::Client {
 async fn login_cookie(app: &TestApp, token: &str) -> String {
     let response = no_redirects()
         .post(app.url("/login"))
+        .header("origin", app.url(""))
         .form(&[("token", token), ("next", "/admin/cache")])
         .send()
         .await
@@ -84,6 +86,7 @@ async fn wrong_token_returns_to_login_with_an_error() {
     let app = spawn_app(&[]).await;
     let response = no_redirects()
         .post(app.url("/login"))
+        .header("origin", app.url(""))
         .form(&[("token", "wrong-token-123")])
         .send()
         .await
@@ -132,6 +135,7 @@ async fn server_functions_need_a_session() {
     let app = spawn_app(&[]).await;
     let response = no_redirects()
         .post(app.url("/fn/load_dashboard"))
+        .header("origin", app.url(""))
         .send()
         .await
         .unwrap();
@@ -143,6 +147,7 @@ async fn logout_clears_the_cookie() {
     let app = spawn_app(&[]).await;
     let response = no_redirects()
         .post(app.url("/logout"))
+        .header("origin", app.url(""))
         .send()
         .await
         .unwrap();

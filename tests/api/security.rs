@@ -220,3 +220,220 @@ async fn a_stream_past_its_deadline_ends_and_the_answer_is_still_cached() {
     assert_eq!(again["content"], "第一段，第二段，第三段，第四段。");
     assert_eq!(fake.calls().len(), 1);
 }
+
+async fn login(app: &crate::helpers::TestApp, token: &str) -> String {
+    let response = no_redirects()
+        .post(app.url("/login"))
+        .header("origin", app.url(""))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn dashboard_status(app: &crate::helpers::TestApp, cookie: &str) -> StatusCode {
+    no_redirects()
+        .get(app.url("/admin/cache"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn logout(app: &crate::helpers::TestApp, cookie: &str) {
+    let response = no_redirects()
+        .post(app.url("/logout"))
+        .header("origin", app.url(""))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+/// A cookie copied before logging out opens nothing afterwards, on any instance sharing the
+/// Redis and the session secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_ends_the_session_on_every_instance() {
+    let redis = crate::helpers::RedisServer::start();
+    let shared = [
+        ("REDIS_URL", redis.url()),
+        (
+            "SESSION_SECRET",
+            "a-shared-session-secret-for-tests-0123".to_owned(),
+        ),
+    ];
+    let a = spawn_app(&shared).await;
+    let b = spawn_app(&shared).await;
+    let cookie = login(&a, ADMIN).await;
+    assert_eq!(dashboard_status(&b, &cookie).await, StatusCode::OK);
+    logout(&a, &cookie).await;
+    assert_eq!(dashboard_status(&a, &cookie).await, StatusCode::SEE_OTHER);
+    assert_eq!(dashboard_status(&b, &cookie).await, StatusCode::SEE_OTHER);
+    // A new login is a new session.
+    let again = login(&b, ADMIN).await;
+    assert_ne!(again, cookie);
+    assert_eq!(dashboard_status(&a, &again).await, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_without_redis_ends_the_session_here() {
+    let app = spawn_app(&[]).await;
+    let cookie = login(&app, ADMIN).await;
+    assert_eq!(dashboard_status(&app, &cookie).await, StatusCode::OK);
+    logout(&app, &cookie).await;
+    assert_eq!(dashboard_status(&app, &cookie).await, StatusCode::SEE_OTHER);
+}
+
+/// A session ends with its token: the same secret, the token gone from the configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_token_ends_its_sessions() {
+    let secret = (
+        "SESSION_SECRET",
+        "a-shared-session-secret-for-tests-0123".to_owned(),
+    );
+    let before = spawn_app(std::slice::from_ref(&secret)).await;
+    let cookie = login(&before, ADMIN).await;
+    let after = spawn_app(&[secret, ("ADMIN_TOKEN", "a-new-admin-token-456".into())]).await;
+    assert_eq!(
+        dashboard_status(&after, &cookie).await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_logins_from_one_address_are_throttled() {
+    let app = spawn_app(&[("LOGIN_ATTEMPTS_PER_MINUTE", "3".into())]).await;
+    for _ in 0..3 {
+        let response = no_redirects()
+            .post(app.url("/login"))
+            .header("origin", app.url(""))
+            .form(&[("token", "guess-0000000")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    let response = no_redirects()
+        .post(app.url("/login"))
+        .header("origin", app.url(""))
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    assert!(response.text().await.unwrap().contains("登录尝试过于频繁"));
+    // The link is the same door.
+    let link = no_redirects()
+        .get(app.url(&format!("/login?token={ADMIN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A page on another port of the same host posts with the admin's cookie: refused, and the
+/// cache is still there. The Bearer API, which carries no cookie, is not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_requests_with_the_cookie_are_refused() {
+    let app = spawn_app(&[]).await;
+    let cookie = login(&app, ADMIN).await;
+    assert_eq!(app.generate(&seed_body()).await.1["cached"], false);
+    let elsewhere = format!("http://127.0.0.1:{}", app.addr.port() + 1);
+    let clear = <yueen::pages::dashboard::ClearCache as leptos::server_fn::ServerFn>::PATH;
+    for path in [clear, "/export/markdown", "/logout", "/login"] {
+        let response = no_redirects()
+            .post(app.url(path))
+            .header("cookie", &cookie)
+            .header("origin", &elsewhere)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("plan=%7B%7D&token=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            response.text().await.unwrap().contains("跨站请求"),
+            "{path}"
+        );
+    }
+    // Without Origin, only a same-origin fetch passes.
+    let response = no_redirects()
+        .post(app.url(clear))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.generate(&seed_body()).await.1["cached"], true);
+    let response = no_redirects()
+        .post(app.url(clear))
+        .header("cookie", &cookie)
+        .header("origin", app.url(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.generate(&seed_body()).await.1["cached"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_policy_that_runs_only_their_own_scripts() {
+    let app = spawn_app(&[]).await;
+    let response = no_redirects().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    let html = response.text().await.unwrap();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(
+        !policy.contains("script-src 'self' 'unsafe-inline'"),
+        "{policy}"
+    );
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the nonce"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    // Each render has its own nonce.
+    let other = no_redirects().get(app.url("/login")).send().await.unwrap();
+    assert_ne!(
+        other.headers()["content-security-policy"],
+        headers["content-security-policy"]
+    );
+    // The API's answers run nothing either.
+    let api = reqwest::Client::new()
+        .get(app.url("/api/ai/cache/stats"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+    assert!(api.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+}
