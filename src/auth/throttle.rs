@@ -11,6 +11,10 @@ use std::{
 
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+/// Addresses tracked at most. Past this (many addresses within a minute), idle ones are
+/// dropped at once, and while the table is still full a new address waits a minute.
+const MAX_TRACKED: usize = 100_000;
+
 pub struct LoginThrottle {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
