@@ -10,14 +10,7 @@ use std::{
     time::Duration,
 };
 
-use axum::{
-    body::Body,
-    extract::{ConnectInfo, Request, State},
-    http::StatusCode,
-    middleware::Next,
-    response::{IntoResponse, Response},
-    Router,
-};
+use axum::{body::Body, extract::ConnectInfo, Router};
 use futures::{Stream, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::{
@@ -125,20 +118,6 @@ pub fn client_ip(
             .find(|a| !trusted.contains(a))
             .unwrap_or(peer),
     )
-}
-
-/// Middleware: a request whose answer has not started within `limit` gets a 504 in the API's
-/// error shape. A streamed answer starts early and then runs on its own deadline.
-pub async fn answer_within(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => crate::api::error::ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "REQUEST_TIMEOUT",
-            "请求处理超时，请稍后重试；正在生成的内容完成后会写入缓存",
-        )
-        .into_response(),
-    }
 }
 
 /// `stream` for at most `deadline`; when cut there, `last` (if any) is its final item.

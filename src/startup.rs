@@ -313,7 +313,7 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
         .layer(middleware::from_fn(headers::secure))
         .layer(middleware::from_fn_with_state(
             request_timeout,
-            serve::answer_within,
+            api::error::answer_within,
         ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -43,6 +43,12 @@ impl LoginThrottle {
 
     /// Counts one attempt from `client`: `Err` with the wait when it is one too many.
     pub fn attempt(&self, client: IpAddr) -> Result<(), Duration> {
+        if self.limiter.len() >= MAX_TRACKED {
+            self.forget_idle();
+            if self.limiter.len() >= MAX_TRACKED {
+                return Err(Duration::from_secs(60));
+            }
+        }
         self.limiter.check_key(&key(client)).map_err(|not_until| {
             not_until.wait_time_from(governor::clock::DefaultClock::default().now())
         })
