@@ -18,6 +18,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
 #[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod domain;
@@ -43,6 +45,8 @@ pub mod state;
 pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub mod templates;
+#[cfg(feature = "ssr")]
+pub mod usage;
 #[cfg(feature = "ssr")]
 pub mod warmup;
 

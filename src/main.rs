@@ -7,7 +7,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    yueen::startup::run_from_env().await
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match yueen::cli::run(&args) {
+        Some(code) => code,
+        None => yueen::startup::run_from_env().await,
+    }
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -22,7 +22,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{ai::AiService, cache::CacheService};
+use crate::{ai::AiService, cache::CacheService, usage::Accounts};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -50,7 +50,7 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    pub fn new(cache: Arc<CacheService>, ai: Arc<AiService>) -> Self {
+    pub fn new(cache: Arc<CacheService>, ai: Arc<AiService>, accounts: Arc<Accounts>) -> Self {
         let mut registry = Registry::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
@@ -71,7 +71,11 @@ impl Metrics {
             "Time for one AI generation including retries and waits",
             ai.latency_histogram(),
         );
-        registry.register_collector(Box::new(StatsCollector { cache, ai }));
+        registry.register_collector(Box::new(StatsCollector {
+            cache,
+            ai,
+            accounts,
+        }));
         Self {
             registry,
             http_requests,
@@ -152,6 +156,7 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 struct StatsCollector {
     cache: Arc<CacheService>,
     ai: Arc<AiService>,
+    accounts: Arc<Accounts>,
 }
 
 impl std::fmt::Debug for StatsCollector {
@@ -272,6 +277,59 @@ impl Collector for StatsCollector {
             "Retries after a failed attempt",
             a.retries,
         )?;
+        self.usage(&mut encoder)
+    }
+}
+
+impl StatsCollector {
+    /// Tokens, cost and savings by user name (the configured users: a bounded label set).
+    fn usage(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let by_user = self.accounts.spend_by_user();
+        let mut tokens = encoder.encode_descriptor(
+            "yueen_ai_tokens",
+            "Model tokens used, by user and kind (prompt, completion)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (user, spend) in &by_user {
+            for (kind, n) in [
+                ("prompt", spend.prompt_tokens),
+                ("completion", spend.completion_tokens),
+            ] {
+                ConstCounter::new(n)
+                    .encode(tokens.encode_family(&[("user", &**user), ("kind", kind)])?)?;
+            }
+        }
+        type Read = fn(&crate::model::Spend) -> f64;
+        let families: [(&str, &str, Read); 4] = [
+            (
+                "yueen_ai_cost",
+                "What the model tokens cost, by user (in AI_PRICE_CURRENCY)",
+                |s| s.cost,
+            ),
+            (
+                "yueen_cache_saved_tokens",
+                "Model tokens the cache saved, by user",
+                |s| s.saved_tokens as f64,
+            ),
+            (
+                "yueen_cache_saved_cost",
+                "What the cache saved, by user (in AI_PRICE_CURRENCY)",
+                |s| s.saved_cost,
+            ),
+            (
+                "yueen_requests_by_user",
+                "Requests counted against the limits, by user",
+                |s| s.requests as f64,
+            ),
+        ];
+        for (name, help, read) in families {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (user, spend) in &by_user {
+                ConstCounter::new(read(spend))
+                    .encode(family.encode_family(&[("user", &**user)])?)?;
+            }
+        }
         Ok(())
     }
 }

@@ -40,6 +40,7 @@ use crate::{
     ops, serve,
     state::{AppState, Shared},
     templates::Registry,
+    usage::{ledger::Prices, Accounts},
     warmup::{self, Warmup},
 };
 
@@ -98,7 +99,21 @@ impl Application {
             source,
         })?;
 
-        let metrics = Arc::new(Metrics::new(cache.clone(), ai.clone()));
+        let accounts = Arc::new(Accounts::new(
+            cache.clone(),
+            tokens.users(),
+            settings.limits,
+            Prices {
+                input_per_mtok: settings.ai.price_input_per_mtok,
+                output_per_mtok: settings.ai.price_output_per_mtok,
+                currency: settings.ai.price_currency.clone(),
+            },
+            // A generation holds its lease at most this long if never given back.
+            ai.worst_case()
+                .max(settings.server.stream_deadline)
+                .saturating_add(Duration::from_secs(30)),
+        ));
+        let metrics = Arc::new(Metrics::new(cache.clone(), ai.clone(), accounts.clone()));
         let metrics_listener = match settings.server.metrics_addr {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -116,7 +131,7 @@ impl Application {
             },
             auth: auth(&settings, tokens, cache.clone()),
             generation: Arc::new(
-                GenerationService::new(Arc::new(registry), cache, ai)
+                GenerationService::new(Arc::new(registry), cache, ai, accounts)
                     .with_plan_concurrency(settings.ai.plan_concurrency),
             ),
             body_limit: settings.server.body_limit_bytes,

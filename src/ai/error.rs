@@ -26,6 +26,9 @@ pub enum AttemptFailure {
     /// A streamed answer broke off after text had arrived; never retried, since the writer
     /// already sees the partial text.
     Interrupted(Box<AttemptFailure>),
+    /// This instance already makes as many model calls as it may and its queue is full; no
+    /// call was made.
+    Overloaded,
 }
 
 impl AttemptFailure {
@@ -35,7 +38,9 @@ impl AttemptFailure {
             Self::Status { status, .. } => reqwest::StatusCode::from_u16(*status)
                 .map(is_retryable_status)
                 .unwrap_or(false),
-            Self::Malformed(_) | Self::Incomplete(_) | Self::Interrupted(_) => false,
+            Self::Malformed(_) | Self::Incomplete(_) | Self::Interrupted(_) | Self::Overloaded => {
+                false
+            }
         }
     }
 
@@ -57,6 +62,7 @@ impl fmt::Display for AttemptFailure {
             Self::Malformed(reason) => write!(f, "响应格式错误: {reason}"),
             Self::Incomplete(reason) => write!(f, "回答未完整结束（finish_reason={reason}）"),
             Self::Interrupted(cause) => write!(f, "流式输出中断: {cause}"),
+            Self::Overloaded => f.write_str("本实例的模型调用已满且排队已满"),
         }
     }
 }
@@ -72,6 +78,11 @@ pub struct AiError {
 impl AiError {
     pub fn is_timeout(&self) -> bool {
         matches!(self.failure, AttemptFailure::Timeout)
+    }
+
+    /// No call was made: this instance was at its limit of model calls.
+    pub fn is_overloaded(&self) -> bool {
+        matches!(self.failure, AttemptFailure::Overloaded)
     }
 
     pub fn log_detail(&self) -> String {
@@ -112,6 +123,7 @@ impl fmt::Display for AiError {
             AttemptFailure::Interrupted(_) => {
                 f.write_str("AI 服务在输出过程中中断，已保留已生成的部分，可重新生成该章节")
             }
+            AttemptFailure::Overloaded => f.write_str("当前生成请求过多，请稍后重试"),
         }
     }
 }

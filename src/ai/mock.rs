@@ -44,7 +44,7 @@ pub fn pieces(text: String, delay: std::time::Duration) -> super::TextStream {
             if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            Ok(piece)
+            Ok(super::Piece::Text(piece))
         },
     ))
 }

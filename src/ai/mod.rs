@@ -5,6 +5,7 @@ pub mod error;
 pub mod mock;
 pub mod openai;
 pub mod retry;
+pub mod usage;
 
 use std::{
     pin::Pin,
@@ -20,6 +21,7 @@ use futures::{stream, Stream, StreamExt};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
 pub use error::AiError;
+pub use usage::Usage;
 
 use crate::{
     config::AiSettings,
@@ -59,11 +61,58 @@ pub struct AiService {
     counters: Arc<AiCounters>,
     latency: Histogram,
     mock_chunk_delay: Duration,
+    slots: Slots,
 }
 
-/// A streamed answer: pieces of text in order. It ends after the last piece, or with one error
-/// when the answer broke off (the pieces before it stay valid but the answer is incomplete).
-pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, AiError>> + Send>>;
+/// One item of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    /// What the whole answer used; the last item of a complete answer.
+    Usage(Usage),
+}
+
+/// A streamed answer: pieces of text in order, then its usage. It ends after those, or with
+/// one error when the answer broke off (the pieces before it stay valid but the answer is
+/// incomplete).
+pub type TextStream = Pin<Box<dyn Stream<Item = Result<Piece, AiError>> + Send>>;
+
+/// A whole answer and what it used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub text: String,
+    pub usage: Usage,
+}
+
+/// The cap on model calls this instance makes at once, with a bounded queue in front.
+struct Slots {
+    free: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_queue: usize,
+}
+
+impl Slots {
+    /// A slot for one call: at once if one is free, after a wait in the queue, or refused when
+    /// the queue is full.
+    async fn take(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AiError> {
+        if let Ok(permit) = self.free.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AiError {
+                failure: error::AttemptFailure::Overloaded,
+                attempts: 0,
+            });
+        }
+        let permit = self.free.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        permit.map_err(|_| AiError {
+            failure: error::AttemptFailure::Overloaded,
+            attempts: 0,
+        })
+    }
+}
 
 impl AiService {
     pub fn from_settings(settings: &AiSettings) -> Result<Self, reqwest::Error> {
@@ -85,6 +134,11 @@ impl AiService {
             counters,
             latency: Histogram::new(exponential_buckets(0.001, 2.0, 18)),
             mock_chunk_delay: settings.mock_chunk_delay,
+            slots: Slots {
+                free: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrency.max(1))),
+                waiting: std::sync::atomic::AtomicUsize::new(0),
+                max_queue: settings.max_queue,
+            },
         })
     }
 
@@ -110,7 +164,7 @@ impl AiService {
         self.latency.clone()
     }
 
-    pub async fn generate(&self, input: GenerateInput<'_>) -> Result<String, AiError> {
+    pub async fn generate(&self, input: GenerateInput<'_>) -> Result<Answer, AiError> {
         let started = std::time::Instant::now();
         let result = self.generate_untimed(input).await;
         self.latency.observe(started.elapsed().as_secs_f64());
@@ -122,65 +176,88 @@ impl AiService {
         result
     }
 
-    async fn generate_untimed(&self, input: GenerateInput<'_>) -> Result<String, AiError> {
+    async fn generate_untimed(&self, input: GenerateInput<'_>) -> Result<Answer, AiError> {
         match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
-                Ok(mock::generate(
-                    input.template,
-                    input.section,
-                    input.info,
-                    input.context,
-                ))
+                let text = mock::generate(input.template, input.section, input.info, input.context);
+                let usage = Usage::estimate(input.prompt, &text);
+                Ok(Answer { text, usage })
             }
             Backend::OpenAi(client) => {
+                let _slot = self.slots.take().await?;
                 let result = client.complete(input.prompt).await;
-                if let Err(e) = &result {
-                    tracing::error!("AI 生成失败: {}", e.log_detail());
+                match result {
+                    Ok(done) => Ok(Answer {
+                        usage: done
+                            .usage
+                            .unwrap_or_else(|| Usage::estimate(input.prompt, &done.text)),
+                        text: done.text,
+                    }),
+                    Err(e) => {
+                        tracing::error!("AI 生成失败: {}", e.log_detail());
+                        Err(e)
+                    }
                 }
-                result
             }
         }
     }
 
     /// Starts a streamed answer. Resolves once the first piece of text is there (failures
-    /// before it are retried, as for `generate`); the stream yields that piece first. The mock
-    /// streams its text in pieces too, so the streaming path always runs.
+    /// before it are retried, as for `generate`); the stream yields that piece first and its
+    /// usage last. The mock streams its text in pieces too, so the streaming path always runs.
     pub async fn stream(&self, input: GenerateInput<'_>) -> Result<TextStream, AiError> {
         let started = Instant::now();
+        let prompt = input.prompt.clone();
         let pieces: TextStream = match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
                 let text = mock::generate(input.template, input.section, input.info, input.context);
                 mock::pieces(text, self.mock_chunk_delay)
             }
-            Backend::OpenAi(client) => match client.open_stream(input.prompt).await {
-                Ok((first, reader)) => {
-                    let rest = stream::unfold(Some(reader), |reader| async move {
-                        let mut reader = reader?;
-                        match reader.next_text().await {
-                            Ok(Some(text)) => Some((Ok(text), Some(reader))),
-                            Ok(None) => None,
-                            Err(cause) => Some((
-                                Err(AiError {
-                                    failure: error::AttemptFailure::Interrupted(Box::new(cause)),
-                                    attempts: 1,
-                                }),
-                                None,
-                            )),
-                        }
-                    });
-                    Box::pin(stream::once(async move { Ok(first) }).chain(rest))
+            Backend::OpenAi(client) => {
+                let slot = match self.slots.take().await {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                };
+                match client.open_stream(input.prompt).await {
+                    Ok((first, reader)) => {
+                        let rest = stream::unfold(Some((reader, slot)), |state| async move {
+                            let (mut reader, slot) = state?;
+                            match reader.next_text().await {
+                                Ok(Some(text)) => {
+                                    Some((Ok(Piece::Text(text)), Some((reader, slot))))
+                                }
+                                Ok(None) => reader
+                                    .usage
+                                    .take()
+                                    .map(|usage| (Ok(Piece::Usage(usage)), None)),
+                                Err(cause) => Some((
+                                    Err(AiError {
+                                        failure: error::AttemptFailure::Interrupted(Box::new(
+                                            cause,
+                                        )),
+                                        attempts: 1,
+                                    }),
+                                    None,
+                                )),
+                            }
+                        });
+                        Box::pin(stream::once(async move { Ok(Piece::Text(first)) }).chain(rest))
+                    }
+                    Err(e) => {
+                        tracing::error!("AI 生成失败: {}", e.log_detail());
+                        self.latency.observe(started.elapsed().as_secs_f64());
+                        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                        return Err(e);
+                    }
                 }
-                Err(e) => {
-                    tracing::error!("AI 生成失败: {}", e.log_detail());
-                    self.latency.observe(started.elapsed().as_secs_f64());
-                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                    return Err(e);
-                }
-            },
+            }
         };
-        Ok(self.counted(pieces, started))
+        Ok(self.counted(with_usage(pieces, prompt), started))
     }
 
     /// Counts a stream as one success (at its end) or one failure (at its error), and its
@@ -218,4 +295,33 @@ impl AiService {
             failures: self.counters.failures.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Ends a complete stream with its usage: the provider's, or an estimate from the text when it
+/// sent none.
+fn with_usage(pieces: TextStream, prompt: Prompt) -> TextStream {
+    let mut text = String::new();
+    let mut reported = false;
+    let mut ended = false;
+    let mut pieces = pieces;
+    Box::pin(stream::poll_fn(move |cx| {
+        if ended {
+            return std::task::Poll::Ready(None);
+        }
+        let next = pieces.as_mut().poll_next(cx);
+        match &next {
+            std::task::Poll::Ready(Some(Ok(Piece::Text(t)))) => text.push_str(t),
+            std::task::Poll::Ready(Some(Ok(Piece::Usage(_)))) => reported = true,
+            std::task::Poll::Ready(Some(Err(_))) => reported = true,
+            std::task::Poll::Ready(None) => {
+                ended = true;
+                if !reported {
+                    let usage = Usage::estimate(&prompt, &text);
+                    return std::task::Poll::Ready(Some(Ok(Piece::Usage(usage))));
+                }
+            }
+            _ => {}
+        }
+        next
+    }))
 }

@@ -14,6 +14,7 @@ use url::Url;
 use super::{
     error::{AiError, AttemptFailure},
     retry::{parse_retry_after, RetryPolicy},
+    usage::Usage,
     AiCounters,
 };
 use crate::{config::AiSettings, prompt::Prompt};
@@ -41,6 +42,39 @@ struct ChatRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
     stream: bool,
+    /// Streamed: ask for the token counts in a last chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+/// The provider's token counts.
+#[derive(Deserialize)]
+struct ApiUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+impl From<ApiUsage> for Usage {
+    fn from(u: ApiUsage) -> Self {
+        Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            estimated: false,
+        }
+    }
+}
+
+/// An answer and, when the provider said, what it used.
+pub struct Completion {
+    pub text: String,
+    pub usage: Option<Usage>,
 }
 
 #[derive(Serialize)]
@@ -52,6 +86,8 @@ struct Message<'a> {
 #[derive(Deserialize)]
 struct ChatResponse {
     choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<ApiUsage>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +154,9 @@ impl OpenAiClient {
             temperature: self.temperature,
             max_tokens: self.max_tokens,
             stream,
+            stream_options: stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
         }
     }
 
@@ -155,7 +194,7 @@ impl OpenAiClient {
     }
 
     /// Asks for one completion, retrying what can succeed on retry.
-    pub async fn complete(&self, prompt: &Prompt) -> Result<String, AiError> {
+    pub async fn complete(&self, prompt: &Prompt) -> Result<Completion, AiError> {
         let request = self.request(prompt, false);
         self.retrying(|| self.attempt(&request)).await
     }
@@ -176,8 +215,10 @@ impl OpenAiClient {
                 .is_some_and(|v| v.starts_with("text/event-stream"));
             if !is_events {
                 // A provider that ignores `stream: true` answers in one piece.
-                let text = read_completion(response).await?;
-                return Ok((text, SseReader::finished()));
+                let whole = read_completion(response).await?;
+                let mut reader = SseReader::finished();
+                reader.usage = whole.usage;
+                return Ok((whole.text, reader));
             }
             let mut reader = SseReader::new(response, self.timeout, deadline);
             // Leading blank pieces are not yet an answer: retries stay possible until text.
@@ -221,13 +262,13 @@ impl OpenAiClient {
         })
     }
 
-    async fn attempt(&self, request: &ChatRequest<'_>) -> Result<String, AttemptFailure> {
+    async fn attempt(&self, request: &ChatRequest<'_>) -> Result<Completion, AttemptFailure> {
         read_completion(self.send(request).await?).await
     }
 }
 
-/// The text of a whole (non-streamed) chat completion.
-async fn read_completion(response: reqwest::Response) -> Result<String, AttemptFailure> {
+/// The text (and usage) of a whole (non-streamed) chat completion.
+async fn read_completion(response: reqwest::Response) -> Result<Completion, AttemptFailure> {
     let body = response.bytes().await.map_err(network_failure)?;
     let parsed: ChatResponse =
         serde_json::from_slice(&body).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
@@ -239,12 +280,16 @@ async fn read_completion(response: reqwest::Response) -> Result<String, AttemptF
     if let Some(reason) = choice.finish_reason.as_deref() {
         check_finish(reason)?;
     }
-    choice
+    let text = choice
         .message
         .content
         .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())
-        .ok_or_else(|| AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))
+        .ok_or_else(|| AttemptFailure::Malformed("响应中没有生成的文本".to_owned()))?;
+    Ok(Completion {
+        text,
+        usage: parsed.usage.map(Usage::from),
+    })
 }
 
 /// Whether a `finish_reason` means the answer is whole: `stop` (or none given) does; `length`
@@ -261,6 +306,8 @@ fn check_finish(reason: &str) -> Result<(), AttemptFailure> {
 struct StreamChunk {
     #[serde(default)]
     choices: Vec<StreamChoice>,
+    #[serde(default)]
+    usage: Option<ApiUsage>,
 }
 
 #[derive(Deserialize)]
@@ -289,7 +336,12 @@ pub struct SseReader {
     /// When the whole answer must be in.
     deadline: tokio::time::Instant,
     finished: bool,
+    /// What the provider said the answer used, once it has.
+    pub usage: Option<Usage>,
 }
+
+/// After the answer's last piece, how long to wait for the chunk with its token counts.
+const USAGE_GRACE: Duration = Duration::from_secs(2);
 
 impl SseReader {
     fn new(response: reqwest::Response, idle: Duration, deadline: tokio::time::Instant) -> Self {
@@ -299,6 +351,7 @@ impl SseReader {
             idle,
             deadline,
             finished: false,
+            usage: None,
         }
     }
 
@@ -310,6 +363,7 @@ impl SseReader {
             idle: Duration::ZERO,
             deadline: tokio::time::Instant::now(),
             finished: true,
+            usage: None,
         }
     }
 
@@ -323,17 +377,25 @@ impl SseReader {
                 }
                 continue;
             }
-            if self.finished {
+            if self.finished && (self.usage.is_some() || self.response.is_none()) {
                 return Ok(None);
             }
             let Some(response) = self.response.as_mut() else {
                 return Ok(None);
             };
-            let wait = self.idle.min(
+            let mut wait = self.idle.min(
                 self.deadline
                     .saturating_duration_since(tokio::time::Instant::now()),
             );
+            if self.finished {
+                // The answer is whole; its token counts may follow in one more chunk.
+                wait = wait.min(USAGE_GRACE);
+            }
             match tokio::time::timeout(wait, response.chunk()).await {
+                Err(_) if self.finished => {
+                    self.response = None;
+                    return Ok(None);
+                }
                 Err(_) => return Err(AttemptFailure::Timeout),
                 Ok(Err(e)) => return Err(network_failure(e)),
                 Ok(Ok(Some(bytes))) => self.buffer.extend_from_slice(&bytes),
@@ -362,11 +424,15 @@ impl SseReader {
         let data = data.trim_start();
         if data == "[DONE]" {
             self.finished = true;
+            self.response = None;
             self.buffer.clear();
             return Ok(None);
         }
         let chunk: StreamChunk =
             serde_json::from_str(data).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage.into());
+        }
         let Some(choice) = chunk.choices.into_iter().next() else {
             return Ok(None);
         };

@@ -5,14 +5,19 @@ use axum::{
     http::{header::AUTHORIZATION, request::Parts, StatusCode},
 };
 
+use std::sync::Arc;
+
 use super::error::ApiError;
-use crate::{auth::Role, state::AppState};
+use crate::{
+    auth::{tokens::User, Role},
+    state::AppState,
+};
 
-/// A caller with a valid token.
-pub struct Caller(pub Role);
+/// A caller with a valid token, and whose it is.
+pub struct Caller(pub Arc<User>);
 
-/// A caller with the admin token.
-pub struct Admin;
+/// A caller with an admin's token.
+pub struct Admin(pub Arc<User>);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -35,7 +40,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty());
         token
-            .and_then(|t| state.auth.tokens.role_of(t))
+            .and_then(|t| state.auth.tokens.user_of(t))
             .map(Caller)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "访问令牌无效"))
     }
@@ -45,8 +50,9 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match Caller::from_request_parts(parts, state).await?.0 {
-            Role::Admin => Ok(Admin),
+        let Caller(user) = Caller::from_request_parts(parts, state).await?;
+        match user.role {
+            Role::Admin => Ok(Admin(user)),
             Role::User => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",

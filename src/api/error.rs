@@ -14,7 +14,7 @@ use utoipa::{
     IntoResponses, ToSchema,
 };
 
-use crate::{generation::GenerationError, model::FieldProblem};
+use crate::{generation::GenerationError, model::FieldProblem, usage::limits::LimitError};
 
 /// Every error: `success` is false.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,6 +39,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Sent as `Retry-After` (whole seconds, at least one).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -50,6 +52,7 @@ impl ApiError {
                 message: message.into(),
                 details: None,
             },
+            retry_after: None,
         }
     }
 
@@ -88,16 +91,38 @@ impl IntoResponse for ApiError {
             success: false,
             error: self.body,
         });
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
-            (self.status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        } else {
-            (self.status, body).into_response()
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                "Bearer".parse().expect("a valid header"),
+            );
         }
+        if let Some(wait) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        }
+        response
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, e.code, e.message);
+        error.retry_after = Some(e.retry_after);
+        error
     }
 }
 
 impl From<GenerationError> for ApiError {
     fn from(e: GenerationError) -> Self {
+        if let GenerationError::Ai(ai) = &e {
+            if ai.is_overloaded() {
+                let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string());
+                error.retry_after = Some(std::time::Duration::from_secs(5));
+                return error;
+            }
+        }
         let status = match &e {
             GenerationError::UnknownTemplate(_) | GenerationError::UnknownSection { .. } => {
                 StatusCode::NOT_FOUND
@@ -133,6 +158,10 @@ const UNAUTHORIZED: (u16, &str) = (401, "缺少或无效的令牌");
 const BAD_JSON: (u16, &str) = (400, "请求体不是有效的 JSON");
 const TOO_LARGE: (u16, &str) = (413, "请求体过大");
 const INVALID: (u16, &str) = (422, "字段缺失或不合法");
+const LIMITED: (u16, &str) = (
+    429,
+    "超出该用户的限额（每分钟请求数、同时进行的生成数或每日 tokens），Retry-After 给出等待秒数",
+);
 
 /// What writing a section can fail with.
 pub struct SectionErrors;
@@ -145,8 +174,12 @@ impl IntoResponses for SectionErrors {
             (404, "模板或章节不存在"),
             TOO_LARGE,
             INVALID,
+            LIMITED,
             (502, "AI 服务出错（流式接口：第一段文字之前）"),
-            (503, "另一实例正在生成同一章节且等待超时"),
+            (
+                503,
+                "另一实例正在生成同一章节且等待超时，或本实例的模型调用已满（带 Retry-After）",
+            ),
             (504, "AI 服务超时（流式接口：第一段文字之前）"),
         ])
     }
@@ -163,6 +196,7 @@ impl IntoResponses for PlanErrors {
             (404, "模板不存在"),
             TOO_LARGE,
             INVALID,
+            LIMITED,
         ])
     }
 }

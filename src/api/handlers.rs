@@ -41,10 +41,12 @@ use crate::{
 )]
 pub async fn generate(
     State(state): State<AppState>,
-    _caller: Caller,
+    Caller(user): Caller,
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<Json<GenerateResponse>, ApiError> {
-    let request = state.generation.read_section(body)?;
+    let mut request = state.generation.read_section(body)?;
+    let _lease = state.generation.accounts().admit(&user, 1).await?;
+    request.payer = Some(user.name.clone());
     let section = state.generation.generate(&request).await?;
     Ok(Json(GenerateResponse {
         success: true,
@@ -69,13 +71,17 @@ pub async fn generate(
 )]
 pub async fn generate_stream(
     State(state): State<AppState>,
-    _caller: Caller,
+    Caller(user): Caller,
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let request = state.generation.read_section(body)?;
+    let mut request = state.generation.read_section(body)?;
+    let lease = state.generation.accounts().admit(&user, 1).await?;
+    request.payer = Some(user.name.clone());
     let events = state.generation.stream(&request).await?;
     let events = serve::with_deadline(events, state.stream_deadline, Some(serve::deadline_event()));
-    let events = events.map(|event| {
+    // The lease is the stream's: it counts as running until the stream ends.
+    let events = events.map(move |event| {
+        let _running = &lease;
         Ok(Event::default()
             .event(event.name())
             .json_data(&event)
@@ -100,10 +106,13 @@ pub async fn generate_stream(
 )]
 pub async fn generate_plan(
     State(state): State<AppState>,
-    _caller: Caller,
+    Caller(user): Caller,
     JsonBody(body): JsonBody<PlanBody>,
 ) -> Result<Json<PlanResponse>, ApiError> {
-    let plan = state.generation.read_plan(body)?;
+    let mut plan = state.generation.read_plan(body)?;
+    let sections = plan.template.sections.len() as u32;
+    let _lease = state.generation.accounts().admit(&user, sections).await?;
+    plan.payer = Some(user.name.clone());
     let plan = state.generation.generate_plan(plan).await;
     Ok(Json(PlanResponse {
         success: true,
@@ -111,7 +120,10 @@ pub async fn generate_plan(
     }))
 }
 
-/// 缓存与 AI 统计
+/// 缓存、AI 与用量统计
+///
+/// `usage` 给出本实例启动以来的 tokens、费用（`AI_PRICE_*`）和缓存节省的 tokens、费用与时间，`by_user` 按用户列出，
+/// 含各自的限额和今日剩余额度。
 #[utoipa::path(
     get,
     path = "/api/ai/cache/stats",
@@ -126,6 +138,7 @@ pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json
         success: true,
         stats: state.generation.cache().stats(),
         ai: state.generation.ai().stats(),
+        usage: state.generation.accounts().stats().await,
     })
 }
 

@@ -19,8 +19,8 @@ use crate::{
     generation::Generated,
     model::{
         AiStats, BreakerStats, CacheStats, FieldKind, FieldProblem, FieldSpec, GenerateBody,
-        PlanBody, PlanOutcome, PlanSection, SectionEvent, SectionFailure, SectionStatus, TierStats,
-        Tiers,
+        PlanBody, PlanOutcome, PlanSection, SectionEvent, SectionFailure, SectionStatus, Spend,
+        TierStats, Tiers, UsageStats, UserLimits, UserUsage,
     },
     templates::{Registry, Section, Template},
 };
@@ -62,7 +62,8 @@ impl Modify for BearerAuth {
         GenerateBody, PlanBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
         ErrorResponse, ErrorBody, FieldProblem, CacheStats, Tiers, TierStats, BreakerStats, AiStats,
         Template, Section, FieldSpec, FieldKind, Generated, PlanResponse, PlanOutcome,
-        PlanSection, SectionStatus, SectionFailure, SectionEvent
+        PlanSection, SectionStatus, SectionFailure, SectionEvent, UsageStats, Spend, UserUsage,
+        UserLimits
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::{
     generation::Generated,
-    model::{AiStats, CacheStats, PlanOutcome},
+    model::{AiStats, CacheStats, PlanOutcome, UsageStats},
     templates::Template,
 };
 
@@ -34,6 +34,7 @@ pub struct StatsResponse {
     pub success: bool,
     pub stats: CacheStats,
     pub ai: AiStats,
+    pub usage: UsageStats,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -40,8 +40,9 @@ pub async fn gate(State(auth): State<Auth>, mut req: Request, next: Next) -> Res
         req.extensions_mut().insert(Viewer(None));
         return next.run(req).await;
     }
-    let role = auth.session(req.headers()).await.map(|s| s.role);
-    req.extensions_mut().insert(Viewer(role));
+    let user = auth.session(req.headers()).await.map(|s| s.user);
+    let role = user.as_ref().map(|u| u.role);
+    req.extensions_mut().insert(Viewer(user));
     if is_public(&path) {
         return next.run(req).await;
     }

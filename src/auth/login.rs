@@ -107,8 +107,8 @@ fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Response {
     }
     let next = safe_next(form.next.as_deref());
     match auth.tokens.find(form.token.trim()) {
-        Some((key, role)) => {
-            tracing::info!("{}登录成功", role.label());
+        Some((key, user)) => {
+            tracing::info!("{}登录成功", user.name);
             let value = auth.sessions.issue(&key, SystemTime::now());
             let mut response = see_other(&next);
             if let Ok(cookie) =
@@ -156,7 +156,7 @@ pub async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Response {
     if let Some(session) = auth.session(&headers).await {
         let remaining = session.remaining(SystemTime::now());
         auth.store.mark(&session.revocation(), remaining).await;
-        tracing::info!("{}已退出登录", session.role.label());
+        tracing::info!("{}已退出登录", session.user.name);
     }
     let mut response = see_other("/login");
     response.headers_mut().insert(

@@ -14,7 +14,12 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretSlice};
 use sha2::Sha256;
 
-use super::{tokens::TokenDigest, Role, Tokens};
+use std::sync::Arc;
+
+use super::{
+    tokens::{TokenDigest, User},
+    Tokens,
+};
 
 pub const COOKIE_NAME: &str = "yueen_session";
 
@@ -22,7 +27,7 @@ pub const COOKIE_NAME: &str = "yueen_session";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
-    pub role: Role,
+    pub user: Arc<User>,
     /// Seconds since the epoch.
     pub expires: u64,
 }
@@ -117,9 +122,9 @@ impl Sessions {
         tokens
             .entries()
             .find(|(token, _)| self.mac(id, expires, token).verify_slice(&tag).is_ok())
-            .map(|(_, role)| Session {
+            .map(|(_, user)| Session {
                 id: id.to_owned(),
-                role: *role,
+                user: user.clone(),
                 expires,
             })
     }
@@ -179,12 +184,15 @@ mod tests {
         let (key, _) = all.find("user-token-1").unwrap();
         let value = sessions.issue(&key, now);
         assert!(!value.contains("user-token-1"));
-        assert_eq!(sessions.verify(&value, &all, now).unwrap().role, Role::User);
+        assert_eq!(
+            sessions.verify(&value, &all, now).unwrap().user.role,
+            crate::model::Role::User
+        );
         let (key, _) = all.find("admin-token-1").unwrap();
         let admin = sessions.issue(&key, now);
         assert_eq!(
-            sessions.verify(&admin, &all, now).unwrap().role,
-            Role::Admin
+            sessions.verify(&admin, &all, now).unwrap().user.role,
+            crate::model::Role::Admin
         );
         // Two logins are two sessions.
         assert_ne!(sessions.issue(&key, now), admin);

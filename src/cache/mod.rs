@@ -305,7 +305,7 @@ impl CacheService {
             (None, _) => Ok(local),
             (Some(_), None) => Err(CacheError::Unavailable),
             (Some(_), Some(redis)) => {
-                let removed = redis.clear_prefix(&self.prefix, &self.mark_key("")).await;
+                let removed = redis.clear_prefix(&self.prefix, &self.state_key("")).await;
                 if removed.is_ok() {
                     if let Err(e) = redis
                         .publish(&invalidation::channel(&self.prefix), invalidation::CLEAR)
@@ -381,14 +381,23 @@ impl CacheService {
         }
     }
 
-    fn mark_key(&self, name: &str) -> String {
-        format!("{}mark:{name}", self.prefix)
+    /// Where state lives (marks, counters, leases): under the prefix, but not cache entries —
+    /// clearing the cache leaves it.
+    fn state_key(&self, name: &str) -> String {
+        format!("{}state:{name}", self.prefix)
+    }
+
+    /// Redis for state operations, when it can be used; `None` means this instance is on its
+    /// own and keeps such state in memory.
+    pub fn shared(&self) -> Option<SharedState<'_>> {
+        self.live_redis()
+            .map(|redis| SharedState { cache: self, redis })
     }
 
     /// Marks `name` for `ttl`, here and, when Redis is up, for every instance. Marks are state,
     /// not cached answers: clearing the cache leaves them.
     pub async fn mark(&self, name: &str, ttl: Duration) {
-        let key = self.mark_key(name);
+        let key = self.state_key(&format!("mark:{name}"));
         let until = envelope::now_ms() + ttl.as_millis() as u64;
         self.marks.set(&key, Arc::from(""), until, ttl);
         if let Some(redis) = self.live_redis() {
@@ -400,7 +409,7 @@ impl CacheService {
 
     /// Whether `name` is marked, here or by any instance (when Redis can tell).
     pub async fn is_marked(&self, name: &str) -> bool {
-        let key = self.mark_key(name);
+        let key = self.state_key(&format!("mark:{name}"));
         if self
             .marks
             .get(&key)
@@ -453,6 +462,41 @@ impl CacheService {
             breaker: self.breaker.stats(),
             stale_served: load(&self.counters.stale_served),
         }
+    }
+}
+
+/// Counters and leases every instance sees, in Redis. A failed command trips the breaker (the
+/// caller then falls back to its own memory) and is reported as `None`.
+pub struct SharedState<'a> {
+    cache: &'a CacheService,
+    redis: &'a RedisCache,
+}
+
+impl SharedState<'_> {
+    fn ok<T>(&self, result: Result<T, CacheError>) -> Option<T> {
+        result.map_err(|e| self.cache.redis_failed(&e)).ok()
+    }
+
+    /// Adds `by` to counter `name` (which lives `ttl` from its first count); the new value.
+    pub async fn count_up(&self, name: &str, by: u64, ttl: Duration) -> Option<u64> {
+        let key = self.cache.state_key(name);
+        self.ok(self.redis.count_up(&key, by, ttl).await)
+    }
+
+    pub async fn counter(&self, name: &str) -> Option<u64> {
+        let key = self.cache.state_key(name);
+        self.ok(self.redis.counter(&key).await)
+    }
+
+    /// One of `limit` leases on `name` for `member`, lapsing after `ttl`; whether one was free.
+    pub async fn lease(&self, name: &str, member: &str, limit: u32, ttl: Duration) -> Option<bool> {
+        let key = self.cache.state_key(name);
+        self.ok(self.redis.lease(&key, member, limit, ttl).await)
+    }
+
+    pub async fn unlease(&self, name: &str, member: &str) {
+        let key = self.cache.state_key(name);
+        let _ = self.ok(self.redis.unlease(&key, member).await);
     }
 }
 

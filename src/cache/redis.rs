@@ -21,6 +21,20 @@ use crate::config::{RedisUrl, SentinelSettings};
 const SCAN_BATCH: usize = 500;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Drops lapsed leases, then takes one when fewer than the limit are held. Times come from the
+/// server's clock, so instances with skewed clocks agree.
+const LEASE_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+";
+
 /// Deletes the lock only if it still holds our token.
 const RELEASE_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -329,6 +343,62 @@ impl RedisCache {
         let mut conn = self.conn();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         self.bounded(conn.pset_ex(key, 1u8, millis)).await
+    }
+
+    /// Adds `by` to the counter `key`, which lives `ttl` from its first count; the new value.
+    pub async fn count_up(&self, key: &str, by: u64, ttl: Duration) -> Result<u64, CacheError> {
+        let mut conn = self.conn();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let (value, _): (u64, i64) = self
+            .bounded(
+                redis::pipe()
+                    .atomic()
+                    .incr(key, by)
+                    .cmd("PEXPIRE")
+                    .arg(key)
+                    .arg(millis)
+                    .arg("NX")
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(value)
+    }
+
+    /// The counter `key`, 0 when there is none.
+    pub async fn counter(&self, key: &str) -> Result<u64, CacheError> {
+        let mut conn = self.conn();
+        let value: Option<u64> = self.bounded(conn.get(key)).await?;
+        Ok(value.unwrap_or(0))
+    }
+
+    /// Takes one of `limit` leases on `key` for `member`, each lapsing after `ttl` unless given
+    /// back; whether one was free.
+    pub async fn lease(
+        &self,
+        key: &str,
+        member: &str,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut conn = self.conn();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let taken: i64 = self
+            .bounded(
+                redis::Script::new(LEASE_SCRIPT)
+                    .key(key)
+                    .arg(member)
+                    .arg(limit)
+                    .arg(millis)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        Ok(taken == 1)
+    }
+
+    pub async fn unlease(&self, key: &str, member: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn();
+        let _: i64 = self.bounded(conn.zrem(key, member)).await?;
+        Ok(())
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, CacheError> {

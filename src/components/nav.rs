@@ -2,14 +2,17 @@
 
 use leptos::prelude::*;
 
-use crate::model::Role;
+use crate::model::{Identity, Role};
 
 #[server(prefix = "/fn")]
-pub async fn whoami() -> Result<Option<Role>, ServerFnError> {
-    Ok(crate::auth::viewer::current_role())
+pub async fn whoami() -> Result<Option<Identity>, ServerFnError> {
+    Ok(crate::auth::viewer::current_user().map(|u| Identity {
+        name: u.name.to_string(),
+        role: u.role,
+    }))
 }
 
-pub type ViewerResource = Resource<Result<Option<Role>, ServerFnError>>;
+pub type ViewerResource = Resource<Result<Option<Identity>, ServerFnError>>;
 
 /// Loads the viewer's role once per page and shares it.
 pub fn provide_viewer() -> ViewerResource {
@@ -37,13 +40,14 @@ pub fn TopBar() -> impl IntoView {
                         .await
                         .ok()
                         .flatten()
-                        .map(|role| {
+                        .map(|me| {
                             view! {
                                 <nav class="nav" aria-label="主导航">
                                     <a href="/">"生成章节"</a>
-                                    {(role == Role::Admin).then(|| view! { <a href="/admin/cache">"缓存看板"</a> })}
+                                    {(me.role == Role::Admin).then(|| view! { <a href="/admin/cache">"缓存看板"</a> })}
                                     <a href="/docs">"API 文档"</a>
-                                    <span class="muted who">{role.label()}</span>
+                                    <span class="muted who-name">{me.name}</span>
+                                    <span class="muted who">{me.role.label()}</span>
                                     <form method="post" action="/logout" class="inline">
                                         <button type="submit" class="link-button">"退出登录"</button>
                                     </form>

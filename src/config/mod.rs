@@ -27,6 +27,91 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub cache: CacheSettings,
     pub ai: AiSettings,
+    pub limits: LimitSettings,
+}
+
+/// How much one user may ask for; unset is unlimited. The `[limits]` table holds everyone's
+/// defaults, a user entry may set its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Requests (a cache hit too; each section of a plan) per minute.
+    #[serde(deserialize_with = "values::optional_u32::<_, 1, 1_000_000>")]
+    pub requests_per_minute: Option<u32>,
+    /// Generations (a plan is one) running at once.
+    #[serde(deserialize_with = "values::optional_u32::<_, 1, 10_000>")]
+    pub concurrent_generations: Option<u32>,
+    /// Model tokens (prompt and completion) per day, China time.
+    #[serde(deserialize_with = "values::optional_u64::<_, 1, 1_000_000_000_000>")]
+    pub tokens_per_day: Option<u64>,
+}
+
+impl LimitSettings {
+    /// These limits, each one this user does not set taken from `defaults`.
+    pub fn or(self, defaults: LimitSettings) -> LimitSettings {
+        LimitSettings {
+            requests_per_minute: self.requests_per_minute.or(defaults.requests_per_minute),
+            concurrent_generations: self
+                .concurrent_generations
+                .or(defaults.concurrent_generations),
+            tokens_per_day: self.tokens_per_day.or(defaults.tokens_per_day),
+        }
+    }
+}
+
+/// A named user of the configuration file: the token is given only as its SHA-256 (hex), so
+/// the file holds no secret.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSettings {
+    #[serde(deserialize_with = "values::required_text")]
+    pub name: String,
+    #[serde(default = "user_role")]
+    pub role: crate::model::Role,
+    #[serde(deserialize_with = "values::sha256_hex")]
+    pub token_sha256: [u8; 32],
+    /// This user's own limits, over the `[limits]` defaults
+    /// (`limits = { tokens_per_day = 200000 }`).
+    #[serde(default)]
+    pub limits: LimitSettings,
+}
+
+fn user_role() -> crate::model::Role {
+    crate::model::Role::User
+}
+
+/// The name `ADMIN_TOKEN` (and the token made up at startup) goes by.
+pub const ADMIN_NAME: &str = "管理员";
+
+/// The name the `n`-th (from 1) of `USER_TOKENS` goes by.
+pub fn user_token_name(n: usize) -> String {
+    format!("用户{n}")
+}
+
+impl AuthSettings {
+    /// Every user has a name of their own and a token of their own.
+    fn check_users(&self) -> Result<(), String> {
+        let mut names: Vec<String> = self
+            .admin_token
+            .iter()
+            .map(|_| ADMIN_NAME.to_owned())
+            .chain((1..=self.user_tokens.len()).map(user_token_name))
+            .collect();
+        let mut digests = std::collections::HashSet::new();
+        for user in &self.users {
+            if names.contains(&user.name) {
+                return Err(format!("用户名 {:?} 重复（ADMIN_TOKEN 名为{ADMIN_NAME}，USER_TOKENS 依次名为用户1、用户2……）", user.name));
+            }
+            if !digests.insert(user.token_sha256) {
+                return Err(format!(
+                    "用户 {:?} 的 token_sha256 与另一个用户相同",
+                    user.name
+                ));
+            }
+            names.push(user.name.clone());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +206,8 @@ pub struct AuthSettings {
     /// every `60 / n` seconds).
     #[serde(deserialize_with = "values::count_u32::<_, 1, 10_000>")]
     pub login_attempts_per_minute: u32,
+    /// Named users, each with a token (as its SHA-256), a role and their own limits.
+    pub users: Vec<UserSettings>,
 }
 
 impl Default for AuthSettings {
@@ -131,6 +218,7 @@ impl Default for AuthSettings {
             session_secret: None,
             session_ttl: Duration::from_secs(7 * 86_400),
             login_attempts_per_minute: 30,
+            users: Vec::new(),
         }
     }
 }
@@ -291,6 +379,20 @@ pub struct AiSettings {
     /// How many sections of one plan are written at the same time.
     #[serde(deserialize_with = "values::count_usize::<_, 1, 16>")]
     pub plan_concurrency: usize,
+    /// Price of a million prompt tokens; 0 = not priced.
+    #[serde(deserialize_with = "values::non_negative::<_, 1_000_000>")]
+    pub price_input_per_mtok: f64,
+    /// Price of a million completion tokens; 0 = not priced.
+    #[serde(deserialize_with = "values::non_negative::<_, 1_000_000>")]
+    pub price_output_per_mtok: f64,
+    #[serde(deserialize_with = "values::required_text")]
+    pub price_currency: String,
+    /// Model calls this instance makes at once.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 10_000>")]
+    pub max_concurrency: usize,
+    /// Generations that may wait for a free call; past this, 503.
+    #[serde(deserialize_with = "values::count_usize::<_, 0, 100_000>")]
+    pub max_queue: usize,
 }
 
 impl Default for AiSettings {
@@ -308,6 +410,11 @@ impl Default for AiSettings {
             max_tokens: None,
             mock_chunk_delay: Duration::from_millis(25),
             plan_concurrency: 3,
+            price_input_per_mtok: 0.0,
+            price_output_per_mtok: 0.0,
+            price_currency: "CNY".to_owned(),
+            max_concurrency: 16,
+            max_queue: 100,
         }
     }
 }
@@ -374,6 +481,10 @@ impl Settings {
             invalid(&key, reason)
         })?;
         settings.cache.backend = settings.cache.choose_backend(&invalid)?;
+        settings
+            .auth
+            .check_users()
+            .map_err(|reason| invalid("auth.users", reason))?;
         Ok(settings)
     }
 }

@@ -59,6 +59,17 @@ pub const ENV: &[(&str, &str)] = &[
     ("AI_MAX_TOKENS", "ai.max_tokens"),
     ("AI_PLAN_CONCURRENCY", "ai.plan_concurrency"),
     ("AI_MOCK_CHUNK_DELAY_MS", "ai.mock_chunk_delay_ms"),
+    ("AI_PRICE_INPUT_PER_MTOK", "ai.price_input_per_mtok"),
+    ("AI_PRICE_OUTPUT_PER_MTOK", "ai.price_output_per_mtok"),
+    ("AI_PRICE_CURRENCY", "ai.price_currency"),
+    ("AI_MAX_CONCURRENCY", "ai.max_concurrency"),
+    ("AI_MAX_QUEUE", "ai.max_queue"),
+    ("LIMIT_REQUESTS_PER_MINUTE", "limits.requests_per_minute"),
+    (
+        "LIMIT_CONCURRENT_GENERATIONS",
+        "limits.concurrent_generations",
+    ),
+    ("LIMIT_TOKENS_PER_DAY", "limits.tokens_per_day"),
 ];
 
 const ENV_LAYER: &str = "环境变量";

@@ -83,6 +83,21 @@ pub fn count_u32<'de, D: Deserializer<'de>, const MIN: u64, const MAX: u64>(
     u32::try_from(n).map_err(|_| de::Error::custom("数值过大"))
 }
 
+pub fn optional_u64<'de, D: Deserializer<'de>, const MIN: u64, const MAX: u64>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    count::<D, MIN, MAX>(d).map(Some)
+}
+
+/// A SHA-256 digest written as 64 hex digits.
+pub fn sha256_hex<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    let text = required_text(d)?;
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(text.to_ascii_lowercase(), &mut digest)
+        .map_err(|_| de::Error::custom("应为 64 位十六进制的 SHA-256 摘要"))?;
+    Ok(digest)
+}
+
 pub fn optional_u32<'de, D: Deserializer<'de>, const MIN: u64, const MAX: u64>(
     d: D,
 ) -> Result<Option<u32>, D::Error> {
@@ -114,6 +129,19 @@ pub fn seconds<'de, D: Deserializer<'de>, const MAX: u64, const ZERO_OK: bool>(
         return Err(de::Error::custom(format!("不能超过 {MAX} 秒")));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// A real number in `0..=MAX` (a price).
+pub fn non_negative<'de, D: Deserializer<'de>, const MAX: u64>(d: D) -> Result<f64, D::Error> {
+    let v = match d.deserialize_any(NumberVisitor)? {
+        Number::Unsigned(n) => n as f64,
+        Number::Float(f) => f,
+    };
+    if v.is_finite() && (0.0..=MAX as f64).contains(&v) {
+        Ok(v)
+    } else {
+        Err(de::Error::custom(format!("应在 0 到 {MAX} 之间")))
+    }
 }
 
 /// A real number in `0..=2` (the sampling temperature).

@@ -26,11 +26,12 @@ use self::{
     single_flight::SingleFlight,
 };
 use crate::{
-    ai::{AiError, AiService, GenerateInput},
+    ai::{AiError, AiService, GenerateInput, Usage},
     cache::{redis::LockToken, CacheService, LockAttempt, Lookup},
     model::{FieldProblem, GenerateBody, PlanBody},
     prompt,
     templates::Registry,
+    usage::Accounts,
 };
 
 /// How often a waiter looks for the lock owner's answer.
@@ -82,6 +83,7 @@ impl GenerationError {
             Self::Invalid(_) => "VALIDATION_ERROR",
             Self::Busy => "GENERATION_BUSY",
             Self::Ai(ai) if ai.is_timeout() => "AI_TIMEOUT",
+            Self::Ai(ai) if ai.is_overloaded() => "AI_OVERLOADED",
             Self::Ai(_) => "AI_UPSTREAM_ERROR",
         }
     }
@@ -93,10 +95,16 @@ struct CachedSection {
     content: String,
     model: String,
     generated_at: u64,
+    /// What the model call that wrote it used; what each hit saves.
+    #[serde(default)]
+    usage: Option<Usage>,
+    /// How long that call took.
+    #[serde(default)]
+    generated_ms: u64,
 }
 
 impl CachedSection {
-    fn new(content: String, model: &str) -> Self {
+    fn new(content: String, model: &str, usage: Usage, took: Duration) -> Self {
         Self {
             content,
             model: model.to_owned(),
@@ -104,6 +112,15 @@ impl CachedSection {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
+            usage: Some(usage),
+            generated_ms: took.as_millis() as u64,
+        }
+    }
+
+    /// Counts a served copy of this answer as saved for `payer`.
+    fn served(&self, accounts: &Accounts, payer: Option<&str>) {
+        if let Some(usage) = &self.usage {
+            accounts.saved(payer, usage, self.generated_ms);
         }
     }
 
@@ -133,6 +150,7 @@ pub struct GenerationService {
     registry: Arc<Registry>,
     cache: Arc<CacheService>,
     ai: Arc<AiService>,
+    accounts: Arc<Accounts>,
     flights: Arc<SingleFlight<FlightResult>>,
     /// How many sections of one plan are written at once.
     plan_concurrency: usize,
@@ -145,12 +163,18 @@ pub struct GenerationService {
 struct Job {
     cache: Arc<CacheService>,
     ai: Arc<AiService>,
+    accounts: Arc<Accounts>,
     request: SectionRequest,
     key: String,
 }
 
 impl GenerationService {
-    pub fn new(registry: Arc<Registry>, cache: Arc<CacheService>, ai: Arc<AiService>) -> Self {
+    pub fn new(
+        registry: Arc<Registry>,
+        cache: Arc<CacheService>,
+        ai: Arc<AiService>,
+        accounts: Arc<Accounts>,
+    ) -> Self {
         let prompt_versions = registry
             .templates()
             .iter()
@@ -164,6 +188,7 @@ impl GenerationService {
             registry,
             cache,
             ai,
+            accounts,
             flights: Arc::new(SingleFlight::default()),
             plan_concurrency: 3,
         }
@@ -185,6 +210,10 @@ impl GenerationService {
 
     pub fn ai(&self) -> &AiService {
         &self.ai
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     /// Reads a request for one section against the registry.
@@ -249,8 +278,10 @@ impl GenerationService {
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
 
+        let payer = req.payer.as_deref();
         let (fresh, stale) = self.cached(&key, req.refresh).await;
         if let Some(hit) = fresh {
+            hit.served(&self.accounts, payer);
             return Ok(answer(hit, true, false));
         }
 
@@ -262,14 +293,21 @@ impl GenerationService {
         let job = Job {
             cache: self.cache.clone(),
             ai: self.ai.clone(),
+            accounts: self.accounts.clone(),
             request: req.clone(),
             key,
         };
         match (self.flights.run(flight_key, job.run()).await, stale) {
-            (Ok(produced), _) => Ok(answer(produced.section, produced.from_cache, false)),
+            (Ok(produced), _) => {
+                if produced.from_cache {
+                    produced.section.served(&self.accounts, payer);
+                }
+                Ok(answer(produced.section, produced.from_cache, false))
+            }
             (Err(GenerationError::Ai(e)), Some(old)) => {
                 tracing::warn!("AI 生成失败，返回过期缓存: {}", e.log_detail());
                 self.cache.record_stale_served();
+                old.served(&self.accounts, payer);
                 Ok(answer(old, true, true))
             }
             (Err(e), _) => Err(e),
@@ -375,13 +413,14 @@ impl Job {
 
     async fn generate(&self) -> FlightResult {
         let req = &self.request;
+        let started = Instant::now();
         let prompt = prompt::build(
             &req.template,
             req.section(),
             &req.info,
             req.context.as_deref(),
         );
-        let content = self
+        let answer = self
             .ai
             .generate(GenerateInput {
                 template: &req.template,
@@ -391,7 +430,15 @@ impl Job {
                 context: req.context.as_deref(),
             })
             .await?;
-        let section = CachedSection::new(content, self.ai.model());
+        self.accounts
+            .spent(req.payer.as_deref(), &answer.usage)
+            .await;
+        let section = CachedSection::new(
+            answer.text,
+            self.ai.model(),
+            answer.usage,
+            started.elapsed(),
+        );
         section
             .store(&self.cache, &self.key, req.section().ttl)
             .await;

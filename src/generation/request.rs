@@ -23,6 +23,8 @@ pub struct SectionRequest {
     /// Text of the plan's context section (企业概况), given to the prompt so the sections of one
     /// plan agree; part of the cache key.
     pub context: Option<String>,
+    /// Whose request it is: the model tokens it uses are counted to them.
+    pub payer: Option<Arc<str>>,
 }
 
 /// A checked request to write every section of a plan.
@@ -31,6 +33,7 @@ pub struct PlanRequest {
     pub template: Arc<Template>,
     pub info: EnterpriseInfo,
     pub refresh: bool,
+    pub payer: Option<Arc<str>>,
 }
 
 impl SectionRequest {
@@ -64,6 +67,7 @@ impl SectionRequest {
             info,
             refresh: body.refresh.unwrap_or(false),
             context,
+            payer: None,
         })
     }
 
@@ -80,6 +84,7 @@ impl PlanRequest {
             template,
             info,
             refresh: body.refresh.unwrap_or(false),
+            payer: None,
         })
     }
 
@@ -91,6 +96,7 @@ impl PlanRequest {
             info: self.info.clone(),
             refresh: self.refresh,
             context,
+            payer: self.payer.clone(),
         }
     }
 }

@@ -19,10 +19,11 @@ use super::{
     claim, lock_ttl, CachedSection, Claim, GenerationError, GenerationService, SectionRequest,
 };
 use crate::{
-    ai::{GenerateInput, TextStream},
+    ai::{GenerateInput, Piece, TextStream},
     cache::{redis::LockToken, CacheService},
     model::SectionEvent,
     prompt,
+    usage::Accounts,
 };
 
 pub type SectionEvents = Pin<Box<dyn Stream<Item = SectionEvent> + Send>>;
@@ -74,7 +75,9 @@ impl GenerationService {
             cached,
             stale,
         };
+        let payer = req.payer.as_deref();
         let whole = |entry: CachedSection, stale: bool| -> SectionEvents {
+            entry.served(&self.accounts, payer);
             let events = [
                 start(&entry.model, true, stale),
                 SectionEvent::Text {
@@ -130,6 +133,8 @@ impl GenerationService {
             reader,
             Sink {
                 cache: self.cache.clone(),
+                accounts: self.accounts.clone(),
+                payer: req.payer.clone(),
                 key,
                 ttl: section.ttl,
                 model: self.ai.model().to_owned(),
@@ -141,9 +146,12 @@ impl GenerationService {
     }
 }
 
-/// Where a complete answer goes, and the cross-instance lock to give back after.
+/// Where a complete answer goes, who it is counted to, and the cross-instance lock to give
+/// back after.
 struct Sink {
     cache: Arc<CacheService>,
+    accounts: Arc<Accounts>,
+    payer: Option<Arc<str>>,
     key: String,
     ttl: Duration,
     model: String,
@@ -167,12 +175,14 @@ async fn drive(
     started: Instant,
 ) {
     let mut content = String::new();
+    let mut usage = None;
     while let Some(piece) = pieces.next().await {
         match piece {
-            Ok(text) => {
+            Ok(Piece::Text(text)) => {
                 content.push_str(&text);
                 reader.send(SectionEvent::Text { text }).await;
             }
+            Ok(Piece::Usage(used)) => usage = Some(used),
             Err(e) => {
                 sink.release().await;
                 reader
@@ -196,7 +206,9 @@ async fn drive(
             .await;
         return;
     }
-    CachedSection::new(content.to_owned(), &sink.model)
+    let usage = usage.unwrap_or_default();
+    sink.accounts.spent(sink.payer.as_deref(), &usage).await;
+    CachedSection::new(content.to_owned(), &sink.model, usage, started.elapsed())
         .store(&sink.cache, &sink.key, sink.ttl)
         .await;
     sink.release().await;

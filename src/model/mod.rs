@@ -8,6 +8,7 @@ pub mod request;
 pub mod section;
 pub mod stats;
 pub mod template;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,11 +24,20 @@ pub use stats::{
     AiStats, BreakerStats, CacheStats, Dashboard, HistoryPoint, TierStats, Tiers, WarmupJobView,
 };
 pub use template::{FieldKind, FieldSpec, SectionView, TemplateView};
+pub use usage::{Quota, Spend, UsageStats, UserLimits, UserUsage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
     User,
+}
+
+/// Who is logged in, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub name: String,
+    pub role: Role,
 }
 
 impl Role {

@@ -101,6 +101,7 @@ pub struct WarmupJobView {
 pub struct Dashboard {
     pub stats: CacheStats,
     pub ai: AiStats,
+    pub usage: super::UsageStats,
     /// Oldest first.
     pub history: Vec<HistoryPoint>,
     /// Newest first.

@@ -9,8 +9,8 @@ use crate::{
     browser,
     components::{chart::TrafficChart, nav::use_viewer, template_select::TemplateSelect},
     model::{
-        Dashboard, EnterpriseData, FieldKind, FieldProblem, PlanBody, Role, TemplateView,
-        WarmupJobView,
+        Dashboard, EnterpriseData, FieldKind, FieldProblem, PlanBody, Role, Spend, TemplateView,
+        UsageStats, WarmupJobView,
     },
     pages::{forbidden::Forbidden, generator::list_templates},
 };
@@ -21,7 +21,7 @@ const REFRESH_MS: u64 = 3000;
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
     crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::dashboard(&state))
+    Ok(crate::pages::server::dashboard(&state).await)
 }
 
 #[server(prefix = "/fn")]
@@ -39,9 +39,11 @@ pub async fn clear_cache() -> Result<u64, ServerFnError> {
 /// Pre-generates every section of a template for one enterprise, in the background.
 #[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
 pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem>>, ServerFnError> {
-    crate::auth::viewer::require_admin()?;
+    let admin = crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::start_template_warmup(&state, body))
+    Ok(crate::pages::server::start_template_warmup(
+        &state, &admin, body,
+    ))
 }
 
 #[component]
@@ -50,7 +52,7 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"正在加载…"</p> }>
             {move || Suspend::new(async move {
-                match viewer.await {
+                match viewer.await.map(|me| me.map(|me| me.role)) {
                     Ok(Some(Role::Admin)) => view! { <Board /> }.into_any(),
                     _ => view! { <Forbidden /> }.into_any(),
                 }
@@ -135,6 +137,7 @@ fn Stats(d: Dashboard) -> impl IntoView {
     let Dashboard {
         stats: c,
         ai,
+        usage,
         history,
         ..
     } = d;
@@ -201,6 +204,106 @@ fn Stats(d: Dashboard) -> impl IntoView {
                 {stat("ai_calls", "调用次数", ai.calls.to_string())}
                 {stat("ai_retries", "重试次数", ai.retries.to_string())}
                 {stat("ai_failures", "失败次数", ai.failures.to_string())}
+            </div>
+        </section>
+        <UsagePanel usage />
+    }
+}
+
+/// Spend and savings, today and in total, and each user against their limits.
+#[component]
+fn UsagePanel(usage: UsageStats) -> impl IntoView {
+    let money = |v: f64| format!("{v:.4} {}", usage.currency);
+    let saved_share = |s: &Spend| {
+        let would = s.cost + s.saved_cost;
+        if would > 0.0 {
+            format!("{:.1}%", s.saved_cost * 100.0 / would)
+        } else {
+            let tokens = s.prompt_tokens + s.completion_tokens + s.saved_tokens;
+            if tokens == 0 {
+                "—".to_owned()
+            } else {
+                format!("{:.1}%", s.saved_tokens as f64 * 100.0 / tokens as f64)
+            }
+        }
+    };
+    let line = |label: &'static str, s: &Spend| {
+        let key = if label == "今日" { "today" } else { "total" };
+        view! {
+            <tr data-usage=key>
+                <th scope="row">{label}</th>
+                <td>{(s.prompt_tokens + s.completion_tokens).to_string()}</td>
+                <td>{money(s.cost)}</td>
+                <td>{s.saved_tokens.to_string()}</td>
+                <td>{money(s.saved_cost)}</td>
+                <td>{saved_share(s)}</td>
+                <td>{format!("{:.1} 秒", s.saved_ms as f64 / 1000.0)}</td>
+            </tr>
+        }
+    };
+    let limit = |v: Option<u64>| v.map_or("不限".to_owned(), |v| v.to_string());
+    let users = usage
+        .by_user
+        .iter()
+        .map(|(name, u)| {
+            let used = u.tokens_today;
+            let closeness = match u.limits.tokens_per_day {
+                Some(limit) if limit > 0 => format!("{:.0}%", used as f64 * 100.0 / limit as f64),
+                _ => "—".to_owned(),
+            };
+            view! {
+                <tr data-user=name.clone()>
+                    <th scope="row">{name.clone()}</th>
+                    <td>{u.spend.requests.to_string()}</td>
+                    <td>{(u.spend.prompt_tokens + u.spend.completion_tokens).to_string()}</td>
+                    <td>{money(u.spend.cost)}</td>
+                    <td>{u.spend.saved_tokens.to_string()}</td>
+                    <td>{limit(u.limits.requests_per_minute.map(u64::from))}</td>
+                    <td>{limit(u.limits.concurrent_generations.map(u64::from))}</td>
+                    <td>{format!("{used} / {}", limit(u.limits.tokens_per_day))}</td>
+                    <td>{closeness}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel" data-testid="usage">
+            <h2>"用量与费用"</h2>
+            <p class="muted">"本实例启动以来；费用按 AI_PRICE_* 计算，“节省”是缓存命中省下的模型调用。"</p>
+            <div class="table-scroll">
+                <table class="usage">
+                    <thead>
+                        <tr>
+                            <th scope="col"></th>
+                            <th scope="col">"tokens"</th>
+                            <th scope="col">"费用"</th>
+                            <th scope="col">"节省 tokens"</th>
+                            <th scope="col">"节省费用"</th>
+                            <th scope="col">"节省比例"</th>
+                            <th scope="col">"节省时间"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{line("今日", &usage.today)} {line("累计", &usage.total)}</tbody>
+                </table>
+            </div>
+            <h3>"按用户"</h3>
+            <div class="table-scroll">
+                <table class="usage">
+                    <thead>
+                        <tr>
+                            <th scope="col">"用户"</th>
+                            <th scope="col">"请求"</th>
+                            <th scope="col">"tokens"</th>
+                            <th scope="col">"费用"</th>
+                            <th scope="col">"节省 tokens"</th>
+                            <th scope="col">"每分钟请求上限"</th>
+                            <th scope="col">"同时生成上限"</th>
+                            <th scope="col">"今日 tokens / 每日上限"</th>
+                            <th scope="col">"已用比例"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{users}</tbody>
+                </table>
             </div>
         </section>
     }

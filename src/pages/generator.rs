@@ -11,7 +11,8 @@ use crate::{
     browser,
     components::template_select::TemplateSelect,
     model::{
-        FieldKind, FieldSpec, GenerateBody, PlanSection, SectionId, SectionStatus, TemplateView,
+        FieldKind, FieldSpec, GenerateBody, PlanSection, Quota, SectionId, SectionStatus,
+        TemplateView,
     },
 };
 
@@ -291,10 +292,58 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
                         {move || busy().then_some("正在调用 AI 生成，请稍候…")}
                     </span>
                 </div>
+                <QuotaLine refresh=Signal::derive(move || (busy(), plan_busy.get())) />
             </form>
             <ResultPanel single copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
             <PlanPanel store=plan />
         </div>
+    }
+}
+
+#[server(prefix = "/fn")]
+pub async fn my_quota() -> Result<Quota, ServerFnError> {
+    let user = crate::auth::viewer::require_login()?;
+    let state = expect_context::<crate::state::AppState>();
+    Ok(crate::pages::server::quota(&state, &user).await)
+}
+
+/// The writer's own allowance: tokens used and left today, requests this minute. Read again
+/// whenever a generation settles.
+#[component]
+fn QuotaLine(refresh: Signal<(bool, bool)>) -> impl IntoView {
+    let quota = Resource::new(move || refresh.get(), |_| my_quota());
+    view! {
+        <Transition fallback=|| ()>
+            {move || quota.get().and_then(Result::ok).map(|q| view! { <QuotaView q /> })}
+        </Transition>
+    }
+}
+
+#[component]
+fn QuotaView(q: Quota) -> impl IntoView {
+    let tokens = match (q.limits.tokens_per_day, q.tokens_left_today) {
+        (Some(limit), Some(left)) => {
+            format!(
+                "今日已用 {} tokens，剩余 {left}（每日 {limit}）",
+                q.tokens_today
+            )
+        }
+        _ => format!("今日已用 {} tokens（不限额）", q.tokens_today),
+    };
+    let requests = match q.limits.requests_per_minute {
+        Some(limit) => format!("本分钟已请求 {} 次（上限 {limit}）", q.requests_this_minute),
+        None => format!("本分钟已请求 {} 次", q.requests_this_minute),
+    };
+    let spent = q.tokens_left_today == Some(0);
+    view! {
+        <p class="muted quota" data-testid="quota">
+            {format!("{}：{tokens}；{requests}", q.name)}
+        </p>
+        {spent.then(|| view! {
+            <p class="alert" role="alert" data-testid="quota-spent">
+                "今日的用量额度已用完，北京时间明天 0 点恢复；如需更多额度请联系管理员。"
+            </p>
+        })}
     }
 }
 

@@ -28,9 +28,9 @@ const PLAN_KEY: &str = "yueen.plan.v2";
 pub async fn stream_section(
     body: GenerateBody,
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
-    crate::auth::viewer::require_login()?;
+    let user = crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::pages::server::stream_section(&state, body).await;
+    let events = crate::pages::server::stream_section(&state, &user, body).await;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 
@@ -43,9 +43,9 @@ pub async fn stream_section(
 pub async fn stream_plan(
     body: PlanBody,
 ) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
-    crate::auth::viewer::require_login()?;
+    let user = crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
-    let events = crate::pages::server::stream_plan(&state, body)?;
+    let events = crate::pages::server::stream_plan(&state, &user, body).await?;
     Ok(leptos::server_fn::codec::ByteStream::new(events))
 }
 

@@ -94,6 +94,11 @@ pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
 
 /// Starts the app with test tokens, memory cache and mock AI, changed by `env`.
 pub async fn spawn_app(env: &[(&str, String)]) -> TestApp {
+    spawn_app_with(None, env).await
+}
+
+/// `spawn_app` with a configuration file's text as well.
+pub async fn spawn_app_with(file: Option<&str>, env: &[(&str, String)]) -> TestApp {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
         ("ADMIN_TOKEN".into(), ADMIN.into()),
@@ -102,7 +107,8 @@ pub async fn spawn_app(env: &[(&str, String)]) -> TestApp {
     for (k, v) in env {
         vars.insert(k.to_string(), v.clone());
     }
-    let settings = Settings::from_sources(None, &vars).expect("test settings are valid");
+    let settings = Settings::from_sources(file.map(|text| ("test.toml", text)), &vars)
+        .expect("test settings are valid");
     let options = LeptosOptions::builder()
         .output_name("yueen")
         .site_root("target/site")
@@ -296,6 +302,8 @@ struct FakeState {
     calls: Vec<Call>,
     /// Calls whose user prompt contains this fail with 503, whatever the script says.
     fail_when: Option<&'static str>,
+    /// Token counts every answer reports (`usage`), streamed or whole; none when unset.
+    usage: Option<(u64, u64)>,
     /// Held before the last piece of every streamed answer, until released.
     hold_last: Option<Arc<tokio::sync::Semaphore>>,
 }
@@ -344,6 +352,11 @@ impl FakeOpenAi {
         self.state.lock().unwrap().fail_when = needle;
     }
 
+    /// From now on, answers report `prompt` and `completion` tokens as their usage.
+    pub fn report_usage(&self, prompt: u64, completion: u64) {
+        self.state.lock().unwrap().usage = Some((prompt, completion));
+    }
+
     /// Streamed answers stop before their last piece until the returned gate gets a permit.
     pub fn hold_last_piece(&self) -> Arc<tokio::sync::Semaphore> {
         let gate = Arc::new(tokio::sync::Semaphore::new(0));
@@ -377,7 +390,7 @@ async fn fake_completion(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let (reply, hold_last) = {
+    let (reply, hold_last, usage) = {
         let mut s = state.lock().unwrap();
         let n = s.calls.len();
         let failing = s.fail_when.is_some_and(|needle| prompt.contains(needle));
@@ -398,12 +411,15 @@ async fn fake_completion(
                 .cloned()
                 .unwrap_or(Reply::Text("默认回答"))
         };
-        (reply, s.hold_last.clone())
+        (reply, s.hold_last.clone(), s.usage)
     };
+    let usage = usage
+        .map(|(p, c)| json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}));
     match reply {
         Reply::Text(text) => Json(json!({
             "id": "chatcmpl-test", "object": "chat.completion", "model": "fake-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": usage
         }))
         .into_response(),
         Reply::Truncated(text) => Json(json!({
@@ -466,6 +482,12 @@ async fn fake_completion(
                     if tx.send(Ok(format!("data: {chunk}\n\n"))).await.is_err() {
                         return;
                     }
+                }
+                if let Some(usage) = usage {
+                    // As OpenAI does with `stream_options.include_usage`: a last chunk with no
+                    // choices, after the answer.
+                    let chunk = json!({"choices": [], "usage": usage});
+                    let _ = tx.send(Ok(format!("data: {chunk}\n\n"))).await;
                 }
                 let _ = tx.send(Ok("data: [DONE]\n\n".to_owned())).await;
             });

@@ -14,4 +14,5 @@ mod resilience;
 mod security;
 mod sentinel;
 mod stream;
+mod usage;
 mod warmup;

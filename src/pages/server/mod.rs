@@ -9,12 +9,19 @@ use leptos::prelude::ServerFnError;
 use serde::Serialize;
 
 use crate::{
-    generation::plan::Writing,
-    model::{Dashboard, FieldProblem, GenerateBody, PlanBody, SectionEvent, TemplateView},
+    auth::tokens::User,
+    generation::{plan::Writing, stream::SectionEvents},
+    model::{Dashboard, FieldProblem, GenerateBody, PlanBody, Quota, SectionEvent, TemplateView},
     serve,
     state::AppState,
     templates::Registry,
+    usage::limits::Lease,
 };
+
+/// What `user` may still ask for.
+pub async fn quota(state: &AppState, user: &User) -> Quota {
+    state.generation.accounts().quota(user).await
+}
 
 pub fn templates(registry: &Registry) -> Vec<TemplateView> {
     registry.templates().iter().map(|t| t.view()).collect()
@@ -31,23 +38,36 @@ fn ndjson<T: Serialize>(
     })
 }
 
-/// One section's events. A failure before any text is one `error` event, so the page shows
-/// every problem the same way.
+fn error_event(code: &str, message: String) -> SectionEvents {
+    Box::pin(futures::stream::iter([SectionEvent::Error {
+        code: code.to_owned(),
+        message,
+    }]))
+}
+
+/// One section's events, for `user`. A failure before any text (a bad request, a limit
+/// reached, the model failing) is one `error` event, so the page shows every problem the same
+/// way.
 pub async fn stream_section(
     state: &AppState,
+    user: &User,
     body: GenerateBody,
 ) -> impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static {
     let service = &state.generation;
     let events = match service.read_section(body) {
-        Ok(request) => service.stream(&request).await,
-        Err(e) => Err(e),
+        Ok(mut request) => match service.accounts().admit(user, 1).await {
+            Ok(lease) => {
+                request.payer = Some(user.name.clone());
+                service
+                    .stream(&request)
+                    .await
+                    .map(|events| -> SectionEvents { Box::pin(holding(events, lease)) })
+                    .unwrap_or_else(|e| error_event(e.code(), e.to_string()))
+            }
+            Err(limit) => error_event(limit.code, limit.message),
+        },
+        Err(e) => error_event(e.code(), e.to_string()),
     };
-    let events = events.unwrap_or_else(|e| {
-        Box::pin(futures::stream::iter([SectionEvent::Error {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }]))
-    });
     ndjson(serve::with_deadline(
         events,
         state.stream_deadline,
@@ -55,42 +75,67 @@ pub async fn stream_section(
     ))
 }
 
+/// `events`, with `lease` held until they end.
+fn holding<T: Send + 'static>(
+    events: impl Stream<Item = T> + Send + 'static,
+    lease: Lease,
+) -> impl Stream<Item = T> + Send + 'static {
+    events.map(move |event| {
+        let _running = &lease;
+        event
+    })
+}
+
 /// Every section of a plan as the page writes it: streamed, each event tagged with its section.
 /// Cut at the deadline, the sections still open are reported as interrupted by the page.
-pub fn stream_plan(
+pub async fn stream_plan(
     state: &AppState,
+    user: &User,
     body: PlanBody,
 ) -> Result<impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static, ServerFnError> {
     let service = &state.generation;
-    let plan = service
+    let mut plan = service
         .read_plan(body)
         .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let sections = plan.template.sections.len() as u32;
+    let lease = service
+        .accounts()
+        .admit(user, sections)
+        .await
+        .map_err(|limit| ServerFnError::new(limit.message))?;
+    plan.payer = Some(user.name.clone());
     let events = service.plan_events(plan, Writing::Streamed, service.plan_concurrency());
     Ok(ndjson(serve::with_deadline(
-        events,
+        holding(events, lease),
         state.stream_deadline,
         None,
     )))
 }
 
-pub fn dashboard(state: &AppState) -> Dashboard {
+pub async fn dashboard(state: &AppState) -> Dashboard {
     Dashboard {
         stats: state.generation.cache().stats(),
         ai: state.generation.ai().stats(),
+        usage: state.generation.accounts().stats().await,
         history: state.history.points(),
         warmups: state.warmup.jobs(),
     }
 }
 
-/// Checks the plan request, then starts warming every section of it.
-pub fn start_template_warmup(state: &AppState, body: PlanBody) -> Result<u64, Vec<FieldProblem>> {
-    let plan = state.generation.read_plan(body).map_err(|e| match e {
+/// Checks the plan request, then starts warming every section of it, counted to `admin`.
+pub fn start_template_warmup(
+    state: &AppState,
+    admin: &User,
+    body: PlanBody,
+) -> Result<u64, Vec<FieldProblem>> {
+    let mut plan = state.generation.read_plan(body).map_err(|e| match e {
         crate::generation::GenerationError::Invalid(problems) => problems,
         other => vec![FieldProblem {
             field: "template_id".into(),
             message: other.to_string(),
         }],
     })?;
+    plan.payer = Some(admin.name.clone());
     let label = format!(
         "{} · {}",
         plan.info.name().unwrap_or_default(),
