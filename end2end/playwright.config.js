@@ -18,6 +18,7 @@ const serverEnv = {
   REDIS_URL: process.env.E2E_REDIS_URL || '',
   // Every test logs in from the same address; the throttle is tested in tests/api.
   LOGIN_ATTEMPTS_PER_MINUTE: '10000',
+  YUEEN_CONFIG: 'end2end/e2e.toml',
 };
 const serverBin = process.env.E2E_SERVER_BIN || './target/debug/yueen';
 

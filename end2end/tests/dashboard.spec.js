@@ -37,6 +37,11 @@ test('the dashboard refreshes by itself and its counters follow the traffic', as
   // No reload: the page polls.
   await expect(page.locator('[data-stat="misses"] .stat-value')).toHaveText(String(misses + 1));
   await expect(page.locator('[data-stat="hits"] .stat-value')).toHaveText(String(hits + 1));
+  // Usage and cost, and every configured user against their limits.
+  const usage = page.getByTestId('usage');
+  await expect(usage.locator('h2')).toHaveText('用量与费用');
+  await expect(usage.locator('[data-user="管理员"]')).toBeVisible();
+  await expect(usage.locator('[data-user="额度用户"]')).toContainText('/ 1');
   await page.screenshot({ path: shot('dashboard.png'), fullPage: true });
   expect(problems).toEqual([]);
 });

@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
+const { USER, QUOTA_USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
 
 test.beforeEach(async ({ page }) => {
   await loginWithLink(page, USER);
@@ -32,6 +32,22 @@ test('generate a section, then get it from the cache', async ({ page }) => {
   await result.getByRole('button', { name: '重新生成' }).click();
   await expect(result.getByTestId('cached')).toHaveCount(0);
   expect(problems).toEqual([]);
+});
+
+test('a writer sees their own allowance, and a clear message once it is spent', async ({ page }) => {
+  await expect(page.getByTestId('quota')).toContainText('用户1：今日已用');
+  await loginWithLink(page, QUOTA_USER);
+  await waitHydrated(page);
+  await expect(page.getByTestId('quota')).toContainText('额度用户：今日已用 0 tokens，剩余 1（每日 1）');
+  await fillSeedForm(page, uniqueName('额度企业'));
+  await page.getByRole('button', { name: '生成章节' }).click();
+  await expect(page.locator('article.result h2')).toHaveText('企业概况');
+  await expect(page.getByTestId('quota-spent')).toContainText('今日的用量额度已用完');
+  await expect(page.getByTestId('quota')).toContainText('剩余 0');
+  await page.fill('input[name="enterprise_name"]', uniqueName('另一家'));
+  await page.getByRole('button', { name: '生成章节' }).click();
+  await expect(page.locator('div.alert', { hasText: '生成失败' })).toContainText('今日的用量额度（1 tokens）已用完');
+  await page.screenshot({ path: shot('generator-quota.png'), fullPage: true });
 });
 
 test('model output is shown as text, never as HTML', async ({ page }) => {

@@ -4,6 +4,8 @@ const { expect } = require('@playwright/test');
 
 const ADMIN = 'e2e-admin-token';
 const USER = 'e2e-user-token';
+// A named user of end2end/e2e.toml whose daily allowance is one token.
+const QUOTA_USER = 'e2e-quota-token-1234';
 
 /** Logs in through the printed-link form of /login. */
 async function loginWithLink(page, token, next) {
@@ -44,4 +46,5 @@ function uniqueName(prefix) {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-module.exports = { ADMIN, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot };
+module.exports = {
+  QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot };

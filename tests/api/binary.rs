@@ -225,3 +225,68 @@ fn bad_configuration_stops_with_the_key_named() {
     assert_eq!(code, Some(2));
     assert!(out.contains("配置项 AI_MAX_RETRIES 无效"), "{out}");
 }
+
+/// Redis down: limits are counted per instance, and the log says so. Named users appear in the
+/// log by name; neither their token nor its SHA-256 is ever written.
+#[test]
+fn limits_without_redis_are_per_instance_and_logs_hold_names_not_tokens() {
+    let token = "zhang-san-binary-token-77";
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("users.toml");
+    std::fs::write(
+        &config,
+        format!("[[auth.users]]\nname = \"张三\"\ntoken_sha256 = \"{digest}\"\nlimits = {{ requests_per_minute = 2 }}\n"),
+    )
+    .unwrap();
+    let port = free_port();
+    let app = Running::start(&[
+        ("YUEEN_CONFIG", config.display().to_string()),
+        ("REDIS_URL", format!("redis://127.0.0.1:{port}/0")),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+        (
+            "SESSION_SECRET",
+            "a-session-secret-for-the-binary-test".into(),
+        ),
+    ]);
+    let base = app.base_url();
+    let client = reqwest::blocking::Client::new();
+    let post = || {
+        client
+            .post(format!("{base}/api/ai/generate"))
+            .bearer_auth(token)
+            .json(&seed_body())
+            .send()
+            .unwrap()
+            .status()
+    };
+    // Early in a minute, so the two requests and the refused third share one.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second >= 50 {
+        std::thread::sleep(Duration::from_secs(61 - second));
+    }
+    assert_eq!(post(), 200);
+    assert_eq!(post(), 200);
+    assert_eq!(post(), 429);
+    app.wait_for("用量限制改为每个实例各自计数");
+    // A login by form, logged by name.
+    let login = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .form(&[("token", token)])
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let out = app.wait_for("张三登录成功");
+    for text in [out, app.log_file()] {
+        assert!(!text.contains(token), "{text}");
+        assert!(!text.contains(&digest), "{text}");
+    }
+}
