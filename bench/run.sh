@@ -80,6 +80,13 @@ R[baseline]=$(load "http://127.0.0.1:$BPORT")
 start_app l1; wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
 R[l1_hits]=$(load "http://127.0.0.1:$P")
 
+# 2b. L1 hits with every per-user limit on (set far above the load, so nothing is refused):
+# what admission and accounting cost on the hit path.
+start_app limits LIMIT_REQUESTS_PER_MINUTE=1000000000 LIMIT_CONCURRENT_GENERATIONS=10000 \
+  LIMIT_TOKENS_PER_DAY=1000000000000
+wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
+R[l1_limits]=$(load "http://127.0.0.1:$P")
+
 # 3. Redis hits with L1 off.
 start_app l2 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" CACHE_L1_ENABLED=false
 wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
@@ -132,6 +139,7 @@ TABLE=$( {
   echo "|---|---|---|---|---|---|"
   report "bare axum baseline" "${R[baseline]}"
   report "L1 (memory) hits" "${R[l1_hits]}"
+  report "L1 hits, per-user limits on" "${R[l1_limits]}"
   report "Redis hits, L1 off" "${R[redis_hits]}"
   report "misses, mock generator" "${R[misses]}"
   report "Redis hits, redis-server killed mid-run" "${R[redis_killed]}"
@@ -146,11 +154,13 @@ targets() {
   l1=$(awk -v a="$(field "${R[l1_hits]}" rps)" -v b="$base_rps" 'BEGIN{printf "%.2f", a/b}')
   l2=$(awk -v a="$(field "${R[redis_hits]}" rps)" -v b="$base_rps" 'BEGIN{printf "%.2f", a/b}')
   p99=$(field "${R[l1_hits]}" p99_ms)
+  limits=$(awk -v a="$(field "${R[l1_limits]}" rps)" -v b="$(field "${R[l1_hits]}" rps)" 'BEGIN{printf "%.3f", a/b}')
   kill_err=$(( $(field "${R[redis_killed]}" non2xx) + $(field "${R[redis_killed]}" socket_errors) ))
   verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN{ok = (op == ">=") ? v >= t : v <= t; print (ok ? "met" : "missed")}'; }
   echo "| target | goal | measured | result |"
   echo "|---|---|---|---|"
   echo "| L1 hits vs baseline | ≥ 0.60× | ${l1}× | $(verdict "$l1" 0.6 '>=') |"
+  echo "| L1 hits with limits on vs without (same run) | ≥ 0.95× | ${limits}× | $(verdict "$limits" 0.95 '>=') |"
   echo "| Redis hits (L1 off) vs baseline | ≥ 0.30× | ${l2}× | $(verdict "$l2" 0.3 '>=') |"
   echo "| L1-hit p99 | ≤ 2 ms | ${p99} ms | $(verdict "$p99" 2 '<=') |"
   echo "| errors while redis-server is killed | 0 | ${kill_err} | $(verdict "$kill_err" 0 '<=') |"

@@ -19,10 +19,10 @@ use super::{
     claim, lock_ttl, CachedSection, Claim, GenerationError, GenerationService, SectionRequest,
 };
 use crate::{
-    ai::{GenerateInput, Piece, TextStream},
+    ai::{GenerateInput, Piece, TextStream, Usage},
     cache::{redis::LockToken, CacheService},
     model::SectionEvent,
-    prompt,
+    prompt::{self, Prompt},
     usage::Accounts,
 };
 
@@ -135,6 +135,7 @@ impl GenerationService {
                 cache: self.cache.clone(),
                 accounts: self.accounts.clone(),
                 payer: req.payer.clone(),
+                prompt: prompt.clone(),
                 key,
                 ttl: section.ttl,
                 model: self.ai.model().to_owned(),
@@ -152,6 +153,8 @@ struct Sink {
     cache: Arc<CacheService>,
     accounts: Arc<Accounts>,
     payer: Option<Arc<str>>,
+    /// What was asked, to estimate what an answer that broke off used.
+    prompt: Prompt,
     key: String,
     ttl: Duration,
     model: String,
@@ -184,6 +187,9 @@ async fn drive(
             }
             Ok(Piece::Usage(used)) => usage = Some(used),
             Err(e) => {
+                // The provider charges for what it wrote before breaking off.
+                let used = Usage::estimate(&sink.prompt, &content);
+                sink.accounts.spent(sink.payer.as_deref(), &used).await;
                 sink.release().await;
                 reader
                     .send(SectionEvent::Error {

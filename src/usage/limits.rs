@@ -6,8 +6,8 @@
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
+        Arc,
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -24,14 +24,60 @@ pub struct LimitError {
     pub message: String,
 }
 
-/// What one user has used, on this instance (kept while Redis is down).
+/// A count within a window (a minute, a day) that starts again from zero when the window
+/// moves on; lock-free, as the hit path passes here.
+#[derive(Default)]
+struct Window(AtomicU64);
+
+impl Window {
+    fn split(v: u64) -> (u32, u32) {
+        ((v >> 32) as u32, v as u32)
+    }
+
+    /// Adds `n` in `window`; the new count.
+    fn add(&self, window: u64, n: u64) -> u64 {
+        let window = window as u32;
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            let (w, count) = Self::split(current);
+            let count = if w == window { count } else { 0 };
+            let next = count.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+            match self.0.compare_exchange_weak(
+                current,
+                (u64::from(window) << 32) | u64::from(next),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return u64::from(next),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn get(&self, window: u64) -> u64 {
+        let (w, count) = Self::split(self.0.load(Ordering::Relaxed));
+        if w == window as u32 {
+            u64::from(count)
+        } else {
+            0
+        }
+    }
+}
+
+/// What one user has used, on this instance (what counts while Redis is down).
 #[derive(Default)]
 struct Local {
-    minute: u64,
-    requests: u64,
-    day: u64,
-    tokens: u64,
-    running: u32,
+    requests: Window,
+    tokens: Window,
+    running: AtomicU32,
+}
+
+fn minute() -> u64 {
+    unix() / 60
+}
+
+fn china_day() -> u64 {
+    (unix() + 8 * 3600) / 86_400
 }
 
 struct Inner {
@@ -40,7 +86,7 @@ struct Inner {
     /// How long a generation's lease holds if it is never given back.
     lease_ttl: Duration,
     /// Users by name; the set is fixed at startup.
-    local: HashMap<Arc<str>, Mutex<Local>>,
+    local: HashMap<Arc<str>, Local>,
     /// Whether the last count was made without Redis.
     alone: AtomicBool,
 }
@@ -66,6 +112,8 @@ pub struct Lease {
     user: Arc<str>,
     /// The lease's id in Redis, or `None` for one counted in this instance's memory.
     shared: Option<String>,
+    /// Whether it counts against a limit at all.
+    counted: bool,
 }
 
 impl Drop for Lease {
@@ -81,12 +129,12 @@ impl Drop for Lease {
                     }
                 });
             }
-            None => {
+            None if self.counted => {
                 if let Some(local) = self.limits.0.local.get(&self.user) {
-                    let mut local = local.lock().unwrap_or_else(|e| e.into_inner());
-                    local.running = local.running.saturating_sub(1);
+                    local.running.fetch_sub(1, Ordering::AcqRel);
                 }
             }
+            None => {}
         }
     }
 }
@@ -106,10 +154,7 @@ impl Limits {
             store,
             defaults,
             lease_ttl,
-            local: users
-                .into_iter()
-                .map(|u| (u, Mutex::new(Local::default())))
-                .collect(),
+            local: users.into_iter().map(|u| (u, Local::default())).collect(),
             alone: AtomicBool::new(false),
         }))
     }
@@ -124,19 +169,8 @@ impl Limits {
         }
     }
 
-    fn local(&self, user: &str) -> Option<std::sync::MutexGuard<'_, Local>> {
-        let local = self.0.local.get(user)?;
-        let mut local = local.lock().unwrap_or_else(|e| e.into_inner());
-        let (minute, day) = (unix() / 60, (unix() + 8 * 3600) / 86_400);
-        if local.minute != minute {
-            local.minute = minute;
-            local.requests = 0;
-        }
-        if local.day != day {
-            local.day = day;
-            local.tokens = 0;
-        }
-        Some(local)
+    fn local(&self, user: &str) -> Option<&Local> {
+        self.0.local.get(user)
     }
 
     /// Notes whether Redis counted, and says in the log when that changes.
@@ -154,26 +188,26 @@ impl Limits {
     /// Tokens `user` has used today: across instances when a daily limit counts them in Redis,
     /// else on this instance.
     pub async fn tokens_today(&self, user: &str, own: LimitSettings) -> u64 {
-        let key = format!("limit:tpd:{user}:{}", (unix() + 8 * 3600) / 86_400);
+        let key = format!("limit:tpd:{user}:{}", china_day());
         let limited = own.or(self.0.defaults).tokens_per_day.is_some();
         if let Some(shared) = self.0.store.shared().filter(|_| limited) {
             if let Some(used) = shared.counter(&key).await {
                 return used;
             }
         }
-        self.local(user).map_or(0, |l| l.tokens)
+        self.local(user).map_or(0, |l| l.tokens.get(china_day()))
     }
 
     /// Requests `user` has made this minute (across instances under a per-minute limit).
     pub async fn requests_this_minute(&self, user: &str, own: LimitSettings) -> u64 {
-        let key = format!("limit:rpm:{user}:{}", unix() / 60);
+        let key = format!("limit:rpm:{user}:{}", minute());
         let limited = own.or(self.0.defaults).requests_per_minute.is_some();
         if let Some(shared) = self.0.store.shared().filter(|_| limited) {
             if let Some(n) = shared.counter(&key).await {
                 return n;
             }
         }
-        self.local(user).map_or(0, |l| l.requests)
+        self.local(user).map_or(0, |l| l.requests.get(minute()))
     }
 
     /// Lets `user` make `requests` requests (each section of a plan is one) as one generation,
@@ -215,7 +249,7 @@ impl Limits {
     /// Counts `n` requests of `user` this minute: in Redis when a limit needs every instance's
     /// count, here in any case (for the page's display, and for when Redis is down).
     async fn count_requests(&self, user: &str, n: u64, limited: bool) -> u64 {
-        let key = format!("limit:rpm:{user}:{}", unix() / 60);
+        let key = format!("limit:rpm:{user}:{}", minute());
         let shared = match self.0.store.shared().filter(|_| limited) {
             Some(shared) => shared.count_up(&key, n, Duration::from_secs(65)).await,
             None => None,
@@ -223,18 +257,16 @@ impl Limits {
         if limited {
             self.counted_by_redis(shared.is_some());
         }
-        let mut local = self.local(user);
-        if let Some(local) = local.as_mut() {
-            local.requests += n;
-        }
-        shared.or(local.map(|l| l.requests)).unwrap_or(0)
+        let here = self.local(user).map(|l| l.requests.add(minute(), n));
+        shared.or(here).unwrap_or(0)
     }
 
     async fn lease(&self, user: &Arc<str>, limit: Option<u32>) -> Result<Lease, LimitError> {
-        let made = |shared| Lease {
+        let made = |shared, counted| Lease {
             limits: self.clone(),
             user: user.clone(),
             shared,
+            counted,
         };
         let busy = |limit: u32| LimitError {
             code: "TOO_MANY_GENERATIONS",
@@ -242,11 +274,7 @@ impl Limits {
             message: format!("同时进行的生成已达上限（{limit} 个），请等当前的生成完成后再试"),
         };
         let Some(limit) = limit else {
-            // Unlimited: counted here only, so that dropping the lease balances.
-            if let Some(mut local) = self.local(user) {
-                local.running += 1;
-            }
-            return Ok(made(None));
+            return Ok(made(None, false));
         };
         if let Some(shared) = self.0.store.shared() {
             let member = {
@@ -261,33 +289,51 @@ impl Limits {
             {
                 Some(true) => {
                     self.counted_by_redis(true);
-                    return Ok(made(Some(member)));
+                    return Ok(made(Some(member), true));
                 }
                 Some(false) => return Err(busy(limit)),
                 None => {}
             }
         }
         self.counted_by_redis(false);
-        let mut local = self.local(user).ok_or_else(|| busy(limit))?;
-        if local.running >= limit {
-            return Err(busy(limit));
-        }
-        local.running += 1;
-        drop(local);
-        Ok(made(None))
+        let local = self.local(user).ok_or_else(|| busy(limit))?;
+        local
+            .running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running < limit).then_some(running + 1)
+            })
+            .map_err(|_| busy(limit))?;
+        Ok(made(None, true))
     }
 
     /// Adds model tokens `user` used to today's count (in Redis when they have a daily limit).
     pub async fn charge(&self, user: &str, own: LimitSettings, tokens: u64) {
-        let key = format!("limit:tpd:{user}:{}", (unix() + 8 * 3600) / 86_400);
+        let key = format!("limit:tpd:{user}:{}", china_day());
         let limited = own.or(self.0.defaults).tokens_per_day.is_some();
         if let Some(shared) = self.0.store.shared().filter(|_| limited) {
             shared
                 .count_up(&key, tokens, Duration::from_secs(2 * 86_400))
                 .await;
         }
-        if let Some(mut local) = self.local(user) {
-            local.tokens += tokens;
+        if let Some(local) = self.local(user) {
+            local.tokens.add(china_day(), tokens);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_counts_until_it_moves_on() {
+        let w = Window::default();
+        assert_eq!(w.add(7, 2), 2);
+        assert_eq!(w.add(7, 3), 5);
+        assert_eq!(w.get(7), 5);
+        assert_eq!(w.get(8), 0);
+        assert_eq!(w.add(8, 1), 1);
+        assert_eq!(w.get(7), 0);
+        assert_eq!(w.add(8, u64::MAX), u64::from(u32::MAX));
     }
 }
