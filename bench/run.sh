@@ -82,7 +82,7 @@ R[l1_hits]=$(load "http://127.0.0.1:$P")
 
 # 2b. L1 hits with every per-user limit on (set far above the load, so nothing is refused):
 # what admission and accounting cost on the hit path.
-start_app limits LIMIT_REQUESTS_PER_MINUTE=1000000000 LIMIT_CONCURRENT_GENERATIONS=10000 \
+start_app limits LIMIT_REQUESTS_PER_MINUTE=1000000 LIMIT_CONCURRENT_GENERATIONS=10000 \
   LIMIT_TOKENS_PER_DAY=1000000000000
 wait_http "http://127.0.0.1:$P/healthz"; warm "http://127.0.0.1:$P"
 R[l1_limits]=$(load "http://127.0.0.1:$P")
