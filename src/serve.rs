@@ -1,7 +1,9 @@
 //! Serving connections with limits a client cannot stretch: at most `max_connections` at once
-//! (more wait in the listen queue), request headers read within `header_read_timeout`, and a
-//! graceful stop that lets running requests finish. Each request carries its peer address
-//! (`ConnectInfo`).
+//! (more wait in the listen queue), and each request's headers — the first one's and, on a kept-
+//! alive connection, every next one's — read within `header_read_timeout`, so a connection that
+//! sends nothing gives its place back; a graceful stop lets running requests finish. HTTP/1.1
+//! only: a balancer or a browser speaks it to us, and it has no idle state without a deadline.
+//! Each request carries its peer address (`ConnectInfo`).
 
 use std::{
     future::Future,
@@ -12,10 +14,10 @@ use std::{
 
 use axum::{body::Body, extract::ConnectInfo, Router};
 use futures::{Stream, StreamExt};
-use hyper::body::Incoming;
+use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto, graceful::GracefulShutdown},
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
@@ -39,12 +41,10 @@ pub async fn serve(
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -72,9 +72,8 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req.map(Body::new)
             });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

@@ -108,10 +108,9 @@ impl Application {
                 output_per_mtok: settings.ai.price_output_per_mtok,
                 currency: settings.ai.price_currency.clone(),
             },
-            // A generation holds its lease at most this long if never given back.
-            ai.worst_case()
-                .max(settings.server.stream_deadline)
-                .saturating_add(Duration::from_secs(30)),
+            // Renewed while its generation runs: an instance that dies frees its users'
+            // places within this long.
+            Duration::from_secs(60),
         ));
         let metrics = Arc::new(Metrics::new(cache.clone(), ai.clone(), accounts.clone()));
         let metrics_listener = match settings.server.metrics_addr {
@@ -220,6 +219,9 @@ fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
         throttle: Arc::new(auth::throttle::LoginThrottle::new(
             settings.auth.login_attempts_per_minute,
         )),
+        token_failures: Arc::new(auth::throttle::TokenFailures::new(
+            settings.auth.login_attempts_per_minute,
+        )),
         trusted_proxies: settings.server.trusted_proxies.clone().into(),
         public_origin: public_url
             .and_then(|u| url::Url::parse(u).ok())
@@ -228,18 +230,20 @@ fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
     }
 }
 
-/// Forgets, every minute, the addresses whose login attempts are back to nothing, so the
-/// throttle holds only recent ones.
+/// Forgets, every minute, the addresses whose login attempts or wrong tokens are back to
+/// nothing, so the throttles hold only recent ones.
 fn spawn_throttle_sweeper(state: &AppState) {
-    let throttle = Arc::downgrade(&state.auth.throttle);
+    let logins = Arc::downgrade(&state.auth.throttle);
+    let tokens = Arc::downgrade(&state.auth.token_failures);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while let Some(throttle) = {
+        while let (Some(logins), Some(tokens)) = {
             tick.tick().await;
-            throttle.upgrade()
+            (logins.upgrade(), tokens.upgrade())
         } {
-            throttle.forget_idle();
+            logins.forget_idle();
+            tokens.forget_idle();
         }
     });
 }

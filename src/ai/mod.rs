@@ -98,19 +98,27 @@ impl Slots {
         if let Ok(permit) = self.free.clone().try_acquire_owned() {
             return Ok(permit);
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(AiError {
-                failure: error::AttemptFailure::Overloaded,
-                attempts: 0,
-            });
-        }
-        let permit = self.free.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        permit.map_err(|_| AiError {
+        let overloaded = || AiError {
             failure: error::AttemptFailure::Overloaded,
             attempts: 0,
-        })
+        };
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(overloaded());
+        }
+        // Leaves the queue however the wait ends, also when the waiting request is dropped.
+        struct InQueue<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for InQueue<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _in_queue = InQueue(&self.waiting);
+        self.free
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| overloaded())
     }
 }
 

@@ -392,7 +392,8 @@ impl SseReader {
                 wait = wait.min(USAGE_GRACE);
             }
             match tokio::time::timeout(wait, response.chunk()).await {
-                Err(_) if self.finished => {
+                // The answer is whole: a wait or a break while its usage may follow ends it.
+                Err(_) | Ok(Err(_)) if self.finished => {
                     self.response = None;
                     return Ok(None);
                 }
@@ -428,8 +429,12 @@ impl SseReader {
             self.buffer.clear();
             return Ok(None);
         }
-        let chunk: StreamChunk =
-            serde_json::from_str(data).map_err(|e| AttemptFailure::Malformed(e.to_string()))?;
+        let chunk: StreamChunk = match serde_json::from_str(data) {
+            Ok(chunk) => chunk,
+            // After the last piece, only the usage could still come; anything else is noise.
+            Err(_) if self.finished => return Ok(None),
+            Err(e) => return Err(AttemptFailure::Malformed(e.to_string())),
+        };
         if let Some(usage) = chunk.usage {
             self.usage = Some(usage.into());
         }

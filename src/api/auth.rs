@@ -22,7 +22,21 @@ pub struct Admin(pub Arc<User>);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// The token's user. An address that sent too many wrong tokens this minute is refused
+    /// whatever it sends, until the minute is out.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = &state.auth;
+        let client =
+            crate::serve::client_ip(&parts.extensions, &parts.headers, &auth.trusted_proxies);
+        if let Some(wait) = client.and_then(|c| auth.token_failures.refused(c)) {
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_FAILED_ATTEMPTS",
+                "该地址的无效令牌过多，请稍后再试",
+            );
+            error.retry_after = Some(wait);
+            return Err(error);
+        }
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -34,15 +48,25 @@ impl FromRequestParts<AppState> for Caller {
                     "缺少访问令牌，请在 Authorization 请求头中提供 Bearer 令牌",
                 )
             })?;
-        let token = header
+        let user = header
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty());
-        token
-            .and_then(|t| state.auth.tokens.user_of(t))
-            .map(Caller)
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "访问令牌无效"))
+            .filter(|token| !token.is_empty())
+            .and_then(|t| auth.tokens.user_of(t));
+        match user {
+            Some(user) => Ok(Caller(user)),
+            None => {
+                if let Some(client) = client {
+                    auth.token_failures.failed(client);
+                }
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHORIZED",
+                    "访问令牌无效",
+                ))
+            }
+        }
     }
 }
 

@@ -108,8 +108,13 @@ impl IntoResponse for ApiError {
 
 impl From<LimitError> for ApiError {
     fn from(e: LimitError) -> Self {
-        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, e.code, e.message);
-        error.retry_after = Some(e.retry_after);
+        // A request no wait lets through is refused outright; the others are asked to wait.
+        let status = match e.retry_after {
+            Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None => StatusCode::FORBIDDEN,
+        };
+        let mut error = Self::new(status, e.code, e.message);
+        error.retry_after = e.retry_after;
         error
     }
 }
@@ -160,8 +165,9 @@ const TOO_LARGE: (u16, &str) = (413, "请求体过大");
 const INVALID: (u16, &str) = (422, "字段缺失或不合法");
 const LIMITED: (u16, &str) = (
     429,
-    "超出该用户的限额（每分钟请求数、同时进行的生成数或每日 tokens），Retry-After 给出等待秒数",
+    "超出该用户的限额（每分钟请求数、同时进行的生成数或每日 tokens），或该地址本分钟的无效令牌过多；Retry-After 给出等待秒数",
 );
+const GUESSING: (u16, &str) = (429, "该地址本分钟的无效令牌过多，Retry-After 给出等待秒数");
 
 /// What writing a section can fail with.
 pub struct SectionErrors;
@@ -193,6 +199,10 @@ impl IntoResponses for PlanErrors {
         documented(&[
             BAD_JSON,
             UNAUTHORIZED,
+            (
+                403,
+                "预案的章节数超过该用户每分钟的请求限额，等待也无法通过（OVER_LIMIT）：请逐章生成",
+            ),
             (404, "模板不存在"),
             TOO_LARGE,
             INVALID,
@@ -206,7 +216,7 @@ pub struct CallerErrors;
 
 impl IntoResponses for CallerErrors {
     fn responses() -> Documented {
-        documented(&[UNAUTHORIZED])
+        documented(&[UNAUTHORIZED, GUESSING])
     }
 }
 
@@ -218,6 +228,7 @@ impl IntoResponses for ClearErrors {
         documented(&[
             UNAUTHORIZED,
             (403, "需要管理员令牌"),
+            GUESSING,
             (503, "Redis 不可用，未能清除"),
         ])
     }

@@ -45,8 +45,7 @@ pub async fn generate(
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<Json<GenerateResponse>, ApiError> {
     let mut request = state.generation.read_section(body)?;
-    let _lease = state.generation.accounts().admit(&user, 1).await?;
-    request.payer = Some(user.name.clone());
+    request.payer = Some(state.generation.accounts().admit(&user, 1).await?);
     let section = state.generation.generate(&request).await?;
     Ok(Json(GenerateResponse {
         success: true,
@@ -75,13 +74,10 @@ pub async fn generate_stream(
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let mut request = state.generation.read_section(body)?;
-    let lease = state.generation.accounts().admit(&user, 1).await?;
-    request.payer = Some(user.name.clone());
+    request.payer = Some(state.generation.accounts().admit(&user, 1).await?);
     let events = state.generation.stream(&request).await?;
     let events = serve::with_deadline(events, state.stream_deadline, Some(serve::deadline_event()));
-    // The lease is the stream's: it counts as running until the stream ends.
-    let events = events.map(move |event| {
-        let _running = &lease;
+    let events = events.map(|event| {
         Ok(Event::default()
             .event(event.name())
             .json_data(&event)
@@ -111,8 +107,7 @@ pub async fn generate_plan(
 ) -> Result<Json<PlanResponse>, ApiError> {
     let mut plan = state.generation.read_plan(body)?;
     let sections = plan.template.sections.len() as u32;
-    let _lease = state.generation.accounts().admit(&user, sections).await?;
-    plan.payer = Some(user.name.clone());
+    plan.payer = Some(state.generation.accounts().admit(&user, sections).await?);
     let plan = state.generation.generate_plan(plan).await;
     Ok(Json(PlanResponse {
         success: true,

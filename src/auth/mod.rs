@@ -25,6 +25,8 @@ pub struct Auth {
     /// Where logged-out sessions are marked, for every instance.
     pub store: Arc<CacheService>,
     pub throttle: Arc<throttle::LoginThrottle>,
+    /// Wrong API tokens per address.
+    pub token_failures: Arc<throttle::TokenFailures>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpAddr]>,
     /// The origin of `PUBLIC_URL`, when configured.

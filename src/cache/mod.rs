@@ -15,9 +15,10 @@ pub mod memory;
 pub mod redis;
 
 use std::{
+    collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     time::Duration,
 };
@@ -51,9 +52,35 @@ pub enum Lookup {
     Miss,
 }
 
+/// A cross-instance lock this process holds: given back with `release`, or, should its holder
+/// be dropped first (a request that went away), when dropped.
+pub struct HeldLock {
+    cache: Arc<CacheService>,
+    token: Option<LockToken>,
+}
+
+impl HeldLock {
+    pub async fn release(mut self) {
+        if let Some(token) = self.token.take() {
+            self.cache.unlock(token).await;
+        }
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            let cache = self.cache.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { cache.unlock(token).await });
+            }
+        }
+    }
+}
+
 /// The outcome of asking for the cross-instance lock on a key.
 pub enum LockAttempt {
-    Held(LockToken),
+    Held(HeldLock),
     /// Another instance holds it.
     Busy,
     /// No Redis to lock with: go ahead without.
@@ -78,6 +105,8 @@ pub struct CacheService {
     memory: MemoryCache,
     /// Marks set or seen by this instance, so they hold while Redis is away.
     marks: MemoryCache,
+    /// Marks set while Redis was away (key, until in epoch ms), written there when it is back.
+    unsent_marks: Mutex<HashMap<String, u64>>,
     l1_enabled: bool,
     l1_ttl: Duration,
     grace: Duration,
@@ -128,6 +157,7 @@ impl CacheService {
             prefix: settings.key_prefix.clone(),
             memory: MemoryCache::new(settings.memory_max_entries),
             marks: MemoryCache::new(MAX_MARKS),
+            unsent_marks: Mutex::default(),
             l1_enabled: settings.l1_enabled,
             l1_ttl: settings.l1_ttl,
             grace: settings.stale_grace,
@@ -347,12 +377,15 @@ impl CacheService {
     }
 
     /// Asks for the cross-instance lock on `key`, held at most `ttl`.
-    pub async fn lock(&self, key: &str, ttl: Duration) -> LockAttempt {
+    pub async fn lock(self: &Arc<Self>, key: &str, ttl: Duration) -> LockAttempt {
         let Some(redis) = self.live_redis() else {
             return LockAttempt::Unavailable;
         };
         match redis.try_lock(&self.lock_key(key), ttl).await {
-            Ok(Some(token)) => LockAttempt::Held(token),
+            Ok(Some(token)) => LockAttempt::Held(HeldLock {
+                cache: self.clone(),
+                token: Some(token),
+            }),
             Ok(None) => LockAttempt::Busy,
             Err(e) => {
                 self.redis_failed(&e);
@@ -361,7 +394,7 @@ impl CacheService {
         }
     }
 
-    pub async fn unlock(&self, token: LockToken) {
+    async fn unlock(&self, token: LockToken) {
         if let Some(redis) = &self.redis {
             if let Err(e) = redis.unlock(token).await {
                 tracing::warn!("释放生成锁失败（将自动过期）: {e}");
@@ -394,20 +427,57 @@ impl CacheService {
             .map(|redis| SharedState { cache: self, redis })
     }
 
-    /// Marks `name` for `ttl`, here and, when Redis is up, for every instance. Marks are state,
-    /// not cached answers: clearing the cache leaves them.
+    /// Marks `name` for `ttl`, here and in Redis for every instance — at once, or, while Redis is
+    /// away, as soon as it is back. Marks are state, not cached answers: clearing the cache
+    /// leaves them.
     pub async fn mark(&self, name: &str, ttl: Duration) {
         let key = self.state_key(&format!("mark:{name}"));
         let until = envelope::now_ms() + ttl.as_millis() as u64;
         self.marks.set(&key, Arc::from(""), until, ttl);
-        if let Some(redis) = self.live_redis() {
-            if let Err(e) = redis.mark(&key, ttl).await {
-                self.redis_failed(&e);
+        if self.redis.is_none() {
+            return;
+        }
+        let sent = match self.live_redis() {
+            Some(redis) => redis
+                .mark(&key, ttl)
+                .await
+                .map_err(|e| self.redis_failed(&e)),
+            None => Err(()),
+        };
+        if sent.is_err() {
+            let mut unsent = self.unsent_marks.lock().unwrap_or_else(|p| p.into_inner());
+            if unsent.len() < MAX_MARKS {
+                unsent.insert(key, until);
             }
         }
     }
 
-    /// Whether `name` is marked, here or by any instance (when Redis can tell).
+    /// Writes the marks set while Redis was away; those that fail wait for the next time.
+    async fn send_unsent_marks(&self) {
+        let unsent =
+            std::mem::take(&mut *self.unsent_marks.lock().unwrap_or_else(|p| p.into_inner()));
+        let Some(redis) = self.live_redis() else {
+            self.unsent_marks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(unsent);
+            return;
+        };
+        let now = envelope::now_ms();
+        let mut left = unsent.into_iter().filter(|(_, until)| *until > now);
+        while let Some((key, until)) = left.next() {
+            if let Err(e) = redis.mark(&key, Duration::from_millis(until - now)).await {
+                self.redis_failed(&e);
+                let mut unsent = self.unsent_marks.lock().unwrap_or_else(|p| p.into_inner());
+                unsent.insert(key, until);
+                unsent.extend(left);
+                return;
+            }
+        }
+    }
+
+    /// Whether `name` is marked, here or by any instance (when Redis can tell). A mark Redis
+    /// reports is kept here too, so it still holds should Redis go away.
     pub async fn is_marked(&self, name: &str) -> bool {
         let key = self.state_key(&format!("mark:{name}"));
         if self
@@ -420,8 +490,13 @@ impl CacheService {
         let Some(redis) = self.live_redis() else {
             return false;
         };
-        match redis.exists(&key).await {
-            Ok(marked) => marked,
+        match redis.time_left(&key).await {
+            Ok(Some(ttl)) => {
+                let until = envelope::now_ms() + ttl.as_millis() as u64;
+                self.marks.set(&key, Arc::from(""), until, ttl);
+                true
+            }
+            Ok(None) => false,
             Err(e) => {
                 self.redis_failed(&e);
                 false
@@ -480,7 +555,23 @@ impl SharedState<'_> {
     /// Adds `by` to counter `name` (which lives `ttl` from its first count); the new value.
     pub async fn count_up(&self, name: &str, by: u64, ttl: Duration) -> Option<u64> {
         let key = self.cache.state_key(name);
-        self.ok(self.redis.count_up(&key, by, ttl).await)
+        let counted = self.redis.count_up(&key, by, ttl, None).await;
+        self.ok(counted).map(|(count, _)| count)
+    }
+
+    /// Adds `by` to counter `name` unless that would take it past `limit`: `Ok` with the new
+    /// count, or `Err` with the count as it stays.
+    pub async fn count_within(
+        &self,
+        name: &str,
+        by: u64,
+        limit: u64,
+        ttl: Duration,
+    ) -> Option<Result<u64, u64>> {
+        let key = self.cache.state_key(name);
+        let counted = self.redis.count_up(&key, by, ttl, Some(limit)).await;
+        self.ok(counted)
+            .map(|(count, added)| if added { Ok(count) } else { Err(count) })
     }
 
     pub async fn counter(&self, name: &str) -> Option<u64> {
@@ -492,6 +583,12 @@ impl SharedState<'_> {
     pub async fn lease(&self, name: &str, member: &str, limit: u32, ttl: Duration) -> Option<bool> {
         let key = self.cache.state_key(name);
         self.ok(self.redis.lease(&key, member, limit, ttl).await)
+    }
+
+    /// Keeps a held lease for `ttl` more; whether it was still held.
+    pub async fn renew_lease(&self, name: &str, member: &str, ttl: Duration) -> Option<bool> {
+        let key = self.cache.state_key(name);
+        self.ok(self.redis.renew_lease(&key, member, ttl).await)
     }
 
     pub async fn unlease(&self, name: &str, member: &str) {
@@ -514,6 +611,7 @@ fn spawn_probe(service: std::sync::Weak<CacheService>, interval: Duration) {
             if let Some(redis) = &service.redis {
                 if redis.probe().await.is_ok() {
                     service.breaker.reset();
+                    service.send_unsent_marks().await;
                 }
             }
         }

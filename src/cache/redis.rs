@@ -21,6 +21,16 @@ use crate::config::{RedisUrl, SentinelSettings};
 const SCAN_BATCH: usize = 500;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Adds to a counter unless that would take it past a limit (ARGV[3], when given), and gives a
+/// new counter its time to live (any Redis version). Returns the count and whether it was added.
+const COUNT_SCRIPT: &str = r"
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[3] and v + tonumber(ARGV[1]) > tonumber(ARGV[3]) then return {v, 0} end
+v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {v, 1}
+";
+
 /// Drops lapsed leases, then takes one when fewer than the limit are held. Times come from the
 /// server's clock, so instances with skewed clocks agree.
 const LEASE_SCRIPT: &str = r"
@@ -33,6 +43,16 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   return 1
 end
 return 0
+";
+
+/// Pushes a held lease's lapse `ttl` on from now; whether it was still held.
+const RENEW_SCRIPT: &str = r"
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
 ";
 
 /// Deletes the lock only if it still holds our token.
@@ -345,23 +365,25 @@ impl RedisCache {
         self.bounded(conn.pset_ex(key, 1u8, millis)).await
     }
 
-    /// Adds `by` to the counter `key`, which lives `ttl` from its first count; the new value.
-    pub async fn count_up(&self, key: &str, by: u64, ttl: Duration) -> Result<u64, CacheError> {
+    /// Adds `by` to the counter `key` (which lives `ttl` from its first count) unless that
+    /// would take it past `limit`; the count after, and whether `by` was added.
+    pub async fn count_up(
+        &self,
+        key: &str,
+        by: u64,
+        ttl: Duration,
+        limit: Option<u64>,
+    ) -> Result<(u64, bool), CacheError> {
         let mut conn = self.conn();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let (value, _): (u64, i64) = self
-            .bounded(
-                redis::pipe()
-                    .atomic()
-                    .incr(key, by)
-                    .cmd("PEXPIRE")
-                    .arg(key)
-                    .arg(millis)
-                    .arg("NX")
-                    .query_async(&mut conn),
-            )
-            .await?;
-        Ok(value)
+        let script = redis::Script::new(COUNT_SCRIPT);
+        let mut call = script.key(key);
+        call.arg(by).arg(millis);
+        if let Some(limit) = limit {
+            call.arg(limit);
+        }
+        let (count, added): (u64, u8) = self.bounded(call.invoke_async(&mut conn)).await?;
+        Ok((count, added == 1))
     }
 
     /// The counter `key`, 0 when there is none.
@@ -395,10 +417,38 @@ impl RedisCache {
         Ok(taken == 1)
     }
 
+    /// Keeps a held lease for `ttl` more; whether it was still held.
+    pub async fn renew_lease(
+        &self,
+        key: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut conn = self.conn();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let held: i64 = self
+            .bounded(
+                redis::Script::new(RENEW_SCRIPT)
+                    .key(key)
+                    .arg(member)
+                    .arg(millis)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        Ok(held == 1)
+    }
+
     pub async fn unlease(&self, key: &str, member: &str) -> Result<(), CacheError> {
         let mut conn = self.conn();
         let _: i64 = self.bounded(conn.zrem(key, member)).await?;
         Ok(())
+    }
+
+    /// How long `key` has left to live: `None` when it is gone (or never expires).
+    pub async fn time_left(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        let mut conn = self.conn();
+        let millis: i64 = self.bounded(conn.pttl(key)).await?;
+        Ok(u64::try_from(millis).ok().map(Duration::from_millis))
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, CacheError> {

@@ -27,11 +27,11 @@ use self::{
 };
 use crate::{
     ai::{AiError, AiService, GenerateInput, Usage},
-    cache::{redis::LockToken, CacheService, LockAttempt, Lookup},
+    cache::{CacheService, HeldLock, LockAttempt, Lookup},
     model::{FieldProblem, GenerateBody, PlanBody},
     prompt,
     templates::Registry,
-    usage::Accounts,
+    usage::{Accounts, Payer},
 };
 
 /// How often a waiter looks for the lock owner's answer.
@@ -278,7 +278,7 @@ impl GenerationService {
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
 
-        let payer = req.payer.as_deref();
+        let payer = req.payer.as_ref().map(Payer::name);
         let (fresh, stale) = self.cached(&key, req.refresh).await;
         if let Some(hit) = fresh {
             hit.served(&self.accounts, payer);
@@ -326,14 +326,14 @@ enum Claim {
     /// Another instance wrote it meanwhile.
     Answered(CachedSection),
     /// This caller writes it, holding the lock (none without Redis) until done.
-    Writer(Option<LockToken>),
+    Writer(Option<HeldLock>),
 }
 
 /// Takes the cross-instance lock on `key`, or waits for the instance holding it and takes its
 /// answer. A waiter whose owner vanished without an answer tries again, a bounded number of
 /// times. `refresh` asks for a new answer, so an entry stored meanwhile does not count.
 async fn claim(
-    cache: &CacheService,
+    cache: &Arc<CacheService>,
     key: &str,
     lock_ttl: Duration,
     refresh: bool,
@@ -351,7 +351,7 @@ async fn claim(
                 };
                 return Ok(match meanwhile {
                     Some(section) => {
-                        cache.unlock(token).await;
+                        token.release().await;
                         Claim::Answered(section)
                     }
                     None => Claim::Writer(Some(token)),
@@ -403,8 +403,8 @@ impl Job {
             }),
             Claim::Writer(lock) => {
                 let result = self.generate().await;
-                if let Some(token) = lock {
-                    self.cache.unlock(token).await;
+                if let Some(lock) = lock {
+                    lock.release().await;
                 }
                 result
             }
@@ -431,7 +431,7 @@ impl Job {
             })
             .await?;
         self.accounts
-            .spent(req.payer.as_deref(), &answer.usage)
+            .spent(req.payer.as_ref().map(Payer::name), &answer.usage)
             .await;
         let section = CachedSection::new(
             answer.text,

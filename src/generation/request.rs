@@ -9,6 +9,7 @@ use crate::{
     domain::enterprise::EnterpriseInfo,
     model::{EnterpriseData, FieldProblem, GenerateBody, PlanBody, MAX_CONTEXT_CHARS},
     templates::{Registry, Section, Template},
+    usage::Payer,
 };
 
 /// A checked request to write one section.
@@ -24,7 +25,7 @@ pub struct SectionRequest {
     /// plan agree; part of the cache key.
     pub context: Option<String>,
     /// Whose request it is: the model tokens it uses are counted to them.
-    pub payer: Option<Arc<str>>,
+    pub payer: Option<Payer>,
 }
 
 /// A checked request to write every section of a plan.
@@ -33,7 +34,7 @@ pub struct PlanRequest {
     pub template: Arc<Template>,
     pub info: EnterpriseInfo,
     pub refresh: bool,
-    pub payer: Option<Arc<str>>,
+    pub payer: Option<Payer>,
 }
 
 impl SectionRequest {

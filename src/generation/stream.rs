@@ -20,10 +20,10 @@ use super::{
 };
 use crate::{
     ai::{GenerateInput, Piece, TextStream, Usage},
-    cache::{redis::LockToken, CacheService},
+    cache::{CacheService, HeldLock},
     model::SectionEvent,
     prompt::{self, Prompt},
-    usage::Accounts,
+    usage::{Accounts, Payer},
 };
 
 pub type SectionEvents = Pin<Box<dyn Stream<Item = SectionEvent> + Send>>;
@@ -75,7 +75,7 @@ impl GenerationService {
             cached,
             stale,
         };
-        let payer = req.payer.as_deref();
+        let payer = req.payer.as_ref().map(Payer::name);
         let whole = |entry: CachedSection, stale: bool| -> SectionEvents {
             entry.served(&self.accounts, payer);
             let events = [
@@ -114,8 +114,8 @@ impl GenerationService {
         let pieces = match pieces {
             Ok(pieces) => pieces,
             Err(e) => {
-                if let Some(token) = lock {
-                    self.cache.unlock(token).await;
+                if let Some(lock) = lock {
+                    lock.release().await;
                 }
                 let Some(old) = stale else {
                     return Err(e.into());
@@ -152,19 +152,20 @@ impl GenerationService {
 struct Sink {
     cache: Arc<CacheService>,
     accounts: Arc<Accounts>,
-    payer: Option<Arc<str>>,
+    /// Holds the user's place under their limit until the answer is done.
+    payer: Option<Payer>,
     /// What was asked, to estimate what an answer that broke off used.
     prompt: Prompt,
     key: String,
     ttl: Duration,
     model: String,
-    lock: Option<LockToken>,
+    lock: Option<HeldLock>,
 }
 
 impl Sink {
     async fn release(self) {
-        if let Some(token) = self.lock {
-            self.cache.unlock(token).await;
+        if let Some(lock) = self.lock {
+            lock.release().await;
         }
     }
 }
@@ -189,7 +190,9 @@ async fn drive(
             Err(e) => {
                 // The provider charges for what it wrote before breaking off.
                 let used = Usage::estimate(&sink.prompt, &content);
-                sink.accounts.spent(sink.payer.as_deref(), &used).await;
+                sink.accounts
+                    .spent(sink.payer.as_ref().map(Payer::name), &used)
+                    .await;
                 sink.release().await;
                 reader
                     .send(SectionEvent::Error {
@@ -213,7 +216,9 @@ async fn drive(
         return;
     }
     let usage = usage.unwrap_or_default();
-    sink.accounts.spent(sink.payer.as_deref(), &usage).await;
+    sink.accounts
+        .spent(sink.payer.as_ref().map(Payer::name), &usage)
+        .await;
     CachedSection::new(content.to_owned(), &sink.model, usage, started.elapsed())
         .store(&sink.cache, &sink.key, sink.ttl)
         .await;

@@ -1,6 +1,6 @@
-//! Each user's limits: requests per minute (fixed one-minute windows), generations running at
-//! once (leases that lapse if an instance dies holding them), and model tokens per day (China
-//! time). Counted in Redis, so every instance enforces one limit; while Redis is down, each
+//! Each user's limits: requests per minute (fixed one-minute windows; a refused request does not
+//! count), generations running at once (leases renewed while their generation runs, so they
+//! lapse within a minute of an instance dying), and model tokens per day (China time). Counted in Redis, so every instance enforces one limit; while Redis is down, each
 //! instance counts on its own (and says so in the log).
 
 use std::{
@@ -18,9 +18,11 @@ use crate::{cache::CacheService, config::LimitSettings, model::UserLimits};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct LimitError {
-    /// `RATE_LIMITED`, `TOO_MANY_GENERATIONS` or `DAILY_QUOTA_EXCEEDED`.
+    /// `RATE_LIMITED`, `TOO_MANY_GENERATIONS`, `DAILY_QUOTA_EXCEEDED`, or `OVER_LIMIT` for a
+    /// request no wait would let through (a plan of more sections than a minute allows).
     pub code: &'static str,
-    pub retry_after: Duration,
+    /// `None` when waiting does not help.
+    pub retry_after: Option<Duration>,
     pub message: String,
 }
 
@@ -49,6 +51,31 @@ impl Window {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return u64::from(next),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Adds `n` in `window` unless that takes the count past `limit`: `Ok` with the new count,
+    /// or `Err` with the count as it stays.
+    fn add_within(&self, window: u64, n: u64, limit: u64) -> Result<u64, u64> {
+        let window32 = window as u32;
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            let (w, count) = Self::split(current);
+            let count = if w == window32 { count } else { 0 };
+            let next = u64::from(count).saturating_add(n);
+            if next > limit {
+                return Err(u64::from(count));
+            }
+            let next = u32::try_from(next).unwrap_or(u32::MAX);
+            match self.0.compare_exchange_weak(
+                current,
+                (u64::from(window32) << 32) | u64::from(next),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(u64::from(next)),
                 Err(actual) => current = actual,
             }
         }
@@ -83,7 +110,7 @@ fn china_day() -> u64 {
 struct Inner {
     store: Arc<CacheService>,
     defaults: LimitSettings,
-    /// How long a generation's lease holds if it is never given back.
+    /// How long a generation's lease holds unless renewed.
     lease_ttl: Duration,
     /// Users by name; the set is fixed at startup.
     local: HashMap<Arc<str>, Local>,
@@ -107,19 +134,31 @@ fn until_tomorrow() -> u64 {
 }
 
 /// A running generation's place under its user's concurrency limit; given back when dropped.
+/// One kept in Redis is renewed while held, so it lapses soon after its instance dies.
 pub struct Lease {
     limits: Limits,
     user: Arc<str>,
-    /// The lease's id in Redis, or `None` for one counted in this instance's memory.
-    shared: Option<String>,
+    /// The lease's id in Redis and the task renewing it, or `None` for one counted in this
+    /// instance's memory.
+    shared: Option<(String, tokio::task::JoinHandle<()>)>,
     /// Whether it counts against a limit at all.
     counted: bool,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("user", &self.user)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         match self.shared.take() {
-            Some(member) => {
+            Some((member, renewing)) => {
+                renewing.abort();
                 let limits = self.limits.clone();
                 let key = run_key(&self.user);
                 // Giving back needs Redis; the lease lapses by itself if this never runs.
@@ -137,6 +176,27 @@ impl Drop for Lease {
             None => {}
         }
     }
+}
+
+/// Renews `member`'s lease on `key` every third of `ttl` until aborted. A renewal that fails
+/// (Redis down) is tried again next time; one that finds the lease gone stops.
+fn spawn_renewal(
+    limits: Limits,
+    key: String,
+    member: String,
+    ttl: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            let Some(shared) = limits.0.store.shared() else {
+                continue;
+            };
+            if shared.renew_lease(&key, &member, ttl).await == Some(false) {
+                return;
+            }
+        }
+    })
 }
 
 fn run_key(user: &str) -> String {
@@ -211,7 +271,8 @@ impl Limits {
     }
 
     /// Lets `user` make `requests` requests (each section of a plan is one) as one generation,
-    /// or says why not. The lease, while held, counts against the concurrency limit.
+    /// or says why not. The lease, while held, counts against the concurrency limit. A refused
+    /// request uses up nothing.
     pub async fn admit(
         &self,
         user: &Arc<str>,
@@ -219,11 +280,21 @@ impl Limits {
         requests: u32,
     ) -> Result<Lease, LimitError> {
         let limits = own.or(self.0.defaults);
+        if let Some(per_minute) = limits.requests_per_minute.filter(|&n| requests > n) {
+            return Err(LimitError {
+                code: "OVER_LIMIT",
+                retry_after: None,
+                message: format!(
+                    "这份预案有 {requests} 个章节，超过每分钟最多 {per_minute} 次请求的限额，\
+                     请逐章生成，或请管理员调高限额"
+                ),
+            });
+        }
         if let Some(per_day) = limits.tokens_per_day {
             if self.tokens_today(user, own).await >= per_day {
                 return Err(LimitError {
                     code: "DAILY_QUOTA_EXCEEDED",
-                    retry_after: Duration::from_secs(until_tomorrow()),
+                    retry_after: Some(Duration::from_secs(until_tomorrow())),
                     message: format!(
                         "今日的用量额度（{per_day} tokens）已用完，请明天再试或联系管理员调整额度"
                     ),
@@ -231,46 +302,63 @@ impl Limits {
             }
         }
         let lease = self.lease(user, limits.concurrent_generations).await?;
-        if let Some(per_minute) = limits.requests_per_minute {
-            let made = self.count_requests(user, u64::from(requests), true).await;
-            if made > u64::from(per_minute) {
-                return Err(LimitError {
-                    code: "RATE_LIMITED",
-                    retry_after: Duration::from_secs(60 - unix() % 60),
-                    message: format!("请求过于频繁（每分钟最多 {per_minute} 次），请稍后再试"),
-                });
-            }
-        } else {
-            self.count_requests(user, u64::from(requests), false).await;
+        let counted = self
+            .count_requests(user, u64::from(requests), limits.requests_per_minute)
+            .await;
+        if let (Err(_), Some(per_minute)) = (counted, limits.requests_per_minute) {
+            return Err(LimitError {
+                code: "RATE_LIMITED",
+                retry_after: Some(Duration::from_secs(60 - unix() % 60)),
+                message: format!("请求过于频繁（每分钟最多 {per_minute} 次），请稍后再试"),
+            });
         }
         Ok(lease)
     }
 
-    /// Counts `n` requests of `user` this minute: in Redis when a limit needs every instance's
-    /// count, here in any case (for the page's display, and for when Redis is down).
-    async fn count_requests(&self, user: &str, n: u64, limited: bool) -> u64 {
+    /// Counts `n` requests of `user` this minute unless that passes `limit`: in Redis when a
+    /// limit needs every instance's count, here in any case (for the page's display, and for
+    /// when Redis is down).
+    async fn count_requests(&self, user: &str, n: u64, limit: Option<u32>) -> Result<u64, u64> {
+        let Some(limit) = limit.map(u64::from) else {
+            return Ok(self.local(user).map_or(0, |l| l.requests.add(minute(), n)));
+        };
         let key = format!("limit:rpm:{user}:{}", minute());
-        let shared = match self.0.store.shared().filter(|_| limited) {
-            Some(shared) => shared.count_up(&key, n, Duration::from_secs(65)).await,
+        let shared = match self.0.store.shared() {
+            Some(shared) => {
+                shared
+                    .count_within(&key, n, limit, Duration::from_secs(65))
+                    .await
+            }
             None => None,
         };
-        if limited {
-            self.counted_by_redis(shared.is_some());
-        }
-        let here = self.local(user).map(|l| l.requests.add(minute(), n));
-        shared.or(here).unwrap_or(0)
+        self.counted_by_redis(shared.is_some());
+        let here = self.local(user).map(|l| match shared {
+            // Redis decided; this instance's count follows it.
+            Some(Ok(_)) => Ok(l.requests.add(minute(), n)),
+            Some(Err(count)) => Err(count),
+            None => l.requests.add_within(minute(), n, limit),
+        });
+        shared.or(here).unwrap_or(Err(0))
     }
 
     async fn lease(&self, user: &Arc<str>, limit: Option<u32>) -> Result<Lease, LimitError> {
-        let made = |shared, counted| Lease {
+        let made = |shared: Option<String>, counted| Lease {
+            shared: shared.map(|member| {
+                let renewing = spawn_renewal(
+                    self.clone(),
+                    run_key(user),
+                    member.clone(),
+                    self.0.lease_ttl,
+                );
+                (member, renewing)
+            }),
             limits: self.clone(),
             user: user.clone(),
-            shared,
             counted,
         };
         let busy = |limit: u32| LimitError {
             code: "TOO_MANY_GENERATIONS",
-            retry_after: Duration::from_secs(5),
+            retry_after: Some(Duration::from_secs(5)),
             message: format!("同时进行的生成已达上限（{limit} 个），请等当前的生成完成后再试"),
         };
         let Some(limit) = limit else {
@@ -335,5 +423,18 @@ mod tests {
         assert_eq!(w.add(8, 1), 1);
         assert_eq!(w.get(7), 0);
         assert_eq!(w.add(8, u64::MAX), u64::from(u32::MAX));
+    }
+
+    #[test]
+    fn a_window_refuses_what_would_pass_its_limit_and_counts_nothing() {
+        let w = Window::default();
+        assert_eq!(w.add_within(3, 4, 5), Ok(4));
+        assert_eq!(w.add_within(3, 2, 5), Err(4));
+        assert_eq!(w.add_within(3, 1, 5), Ok(5));
+        assert_eq!(
+            w.add_within(4, 5, 5),
+            Ok(5),
+            "a new window starts from zero"
+        );
     }
 }

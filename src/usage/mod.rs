@@ -31,6 +31,35 @@ pub fn china_day() -> u64 {
     (now + 8 * 3600) / 86_400
 }
 
+/// Whose request a generation serves: its tokens are counted to them. An admitted request's
+/// payer also holds the user's place under their concurrency limit; whatever does the work keeps
+/// a copy, so the place stays taken while the model runs even after the client has gone.
+#[derive(Clone)]
+pub struct Payer {
+    name: Arc<str>,
+    _running: Option<Arc<Lease>>,
+}
+
+impl Payer {
+    /// Work counted to `name` outside any limit (an administrator's warm-up).
+    pub fn unlimited(name: Arc<str>) -> Self {
+        Self {
+            name,
+            _running: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Debug for Payer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Payer").field(&self.name).finish()
+    }
+}
+
 pub struct Accounts {
     ledger: Ledger,
     limits: Limits,
@@ -55,11 +84,14 @@ impl Accounts {
     }
 
     /// Lets `user` make `requests` requests as one generation (a plan: one per section), or
-    /// says why not. Keep the lease while the generation runs.
-    pub async fn admit(&self, user: &User, requests: u32) -> Result<Lease, LimitError> {
+    /// says why not. The payer goes with the request to the work it starts.
+    pub async fn admit(&self, user: &User, requests: u32) -> Result<Payer, LimitError> {
         let lease = self.limits.admit(&user.name, user.limits, requests).await?;
         self.ledger.request(Some(&user.name), u64::from(requests));
-        Ok(lease)
+        Ok(Payer {
+            name: user.name.clone(),
+            _running: Some(Arc::new(lease)),
+        })
     }
 
     /// A model call made for `payer`'s request.

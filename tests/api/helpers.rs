@@ -124,6 +124,15 @@ pub async fn spawn_app_with(file: Option<&str>, env: &[(&str, String)]) -> TestA
     }
 }
 
+/// The `Retry-After` of a response, in seconds.
+pub fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()

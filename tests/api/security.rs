@@ -135,6 +135,26 @@ async fn a_client_that_stalls_in_its_headers_is_cut_off() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
+/// A connection that never sends a byte, and a kept-alive one that goes quiet after its first
+/// answer, both give their place back within the header deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(&[("HEADER_READ_TIMEOUT_SECS", "0.3".into())]).await;
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    for stream in [&mut silent, &mut idle] {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "still open after 5 s");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_not_answered_in_time_is_504_in_the_api_shape() {
     let fake = FakeOpenAi::start(vec![Reply::Slow(Duration::from_secs(2), "迟到的章节")]).await;
@@ -285,6 +305,43 @@ async fn logging_out_ends_the_session_on_every_instance() {
     assert_eq!(dashboard_status(&a, &again).await, StatusCode::OK);
 }
 
+/// A logout made while Redis is down reaches the other instances once it is back; one they
+/// have already seen holds on them while Redis is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logouts_hold_through_a_redis_outage() {
+    let mut redis = crate::helpers::RedisServer::start();
+    let shared = [
+        ("REDIS_URL", redis.url()),
+        (
+            "SESSION_SECRET",
+            "a-shared-session-secret-for-tests-0123".to_owned(),
+        ),
+        ("CACHE_REDIS_PROBE_MS", "100".to_owned()),
+        ("CACHE_REDIS_TIMEOUT_MS", "200".to_owned()),
+    ];
+    let a = spawn_app(&shared).await;
+    let b = spawn_app(&shared).await;
+    let seen = login(&a, ADMIN).await;
+    let unseen = login(&a, ADMIN).await;
+    logout(&a, &seen).await;
+    assert_eq!(dashboard_status(&b, &seen).await, StatusCode::SEE_OTHER);
+
+    redis.kill();
+    assert_eq!(dashboard_status(&b, &seen).await, StatusCode::SEE_OTHER);
+    logout(&a, &unseen).await;
+    redis.restart();
+    // The probe finds Redis back and A writes the logout it kept.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while dashboard_status(&b, &unseen).await != StatusCode::SEE_OTHER {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still takes a cookie logged out on A while Redis was down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_out_without_redis_ends_the_session_here() {
     let app = spawn_app(&[]).await;
@@ -310,6 +367,43 @@ async fn removing_a_token_ends_its_sessions() {
     );
 }
 
+/// Past its allowance of wrong API tokens, an address is refused even with the right one, so a
+/// guess that happens to be right is not told apart; valid tokens alone never use it up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_api_tokens_from_one_address_are_throttled() {
+    let app = spawn_app(&[("LOGIN_ATTEMPTS_PER_MINUTE", "3".into())]).await;
+    let stats = |token: &str| {
+        app.http
+            .get(app.url("/api/ai/cache/stats"))
+            .bearer_auth(token)
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(stats(ADMIN).await.unwrap().status(), StatusCode::OK);
+    }
+    // Wait, if needed, so the three guesses and the check fall in one clock minute.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second >= 55 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            stats("guess-0000000").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let response = stats(ADMIN).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = crate::helpers::retry_after(&response);
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "TOO_MANY_FAILED_ATTEMPTS");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_logins_from_one_address_are_throttled() {
     let app = spawn_app(&[("LOGIN_ATTEMPTS_PER_MINUTE", "3".into())]).await;
@@ -331,11 +425,7 @@ async fn repeated_logins_from_one_address_are_throttled() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = crate::helpers::retry_after(&response);
     assert!((1..=20).contains(&wait), "{wait}");
     assert!(response.text().await.unwrap().contains("登录尝试过于频繁"));
     // The link is the same door.

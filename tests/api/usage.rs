@@ -7,8 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    read, seed_body, spawn_app, spawn_app_with, FakeOpenAi, RedisServer, Reply, TestApp, ADMIN,
-    USER,
+    read, retry_after, seed_body, spawn_app, spawn_app_with, FakeOpenAi, RedisServer, Reply,
+    TestApp, ADMIN, USER,
 };
 
 fn section(n: u32) -> Value {
@@ -31,14 +31,6 @@ async fn early_in_a_minute() {
     if second >= 50 {
         tokio::time::sleep(Duration::from_secs(61 - second)).await;
     }
-}
-
-fn retry_after(response: &reqwest::Response) -> u64 {
-    response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
@@ -194,11 +186,46 @@ async fn a_plan_counts_each_of_its_sections() {
             .send()
     };
     assert_eq!(plan(&app).await.unwrap().status(), StatusCode::OK);
-    // Nine used; a second plan of nine does not fit in ten.
+    // Nine used; a second plan of nine does not fit in ten, and being refused uses nothing.
     assert_eq!(
         plan(&app).await.unwrap().status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    assert_eq!(post(&app, USER, &section(1)).await.status(), StatusCode::OK);
+    assert_eq!(
+        post(&app, USER, &section(1)).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A plan of more sections than a minute allows would never pass: refused outright, without
+/// a `Retry-After` that waiting could not honour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_larger_than_a_minute_allows_is_refused_outright() {
+    let app = spawn_app(&[("LIMIT_REQUESTS_PER_MINUTE", "5".into())]).await;
+    let mut body = seed_body();
+    body.as_object_mut().unwrap().remove("section_id");
+    let response = app
+        .http
+        .post(app.url("/api/ai/generate-plan"))
+        .bearer_auth(USER)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("retry-after").is_none());
+    let (status, body) = read(response).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "OVER_LIMIT");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("9 个章节") && message.contains("逐章生成"),
+        "{message}"
+    );
+    // Nothing was used up.
+    for _ in 0..5 {
+        assert_eq!(post(&app, USER, &section(1)).await.status(), StatusCode::OK);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,6 +286,34 @@ async fn concurrent_generations_are_capped() {
     assert_eq!(post(&app, USER, &section(2)).await.status(), StatusCode::OK);
 }
 
+/// A request cut off at its deadline does not give back its user's place while the model still
+/// writes for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_cut_off_keeps_its_place_until_the_model_is_done() {
+    let fake = FakeOpenAi::start(vec![Reply::Slow(Duration::from_millis(1200), "慢")]).await;
+    let app = spawn_app(
+        &[
+            fake.env("0.01", "5"),
+            vec![
+                ("LIMIT_CONCURRENT_GENERATIONS", "1".into()),
+                ("REQUEST_TIMEOUT_SECS", "0.3".into()),
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    let (status, body) = read(post(&app, USER, &section(1)).await).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    let (status, body) = read(post(&app, USER, &section(2)).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "TOO_MANY_GENERATIONS");
+    // Once the answer is written (and cached), the place is free again.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (status, body) = read(post(&app, USER, &section(1)).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["cached"], true, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn named_users_carry_their_own_limits() {
     let token = "zhang-san-token-0001";
@@ -306,6 +361,51 @@ async fn two_instances_on_one_redis_share_one_limit() {
         post(&a, USER, &section(1)).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    // The refused requests were not counted.
+    let keys = redis.keys("*limit:rpm:*");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let count: u64 = redis::Commands::get(&mut redis.connection(), &keys[0]).unwrap();
+    assert_eq!(count, 3);
+}
+
+/// A generation's place in Redis is renewed while it runs, however long past the lease's time
+/// to live, and given back when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_lease_is_renewed_while_held_and_given_back() {
+    use yueen::{
+        cache::CacheService,
+        config::{LimitSettings, Settings},
+        usage::limits::Limits,
+    };
+    let redis = RedisServer::start();
+    let vars = std::collections::HashMap::from([("REDIS_URL".to_owned(), redis.url())]);
+    let cache = CacheService::start(&Settings::from_sources(None, &vars).unwrap().cache).await;
+    let one_at_a_time = LimitSettings {
+        concurrent_generations: Some(1),
+        ..LimitSettings::default()
+    };
+    let user: std::sync::Arc<str> = "用户1".into();
+    let limits = Limits::new(
+        cache,
+        one_at_a_time,
+        Duration::from_millis(600),
+        [user.clone()],
+    );
+    let held = limits
+        .admit(&user, LimitSettings::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(redis.keys("*limit:run:*").len(), 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refused = limits
+        .admit(&user, LimitSettings::default(), 1)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "TOO_MANY_GENERATIONS");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = limits.admit(&user, LimitSettings::default(), 1).await;
+    assert!(again.is_ok(), "given back when dropped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

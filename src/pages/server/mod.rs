@@ -15,7 +15,7 @@ use crate::{
     serve,
     state::AppState,
     templates::Registry,
-    usage::limits::Lease,
+    usage::Payer,
 };
 
 /// What `user` may still ask for.
@@ -56,12 +56,11 @@ pub async fn stream_section(
     let service = &state.generation;
     let events = match service.read_section(body) {
         Ok(mut request) => match service.accounts().admit(user, 1).await {
-            Ok(lease) => {
-                request.payer = Some(user.name.clone());
+            Ok(payer) => {
+                request.payer = Some(payer);
                 service
                     .stream(&request)
                     .await
-                    .map(|events| -> SectionEvents { Box::pin(holding(events, lease)) })
                     .unwrap_or_else(|e| error_event(e.code(), e.to_string()))
             }
             Err(limit) => error_event(limit.code, limit.message),
@@ -73,17 +72,6 @@ pub async fn stream_section(
         state.stream_deadline,
         Some(serve::deadline_event()),
     ))
-}
-
-/// `events`, with `lease` held until they end.
-fn holding<T: Send + 'static>(
-    events: impl Stream<Item = T> + Send + 'static,
-    lease: Lease,
-) -> impl Stream<Item = T> + Send + 'static {
-    events.map(move |event| {
-        let _running = &lease;
-        event
-    })
 }
 
 /// Every section of a plan as the page writes it: streamed, each event tagged with its section.
@@ -98,15 +86,15 @@ pub async fn stream_plan(
         .read_plan(body)
         .map_err(|e| ServerFnError::new(e.to_string()))?;
     let sections = plan.template.sections.len() as u32;
-    let lease = service
+    let payer = service
         .accounts()
         .admit(user, sections)
         .await
         .map_err(|limit| ServerFnError::new(limit.message))?;
-    plan.payer = Some(user.name.clone());
+    plan.payer = Some(payer);
     let events = service.plan_events(plan, Writing::Streamed, service.plan_concurrency());
     Ok(ndjson(serve::with_deadline(
-        holding(events, lease),
+        events,
         state.stream_deadline,
         None,
     )))
@@ -135,7 +123,7 @@ pub fn start_template_warmup(
             message: other.to_string(),
         }],
     })?;
-    plan.payer = Some(admin.name.clone());
+    plan.payer = Some(Payer::unlimited(admin.name.clone()));
     let label = format!(
         "{} · {}",
         plan.info.name().unwrap_or_default(),
