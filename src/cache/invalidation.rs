@@ -16,16 +16,23 @@ pub fn channel(prefix: &str) -> String {
     format!("{prefix}invalidate")
 }
 
-/// Listens on the channel for as long as the service lives, reconnecting after Redis outages.
+/// Listens on the channel for as long as the service lives, reconnecting after Redis outages
+/// (to the next seed node, for a cluster).
 pub fn spawn_listener(service: Weak<CacheService>, retry: Duration) {
     tokio::spawn(async move {
+        let mut attempt = 0usize;
         loop {
-            let Some((client, channel)) = service
+            let Some((clients, channel)) = service
                 .upgrade()
-                .and_then(|s| s.redis_client().map(|client| (client, channel(s.prefix()))))
+                .map(|s| (s.pubsub_clients(), channel(s.prefix())))
             else {
                 return;
             };
+            if clients.is_empty() {
+                return;
+            }
+            let client = &clients[attempt % clients.len()];
+            attempt = attempt.wrapping_add(1);
             if let Ok(Ok(mut pubsub)) =
                 tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await
             {

@@ -126,26 +126,18 @@ impl CacheService {
     /// invalidation listener when Redis is configured.
     pub async fn start(settings: &CacheSettings) -> Arc<Self> {
         let breaker = Breaker::default();
-        let sentinel = settings.backend.sentinel().cloned();
-        let redis = match settings.backend.redis_url() {
+        let redis = match RedisCache::connect(&settings.backend, settings.redis_timeout).await {
             None => None,
-            Some(url) => {
-                match RedisCache::connect(url, sentinel.clone(), settings.redis_timeout).await {
-                    Ok(redis) => {
-                        tracing::info!("成功连接到 Redis: {}", redis.current_url());
-                        Some(redis)
-                    }
-                    Err(e) => {
-                        breaker.trip(&e.to_string());
-                        match RedisCache::lazy(url, sentinel, settings.redis_timeout) {
-                            Ok(redis) => Some(redis),
-                            Err(e) => {
-                                tracing::error!("Redis 配置无法使用: {e}");
-                                None
-                            }
-                        }
-                    }
+            Some(Ok(redis)) => {
+                tracing::info!("成功连接到 Redis: {}", redis.current_url());
+                Some(redis)
+            }
+            Some(Err((e, later))) => {
+                breaker.trip(&e.to_string());
+                if later.is_none() {
+                    tracing::error!("Redis 配置无法使用: {e}");
                 }
+                later
             }
         };
         if redis.is_some() && !breaker.is_open() {
@@ -180,8 +172,12 @@ impl CacheService {
         self.redis.is_some()
     }
 
-    fn redis_client(&self) -> Option<::redis::Client> {
-        self.redis.as_ref().map(|r| r.client())
+    /// Clients to subscribe to invalidations with, in the order to try them.
+    fn pubsub_clients(&self) -> Vec<::redis::Client> {
+        self.redis
+            .as_ref()
+            .map(RedisCache::pubsub_clients)
+            .unwrap_or_default()
     }
 
     /// Redis, when it is configured and the breaker lets calls through.

@@ -236,22 +236,13 @@ pub enum CacheBackend {
         sentinel: SentinelSettings,
         url: RedisUrl,
     },
+    /// A Redis Cluster, found from its seed nodes.
+    Cluster { seeds: Vec<RedisUrl> },
 }
 
 impl CacheBackend {
-    /// The Redis URL (with Sentinel, the password and db part), when Redis is configured.
-    pub fn redis_url(&self) -> Option<&RedisUrl> {
-        match self {
-            Self::Memory => None,
-            Self::Redis { url } | Self::Sentinel { url, .. } => Some(url),
-        }
-    }
-
-    pub fn sentinel(&self) -> Option<&SentinelSettings> {
-        match self {
-            Self::Sentinel { sentinel, .. } => Some(sentinel),
-            _ => None,
-        }
+    pub fn uses_redis(&self) -> bool {
+        !matches!(self, Self::Memory)
     }
 }
 
@@ -274,6 +265,8 @@ pub struct CacheSettings {
     sentinel_urls: Vec<String>,
     #[serde(deserialize_with = "values::optional_text")]
     sentinel_master: Option<String>,
+    #[serde(deserialize_with = "values::cluster_urls")]
+    cluster_urls: Vec<RedisUrl>,
     #[serde(deserialize_with = "values::key_prefix")]
     pub key_prefix: String,
     #[serde(deserialize_with = "values::count_usize::<_, 1, 100_000_000>")]
@@ -314,6 +307,7 @@ impl Default for CacheSettings {
             redis_url: None,
             sentinel_urls: Vec::new(),
             sentinel_master: None,
+            cluster_urls: Vec::new(),
             key_prefix: "yueen:".to_owned(),
             memory_max_entries: 10_000,
             redis_timeout: Duration::from_millis(250),
@@ -496,6 +490,17 @@ impl CacheSettings {
     ) -> Result<CacheBackend, ConfigError> {
         let addrs = std::mem::take(&mut self.sentinel_urls);
         let url = self.redis_url.take();
+        let seeds = std::mem::take(&mut self.cluster_urls);
+        if !seeds.is_empty() {
+            if url.is_some() || !addrs.is_empty() || self.sentinel_master.is_some() {
+                return Err(invalid(
+                    "cache.cluster_urls",
+                    "集群与 REDIS_URL / 哨兵只能选一种（集群节点的密码写在各自的地址里）"
+                        .to_owned(),
+                ));
+            }
+            return Ok(CacheBackend::Cluster { seeds });
+        }
         match (addrs.is_empty(), self.sentinel_master.take()) {
             (true, None) => Ok(url.map_or(CacheBackend::Memory, |url| CacheBackend::Redis { url })),
             (false, None) => Err(invalid(
@@ -712,6 +717,42 @@ mod tests {
         assert_eq!(sentinel.addrs, ["10.0.0.1:26379", "10.0.0.2:26379"]);
         assert_eq!(sentinel.master, "mymaster");
         assert!(url.expose().ends_with("/2"));
+    }
+
+    #[test]
+    fn cluster_seeds_are_urls_or_host_port_and_stand_alone() {
+        let s = Settings::from_sources(
+            None,
+            &env(&[(
+                "REDIS_CLUSTER_URLS",
+                "redis://:pw-secret@10.0.0.1:7000, 10.0.0.2:7001",
+            )]),
+        )
+        .unwrap();
+        let CacheBackend::Cluster { seeds } = &s.cache.backend else {
+            panic!("expected a cluster, got {:?}", s.cache.backend);
+        };
+        let shown: Vec<String> = seeds.iter().map(RedisUrl::redacted).collect();
+        assert_eq!(
+            shown,
+            ["redis://:***@10.0.0.1:7000", "redis://10.0.0.2:7001"]
+        );
+        let err = Settings::from_sources(
+            None,
+            &env(&[("REDIS_CLUSTER_URLS", "redis://:pw-secret@10.0.0.1")]),
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("pw-secret"), "{err}");
+        assert_eq!(invalid_key(err), "REDIS_CLUSTER_URLS");
+        let err = Settings::from_sources(
+            None,
+            &env(&[
+                ("REDIS_CLUSTER_URLS", "10.0.0.1:7000"),
+                ("REDIS_URL", "redis://10.0.0.9:6379/0"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(invalid_key(err), "REDIS_CLUSTER_URLS");
     }
 
     #[test]

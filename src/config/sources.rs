@@ -41,6 +41,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("REDIS_URL", "cache.redis_url"),
     ("REDIS_SENTINEL_URLS", "cache.sentinel_urls"),
     ("REDIS_SENTINEL_MASTER", "cache.sentinel_master"),
+    ("REDIS_CLUSTER_URLS", "cache.cluster_urls"),
     ("CACHE_KEY_PREFIX", "cache.key_prefix"),
     ("CACHE_MEMORY_MAX_ENTRIES", "cache.memory_max_entries"),
     ("CACHE_REDIS_TIMEOUT_MS", "cache.redis_timeout_ms"),
@@ -81,6 +82,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "auth.session_secret",
     "ai.api_key",
     "cache.redis_url",
+    "cache.cluster_urls",
 ];
 
 /// The config file's values, named after the file.

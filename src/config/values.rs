@@ -242,6 +242,31 @@ pub fn redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RedisUrl>, D:
         .transpose()
 }
 
+/// Cluster seed nodes, comma-separated text or a list: `redis://[:password@]host:port` each,
+/// or a bare `host:port`. Reported without the values: they may hold a password.
+pub fn cluster_urls<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RedisUrl>, D::Error> {
+    list(d)?
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let url = if u.contains("://") {
+                u.clone()
+            } else {
+                format!("redis://{u}")
+            };
+            let parsed = RedisUrl::parse(&url)
+                .map_err(|reason| de::Error::custom(format!("第 {} 个节点: {reason}", i + 1)))?;
+            match url::Url::parse(&url).ok().and_then(|u| u.port()) {
+                Some(_) => Ok(parsed),
+                None => Err(de::Error::custom(format!(
+                    "第 {} 个节点缺少端口（应为 主机:端口）",
+                    i + 1
+                ))),
+            }
+        })
+        .collect()
+}
+
 /// Sentinel addresses, comma-separated text or a list; `redis://` is optional.
 pub fn sentinel_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let items = list(d)?;

@@ -193,6 +193,34 @@ fn reachable_redis_logs_the_redacted_url() {
 }
 
 #[test]
+fn a_cluster_is_logged_by_its_seeds_without_the_password() {
+    let cluster = crate::cluster::RedisCluster::start();
+    let app = Running::start(&[
+        ("REDIS_CLUSTER_URLS", cluster.seeds()),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+    ]);
+    let base = app.base_url();
+    let out = app.wait_for("缓存服务已启动");
+    let first = format!("redis://:***@127.0.0.1:{}/0", cluster.nodes[0].port);
+    assert!(out.contains("成功连接到 Redis: 集群 "), "{out}");
+    assert!(out.contains(&first), "{out}");
+    assert!(out.contains("缓存服务已启动，使用 Redis 后端"), "{out}");
+    drop(cluster);
+    // Every node gone: the failures are logged, never the password.
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/ai/generate"))
+        .bearer_auth("admin-token-for-binary")
+        .json(&crate::helpers::seed_body())
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let out = app.wait_for("Redis 不可用，降级到内存缓存");
+    for text in [out, app.log_file()] {
+        assert!(!text.contains(crate::cluster::PASSWORD), "{text}");
+    }
+}
+
+#[test]
 fn real_model_mode_logs_the_model_and_failures_without_the_key() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = runtime.block_on(FakeOpenAi::start(vec![Reply::Status(401)]));

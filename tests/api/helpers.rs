@@ -172,7 +172,8 @@ impl RedisServer {
         )
     }
 
-    fn start_full(password: Option<&str>, extra_args: Vec<String>) -> Self {
+    /// A server with extra command-line arguments.
+    pub fn start_full(password: Option<&str>, extra_args: Vec<String>) -> Self {
         let mut server = Self {
             port: free_port(),
             password: password.map(str::to_owned),

@@ -3,6 +3,7 @@
 
 mod ai_retry;
 mod binary;
+mod cluster;
 mod errors;
 mod helpers;
 mod memory_cache;

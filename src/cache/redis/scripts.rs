@@ -1,0 +1,40 @@
+//! The Lua scripts run in Redis. Each touches one key, so each runs whole on the node that
+//! holds it, in a cluster too.
+
+/// Adds to a counter unless that would take it past a limit (ARGV[3], when given), and gives a
+/// new counter its time to live (any Redis version). Returns the count and whether it was added.
+pub const COUNT_SCRIPT: &str = r"
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[3] and v + tonumber(ARGV[1]) > tonumber(ARGV[3]) then return {v, 0} end
+v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {v, 1}
+";
+
+/// Drops lapsed leases, then takes one when fewer than the limit are held. Times come from the
+/// server's clock, so instances with skewed clocks agree.
+pub const LEASE_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+";
+
+/// Pushes a held lease's lapse `ttl` on from now; whether it was still held.
+pub const RENEW_SCRIPT: &str = r"
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+/// Deletes the lock only if it still holds our token.
+pub const RELEASE_SCRIPT: &str =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
