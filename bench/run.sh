@@ -53,7 +53,7 @@ for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
 start_app() {
   P=$(free_port)
   env LEPTOS_SITE_ADDR="127.0.0.1:$P" LEPTOS_SITE_ROOT=target/site LOG_DIR="$WORK/logs-$1" \
-      ADMIN_TOKEN=$TOKEN OPENAI_API_KEY= RUST_LOG=warn "${@:2}" "$BIN" >"$WORK/$1.log" 2>&1 &
+      ADMIN_TOKEN=$TOKEN OPENAI_API_KEY= RUST_LOG=warn SHUTDOWN_DRAIN_SECS=0 "${@:2}" "$BIN" >"$WORK/$1.log" 2>&1 &
   APID=$!; PIDS+=("$APID")
 }
 

@@ -19,6 +19,8 @@ const serverEnv = {
   // Every test logs in from the same address; the throttle is tested in tests/api.
   LOGIN_ATTEMPTS_PER_MINUTE: '10000',
   YUEEN_CONFIG: 'end2end/e2e.toml',
+  // Nothing balances these servers: stop at once when the run ends.
+  SHUTDOWN_DRAIN_SECS: '0',
 };
 const serverBin = process.env.E2E_SERVER_BIN || './target/debug/yueen';
 

@@ -38,6 +38,8 @@ pub mod prompt;
 #[cfg(feature = "ssr")]
 pub mod serve;
 #[cfg(feature = "ssr")]
+pub mod shutdown;
+#[cfg(feature = "ssr")]
 pub mod startup;
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -32,13 +32,13 @@ pub struct Limits {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then waits (at most
-/// `limits.drain`) for the connections still open.
+/// `limits.drain`) for the connections still open. Returns when the listener closed.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-) {
+) -> std::time::Instant {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
@@ -81,12 +81,14 @@ pub async fn serve(
         });
     }
     drop(listener);
+    let closed = std::time::Instant::now();
     if tokio::time::timeout(limits.drain, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("关闭时仍有连接未结束，已强制关闭");
     }
+    closed
 }
 
 /// The client's address: the connection's peer, or — when the peer is one of the `trusted`

@@ -4,10 +4,7 @@
 use std::{
     net::SocketAddr,
     process::ExitCode,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
+    sync::{atomic::AtomicBool, Arc},
     time::Duration,
 };
 
@@ -37,7 +34,7 @@ use crate::{
     generation::GenerationService,
     headers,
     metrics::{self, Metrics},
-    ops, serve,
+    ops, serve, shutdown,
     state::{AppState, Shared},
     templates::Registry,
     usage::{ledger::Prices, Accounts},
@@ -61,6 +58,7 @@ pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
     limits: serve::Limits,
+    stopping: shutdown::Stopping,
     router: Router,
     state: AppState,
     addr: SocketAddr,
@@ -152,7 +150,11 @@ impl Application {
             limits: serve::Limits {
                 max_connections: settings.server.max_connections,
                 header_read_timeout: settings.server.header_read_timeout,
-                drain: settings.server.stream_deadline,
+                drain: settings.server.shutdown_timeout,
+            },
+            stopping: shutdown::Stopping {
+                drain: settings.server.shutdown_drain,
+                timeout: settings.server.shutdown_timeout,
             },
             router: router(
                 state.clone(),
@@ -191,11 +193,15 @@ impl Application {
             ));
         }
         let ready = self.state.ready.clone();
-        serve::serve(self.listener, self.router, self.limits, async move {
-            shutdown_signal().await;
-            ready.store(false, Ordering::Relaxed);
-        })
+        let stopping = self.stopping;
+        let since = serve::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            shutdown::until_listener_closes(ready, stopping.drain),
+        )
         .await;
+        shutdown::finish(&self.state, since, stopping.timeout).await;
         Ok(())
     }
 }
@@ -339,6 +345,10 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
             metrics::track,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            state.ready.clone(),
+            shutdown::closing,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -358,28 +368,6 @@ fn random_token() -> SecretString {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     SecretString::from(hex::encode(bytes))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("正在关闭服务");
 }
 
 /// The binary's entry: settings from `Leptos.toml`/`.env`/environment, logs, serve.

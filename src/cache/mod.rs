@@ -53,15 +53,18 @@ pub enum Lookup {
 }
 
 /// A cross-instance lock this process holds: given back with `release`, or, should its holder
-/// be dropped first (a request that went away), when dropped.
+/// be dropped first (a request that went away), when dropped; and by a stopping instance
+/// (`release_held_locks`) if its holder is still running then.
 pub struct HeldLock {
     cache: Arc<CacheService>,
+    id: u64,
     token: Option<LockToken>,
 }
 
 impl HeldLock {
     pub async fn release(mut self) {
         if let Some(token) = self.token.take() {
+            self.cache.forget_lock(self.id);
             self.cache.unlock(token).await;
         }
     }
@@ -70,6 +73,7 @@ impl HeldLock {
 impl Drop for HeldLock {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
+            self.cache.forget_lock(self.id);
             let cache = self.cache.clone();
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move { cache.unlock(token).await });
@@ -105,6 +109,9 @@ pub struct CacheService {
     memory: MemoryCache,
     /// Marks set or seen by this instance, so they hold while Redis is away.
     marks: MemoryCache,
+    /// Locks held now, by id, for a stopping instance to give back.
+    held_locks: Mutex<HashMap<u64, LockToken>>,
+    next_lock: AtomicU64,
     /// Marks set while Redis was away (key, until in epoch ms), written there when it is back.
     unsent_marks: Mutex<HashMap<String, u64>>,
     l1_enabled: bool,
@@ -150,6 +157,8 @@ impl CacheService {
             memory: MemoryCache::new(settings.memory_max_entries),
             marks: MemoryCache::new(MAX_MARKS),
             unsent_marks: Mutex::default(),
+            held_locks: Mutex::default(),
+            next_lock: AtomicU64::new(0),
             l1_enabled: settings.l1_enabled,
             l1_ttl: settings.l1_ttl,
             grace: settings.stale_grace,
@@ -378,16 +387,40 @@ impl CacheService {
             return LockAttempt::Unavailable;
         };
         match redis.try_lock(&self.lock_key(key), ttl).await {
-            Ok(Some(token)) => LockAttempt::Held(HeldLock {
-                cache: self.clone(),
-                token: Some(token),
-            }),
+            Ok(Some(token)) => {
+                let id = self.next_lock.fetch_add(1, Ordering::Relaxed);
+                self.locks().insert(id, token.clone());
+                LockAttempt::Held(HeldLock {
+                    cache: self.clone(),
+                    id,
+                    token: Some(token),
+                })
+            }
             Ok(None) => LockAttempt::Busy,
             Err(e) => {
                 self.redis_failed(&e);
                 LockAttempt::Unavailable
             }
         }
+    }
+
+    fn locks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LockToken>> {
+        self.held_locks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn forget_lock(&self, id: u64) {
+        self.locks().remove(&id);
+    }
+
+    /// Gives back every lock still held (a stopping instance whose writers did not finish), so
+    /// other instances need not wait for them to expire; how many there were.
+    pub async fn release_held_locks(&self) -> usize {
+        let held: Vec<LockToken> = self.locks().drain().map(|(_, token)| token).collect();
+        let count = held.len();
+        for token in held {
+            self.unlock(token).await;
+        }
+        count
     }
 
     async fn unlock(&self, token: LockToken) {

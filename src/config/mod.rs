@@ -164,6 +164,19 @@ pub struct ServerSettings {
         deserialize_with = "values::seconds::<_, 7200, false>"
     )]
     pub stream_deadline: Duration,
+    /// After SIGTERM: how long `/readyz` says 503 while requests are still served, so a
+    /// balancer stops sending before the listener closes.
+    #[serde(
+        rename = "shutdown_drain_secs",
+        deserialize_with = "values::seconds::<_, 600, true>"
+    )]
+    pub shutdown_drain: Duration,
+    /// Then: how long running requests, streams and generations may take to finish.
+    #[serde(
+        rename = "shutdown_timeout_secs",
+        deserialize_with = "values::seconds::<_, 3600, false>"
+    )]
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ServerSettings {
@@ -182,6 +195,8 @@ impl Default for ServerSettings {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(150),
             stream_deadline: Duration::from_secs(600),
+            shutdown_drain: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(60),
         }
     }
 }

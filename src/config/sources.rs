@@ -29,6 +29,8 @@ pub const ENV: &[(&str, &str)] = &[
     ),
     ("REQUEST_TIMEOUT_SECS", "server.request_timeout_secs"),
     ("STREAM_DEADLINE_SECS", "server.stream_deadline_secs"),
+    ("SHUTDOWN_DRAIN_SECS", "server.shutdown_drain_secs"),
+    ("SHUTDOWN_TIMEOUT_SECS", "server.shutdown_timeout_secs"),
     ("ADMIN_TOKEN", "auth.admin_token"),
     ("USER_TOKENS", "auth.user_tokens"),
     ("SESSION_SECRET", "auth.session_secret"),

@@ -19,6 +19,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+use tokio_util::task::TaskTracker;
 
 pub use self::request::{PlanRequest, SectionRequest};
 use self::{
@@ -152,6 +153,9 @@ pub struct GenerationService {
     ai: Arc<AiService>,
     accounts: Arc<Accounts>,
     flights: Arc<SingleFlight<FlightResult>>,
+    /// Every task writing an answer (flights, streams, plans), for a stopping instance to
+    /// wait for.
+    tasks: TaskTracker,
     /// How many sections of one plan are written at once.
     plan_concurrency: usize,
     /// `prompt::version` of every section, by template id and section position: part of every
@@ -183,13 +187,15 @@ impl GenerationService {
                 (t.id.clone(), versions)
             })
             .collect();
+        let tasks = TaskTracker::new();
         Self {
             prompt_versions,
             registry,
             cache,
             ai,
             accounts,
-            flights: Arc::new(SingleFlight::default()),
+            flights: Arc::new(SingleFlight::new(tasks.clone())),
+            tasks,
             plan_concurrency: 3,
         }
     }
@@ -198,6 +204,24 @@ impl GenerationService {
     pub fn with_plan_concurrency(mut self, n: usize) -> Self {
         self.plan_concurrency = n.max(1);
         self
+    }
+
+    /// Runs `work` as a tracked task.
+    fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tasks.spawn(work)
+    }
+
+    /// Waits, at most `within`, for the answers being written to be done (and cached); whether
+    /// they all were. No new work starts meanwhile: the listener is closed by then.
+    pub async fn finish(&self, within: Duration) -> bool {
+        self.tasks.close();
+        tokio::time::timeout(within, self.tasks.wait())
+            .await
+            .is_ok()
     }
 
     pub fn registry(&self) -> &Registry {

@@ -75,7 +75,7 @@ impl GenerationService {
     ) -> PlanEvents {
         let (mut reader, events) = Reader::new();
         let service = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             let template = plan.template.clone();
             let first = template
                 .context_section

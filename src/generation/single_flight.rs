@@ -1,7 +1,8 @@
 //! In-process single flight: concurrent callers with the same key share one run of the work and
 //! all get its result. The work runs in a task of its own, so it finishes (and its answer is
 //! cached) even when every caller has gone; the task itself takes its entry out of the map, so
-//! the map never holds an entry without a running task.
+//! the map never holds an entry without a running task. The tasks are tracked, so a stopping
+//! instance can wait for them.
 
 use std::{
     collections::HashMap,
@@ -13,16 +14,16 @@ use futures::{
     future::{BoxFuture, Shared},
     FutureExt,
 };
+use tokio_util::task::TaskTracker;
 
 pub struct SingleFlight<T: Clone> {
     inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, T>>>>,
+    tasks: TaskTracker,
 }
 
 impl<T: Clone + Send + Sync + 'static> Default for SingleFlight<T> {
     fn default() -> Self {
-        Self {
-            inflight: Mutex::new(HashMap::new()),
-        }
+        Self::new(TaskTracker::new())
     }
 }
 
@@ -39,6 +40,14 @@ impl<T: Clone + Send + Sync + 'static> Drop for Landing<T> {
 }
 
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
+    /// Flights whose tasks `tasks` tracks.
+    pub fn new(tasks: TaskTracker) -> Self {
+        Self {
+            inflight: Mutex::new(HashMap::new()),
+            tasks,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Shared<BoxFuture<'static, T>>>> {
         self.inflight.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -57,7 +66,7 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
                         flights: self.clone(),
                         key: key.clone(),
                     };
-                    let task = tokio::spawn(async move {
+                    let task = self.tasks.spawn(async move {
                         let out = work.await;
                         drop(landing);
                         out

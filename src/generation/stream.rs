@@ -128,7 +128,7 @@ impl GenerationService {
 
         let (mut reader, events) = Reader::new();
         reader.send(start(self.ai.model(), false, false)).await;
-        tokio::spawn(drive(
+        self.spawn(drive(
             pieces,
             reader,
             Sink {

@@ -116,6 +116,8 @@ struct Inner {
     local: HashMap<Arc<str>, Local>,
     /// Whether the last count was made without Redis.
     alone: AtomicBool,
+    /// Leases held in Redis now (member → user), for a stopping instance to give back.
+    held: std::sync::Mutex<HashMap<String, Arc<str>>>,
 }
 
 #[derive(Clone)]
@@ -159,6 +161,7 @@ impl Drop for Lease {
         match self.shared.take() {
             Some((member, renewing)) => {
                 renewing.abort();
+                self.limits.held().remove(&member);
                 let limits = self.limits.clone();
                 let key = run_key(&self.user);
                 // Giving back needs Redis; the lease lapses by itself if this never runs.
@@ -216,6 +219,7 @@ impl Limits {
             lease_ttl,
             local: users.into_iter().map(|u| (u, Local::default())).collect(),
             alone: AtomicBool::new(false),
+            held: std::sync::Mutex::default(),
         }))
     }
 
@@ -344,6 +348,7 @@ impl Limits {
     async fn lease(&self, user: &Arc<str>, limit: Option<u32>) -> Result<Lease, LimitError> {
         let made = |shared: Option<String>, counted| Lease {
             shared: shared.map(|member| {
+                self.held().insert(member.clone(), user.clone());
                 let renewing = spawn_renewal(
                     self.clone(),
                     run_key(user),
@@ -392,6 +397,22 @@ impl Limits {
             })
             .map_err(|_| busy(limit))?;
         Ok(made(None, true))
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<str>>> {
+        self.0.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Gives back every lease still held in Redis (a stopping instance whose generations did
+    /// not finish), rather than leaving them to lapse; how many there were.
+    pub async fn give_back_all(&self) -> usize {
+        let held: Vec<(String, Arc<str>)> = self.held().drain().collect();
+        if let Some(shared) = self.0.store.shared() {
+            for (member, user) in &held {
+                shared.unlease(&run_key(user), member).await;
+            }
+        }
+        held.len()
     }
 
     /// Adds model tokens `user` used to today's count (in Redis when they have a daily limit).

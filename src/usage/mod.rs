@@ -94,6 +94,11 @@ impl Accounts {
         })
     }
 
+    /// Gives back the places of generations still running on a stopping instance.
+    pub async fn give_back_all(&self) -> usize {
+        self.limits.give_back_all().await
+    }
+
     /// A model call made for `payer`'s request.
     pub async fn spent(&self, payer: Option<&str>, usage: &Usage) {
         self.ledger.spent(payer, usage);

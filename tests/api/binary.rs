@@ -91,6 +91,15 @@ impl Running {
             .collect()
     }
 
+    /// Sends SIGTERM, as a service manager stopping the instance does.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     fn exit_code(mut self) -> (Option<i32>, String) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -317,4 +326,77 @@ fn limits_without_redis_are_per_instance_and_logs_hold_names_not_tokens() {
         assert!(!text.contains(token), "{text}");
         assert!(!text.contains(&digest), "{text}");
     }
+}
+
+/// A rolling restart's stop: not ready at once, still serving through the drain (asking
+/// clients to close), then no new connections; the running stream finishes whole, no lock is
+/// left in Redis, and the exit code is 0.
+#[test]
+fn sigterm_drains_then_lets_running_streams_finish_and_exits_zero() {
+    let redis = RedisServer::start();
+    let app = Running::start(&[
+        ("REDIS_URL", redis.url()),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+        ("SHUTDOWN_DRAIN_SECS", "1".into()),
+        ("SHUTDOWN_TIMEOUT_SECS", "20".into()),
+        ("AI_MOCK_CHUNK_DELAY_MS", "200".into()),
+    ]);
+    let base = app.base_url();
+    let client = reqwest::blocking::Client::new();
+    let stream = std::thread::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        move || {
+            client
+                .post(format!("{base}/api/ai/generate/stream"))
+                .bearer_auth("admin-token-for-binary")
+                .json(&seed_body())
+                .send()
+                .and_then(|r| r.text())
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!stream.is_finished(), "the stream should still be running");
+
+    app.terminate();
+    let stopped = Instant::now();
+    let deadline = stopped + Duration::from_millis(900);
+    loop {
+        let ready = reqwest::blocking::get(format!("{base}/readyz")).unwrap();
+        if ready.status() == 503 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz still {}",
+            ready.status()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = client
+        .get(format!("{base}/api/templates"))
+        .bearer_auth("admin-token-for-binary")
+        .send()
+        .unwrap();
+    assert_eq!(during.status(), 200, "still serving while draining");
+    assert_eq!(during.headers()["connection"], "close");
+
+    std::thread::sleep(Duration::from_millis(1300).saturating_sub(stopped.elapsed()));
+    let refused = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+        .get(format!("{base}/healthz"))
+        .send();
+    assert!(refused.is_err(), "still accepting after the drain");
+    assert!(!stream.is_finished(), "the stream should outlast the drain");
+
+    let text = stream.join().unwrap().expect("the stream finished");
+    assert!(text.contains("event: done"), "{text}");
+    assert!(
+        redis.keys("yueen:lock:*").is_empty(),
+        "a lock was left behind"
+    );
+    let (code, out) = app.exit_code();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("服务已停止"), "{out}");
 }

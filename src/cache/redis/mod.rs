@@ -39,6 +39,7 @@ pub struct RedisCache {
 }
 
 /// A lock this process holds; released with `unlock`.
+#[derive(Clone)]
 pub struct LockToken {
     key: String,
     token: String,
