@@ -3,7 +3,8 @@
 //! this site's own form posts), no framing. Pages get a Content-Security-Policy whose scripts are
 //! this site's files plus the one inline hydration script with this response's nonce (the
 //! nonce leptos mints for each server render); anything else gets a policy that allows
-//! nothing to run.
+//! nothing to run. Streamed answers (SSE, the pages' streaming server functions) tell a
+//! buffering proxy such as nginx to pass them on as they are written.
 
 use axum::{
     extract::Request,
@@ -55,5 +56,16 @@ pub async fn secure(req: Request, next: Next) -> Response {
     headers
         .entry(CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(OTHER_POLICY));
+    if is_stream(headers) {
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
     response
+}
+
+/// Server-sent events, and the byte streams of the pages' streaming server functions.
+fn is_stream(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream") || t == "application/octet-stream")
 }

@@ -22,6 +22,8 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod deployment;
+#[cfg(feature = "ssr")]
 pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod export;

@@ -86,7 +86,7 @@ pub async fn closing(State(ready): State<Arc<AtomicBool>>, req: Request, next: N
 
 /// After the connections have closed (`since` is when the listener did): waits for the
 /// answers still being written, within what is left of `timeout`, then gives back every lock
-/// and lease still held.
+/// and lease still held and leaves the deployment.
 pub async fn finish(state: &AppState, since: Instant, timeout: Duration) {
     let left = timeout.saturating_sub(since.elapsed());
     if !state.generation.finish(left).await {
@@ -97,5 +97,6 @@ pub async fn finish(state: &AppState, since: Instant, timeout: Duration) {
     if locks + leases > 0 {
         tracing::info!("已释放 {locks} 个生成锁、{leases} 个并发名额");
     }
+    state.deployment.leave().await;
     tracing::info!("服务已停止");
 }

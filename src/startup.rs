@@ -30,6 +30,7 @@ use crate::{
     auth::{self, Auth, Tokens},
     cache::{history::History, CacheService},
     config::Settings,
+    deployment::Deployment,
     export,
     generation::GenerationService,
     headers,
@@ -120,6 +121,11 @@ impl Application {
             None => None,
         };
         let openapi = api::openapi::document(&registry).into();
+        let generation = Arc::new(
+            GenerationService::new(Arc::new(registry), cache.clone(), ai, accounts)
+                .with_plan_concurrency(settings.ai.plan_concurrency),
+        );
+        let history = Arc::new(History::new(HISTORY_POINTS));
         let state = AppState::new(Shared {
             leptos_options: {
                 let mut options = leptos_options;
@@ -127,12 +133,16 @@ impl Application {
                 options
             },
             auth: auth(&settings, tokens, cache.clone()),
-            generation: Arc::new(
-                GenerationService::new(Arc::new(registry), cache, ai, accounts)
-                    .with_plan_concurrency(settings.ai.plan_concurrency),
-            ),
+            deployment: Arc::new(Deployment::new(
+                addr.to_string(),
+                generation.clone(),
+                history.clone(),
+                HISTORY_INTERVAL,
+                settings.server.report_interval,
+            )),
+            generation,
             body_limit: settings.server.body_limit_bytes,
-            history: Arc::new(History::new(HISTORY_POINTS)),
+            history,
             metrics,
             warmup: Arc::new(Warmup::default()),
             openapi,
@@ -143,6 +153,7 @@ impl Application {
             start_file_warmup(&state, path);
         }
         spawn_history_sampler(&state);
+        state.deployment.spawn_reports();
         spawn_throttle_sweeper(&state);
         Ok(Self {
             listener,

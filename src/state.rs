@@ -9,8 +9,8 @@ use axum::{body::Bytes, extract::FromRef};
 use leptos::config::LeptosOptions;
 
 use crate::{
-    auth::Auth, cache::history::History, generation::GenerationService, metrics::Metrics,
-    warmup::Warmup,
+    auth::Auth, cache::history::History, deployment::Deployment, generation::GenerationService,
+    metrics::Metrics, warmup::Warmup,
 };
 
 /// Cloned for every request by axum's `State`, so it is one `Arc`.
@@ -51,6 +51,8 @@ pub struct Shared {
     pub auth: Auth,
     pub body_limit: usize,
     pub history: Arc<History>,
+    /// This instance's place in the deployment, and the deployment's figures.
+    pub deployment: Arc<Deployment>,
     pub metrics: Arc<Metrics>,
     pub warmup: Arc<Warmup>,
     /// The OpenAPI document, made once at startup.

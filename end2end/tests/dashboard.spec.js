@@ -26,6 +26,13 @@ test('the dashboard refreshes by itself and its counters follow the traffic', as
   const expectedBackend = process.env.E2E_REDIS_URL ? 'Redis + 本地 L1' : '内存';
   await expect(page.getByTestId('backend')).toHaveText(expectedBackend);
   await expect(page.getByTestId('state')).toHaveText('正常');
+  // On Redis the figures are the deployment's, and this instance is in its list.
+  const scope = process.env.E2E_REDIS_URL ? 'deployment' : 'instance';
+  await expect(page.getByTestId('scope')).toHaveAttribute('data-scope', scope);
+  const me = page.getByTestId('instances').locator('tbody tr', { hasText: '（本实例）' });
+  await expect(me).toHaveCount(1);
+  await expect(me).toHaveAttribute('data-live', 'true');
+  await expect(me).toContainText('运行中');
 
   const misses = await statValue(page, 'misses');
   const hits = await statValue(page, 'hits');

@@ -117,7 +117,9 @@ pub async fn generate_plan(
 
 /// 缓存、AI 与用量统计
 ///
-/// `usage` 给出本实例启动以来的 tokens、费用（`AI_PRICE_*`）和缓存节省的 tokens、费用与时间，`by_user` 按用户列出，
+/// `scope` 为 `deployment` 时，计数是共用同一 Redis 的所有实例之和（各实例每 5 秒上报一次，本实例的计数总是最新的）；
+/// Redis 未配置或不可用时为 `instance`，只含本实例自启动以来的计数。`instances` 列出最近一小时上报过的实例及其是否在线。
+/// `usage` 给出 tokens、费用（`AI_PRICE_*`）和缓存节省的 tokens、费用与时间，`by_user` 按用户列出，
 /// 含各自的限额和今日剩余额度。
 #[utoipa::path(
     get,
@@ -129,11 +131,14 @@ pub async fn generate_plan(
     )
 )]
 pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json<StatsResponse> {
+    let view = state.deployment.view().await;
     Json(StatsResponse {
         success: true,
-        stats: state.generation.cache().stats(),
-        ai: state.generation.ai().stats(),
-        usage: state.generation.accounts().stats().await,
+        scope: view.scope,
+        stats: view.stats,
+        ai: view.ai,
+        usage: view.usage,
+        instances: view.instances,
     })
 }
 

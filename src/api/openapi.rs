@@ -19,8 +19,8 @@ use crate::{
     generation::Generated,
     model::{
         AiStats, BreakerStats, CacheStats, FieldKind, FieldProblem, FieldSpec, GenerateBody,
-        PlanBody, PlanOutcome, PlanSection, SectionEvent, SectionFailure, SectionStatus, Spend,
-        TierStats, Tiers, UsageStats, UserLimits, UserUsage,
+        InstanceView, PlanBody, PlanOutcome, PlanSection, Scope, SectionEvent, SectionFailure,
+        SectionStatus, Spend, TierStats, Tiers, UsageStats, UserLimits, UserUsage,
     },
     templates::{Registry, Section, Template},
 };
@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
         ErrorResponse, ErrorBody, FieldProblem, CacheStats, Tiers, TierStats, BreakerStats, AiStats,
         Template, Section, FieldSpec, FieldKind, Generated, PlanResponse, PlanOutcome,
         PlanSection, SectionStatus, SectionFailure, SectionEvent, UsageStats, Spend, UserUsage,
-        UserLimits
+        UserLimits, Scope, InstanceView
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

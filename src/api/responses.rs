@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::{
     generation::Generated,
-    model::{AiStats, CacheStats, PlanOutcome, UsageStats},
+    model::{AiStats, CacheStats, InstanceView, PlanOutcome, Scope, UsageStats},
     templates::Template,
 };
 
@@ -32,9 +32,16 @@ pub struct PlanResponse {
 pub struct StatsResponse {
     #[schema(example = true)]
     pub success: bool,
+    /// `deployment`: every instance sharing the Redis, added up; `instance`: only the instance
+    /// that answered (no Redis, or Redis unreachable). What describes an instance itself
+    /// (`backend`, `degraded`, `breaker`, `ai.mode`, the users' limits) is always the answering
+    /// instance's.
+    pub scope: Scope,
     pub stats: CacheStats,
     pub ai: AiStats,
     pub usage: UsageStats,
+    /// The instances that reported in the last hour, live or gone quiet.
+    pub instances: Vec<InstanceView>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -569,6 +569,14 @@ impl CacheService {
     }
 }
 
+/// What to add to one hash: by how much each field grows, and a time to live to give it anew.
+#[derive(Clone, Copy)]
+pub struct HashAdd<'a> {
+    pub name: &'a str,
+    pub ttl: Option<Duration>,
+    pub fields: &'a [(String, i64)],
+}
+
 /// Counters and leases every instance sees, in Redis. A failed command trips the breaker (the
 /// caller then falls back to its own memory) and is reported as `None`.
 pub struct SharedState<'a> {
@@ -612,6 +620,56 @@ impl SharedState<'_> {
     pub async fn lease(&self, name: &str, member: &str, limit: u32, ttl: Duration) -> Option<bool> {
         let key = self.cache.state_key(name);
         self.ok(self.redis.lease(&key, member, limit, ttl).await)
+    }
+
+    /// Adds to each hash its fields (one with a time to live gets it anew), all or nothing.
+    /// The names should share a hash tag (`{…}`), for a cluster.
+    pub async fn add_to_hashes(&self, hashes: &[HashAdd<'_>]) -> Option<()> {
+        let keys: Vec<String> = hashes
+            .iter()
+            .map(|h| self.cache.state_key(h.name))
+            .collect();
+        let keyed: Vec<HashAdd<'_>> = hashes
+            .iter()
+            .zip(&keys)
+            .map(|(h, key)| HashAdd { name: key, ..*h })
+            .collect();
+        self.ok(self.redis.add_to_hashes(&keyed).await)
+    }
+
+    /// Every field of each of the hashes `names` (sharing a hash tag).
+    pub async fn read_hashes(&self, names: &[String]) -> Option<Vec<HashMap<String, i64>>> {
+        let keys: Vec<String> = names.iter().map(|n| self.cache.state_key(n)).collect();
+        self.ok(self.redis.read_hashes(&keys).await)
+    }
+
+    /// Sets entry `field` of the stamped table `name` to `value`, at the server's time.
+    pub async fn stamp(&self, name: &str, field: &str, value: &str) -> Option<()> {
+        let (values, times) = self.stamp_keys(name);
+        self.ok(self.redis.stamp(&values, &times, field, value).await)
+    }
+
+    /// The server's time (ms) and the entries of the stamped table `name` set within
+    /// `forget_after`, each with when it was set; older ones are dropped.
+    pub async fn stamps(
+        &self,
+        name: &str,
+        forget_after: Duration,
+    ) -> Option<(u64, Vec<(String, u64, String)>)> {
+        let (values, times) = self.stamp_keys(name);
+        self.ok(self.redis.stamps(&values, &times, forget_after).await)
+    }
+
+    pub async fn unstamp(&self, name: &str, field: &str) -> Option<()> {
+        let (values, times) = self.stamp_keys(name);
+        self.ok(self.redis.unstamp(&values, &times, field).await)
+    }
+
+    fn stamp_keys(&self, name: &str) -> (String, String) {
+        (
+            self.cache.state_key(&format!("{name}:values")),
+            self.cache.state_key(&format!("{name}:times")),
+        )
     }
 
     /// Keeps a held lease for `ttl` more; whether it was still held.

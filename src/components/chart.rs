@@ -10,7 +10,7 @@ const HEIGHT: f64 = 160.0;
 #[component]
 pub fn TrafficChart(points: Vec<HistoryPoint>) -> impl IntoView {
     if points.is_empty() {
-        return view! { <p class="muted">"暂无数据：启动后每 10 秒记录一次。"</p> }.into_any();
+        return view! { <p class="muted">"暂无数据。"</p> }.into_any();
     }
     let max = points.iter().map(|p| p.requests).max().unwrap_or(0).max(1) as f64;
     let slot = WIDTH / points.len() as f64;

@@ -177,6 +177,12 @@ pub struct ServerSettings {
         deserialize_with = "values::seconds::<_, 3600, false>"
     )]
     pub shutdown_timeout: Duration,
+    /// How often this instance reports its figures and itself to the deployment (Redis).
+    #[serde(
+        rename = "report_interval_ms",
+        deserialize_with = "values::millis::<_, 100, 60_000>"
+    )]
+    pub report_interval: Duration,
 }
 
 impl Default for ServerSettings {
@@ -197,6 +203,7 @@ impl Default for ServerSettings {
             stream_deadline: Duration::from_secs(600),
             shutdown_drain: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(60),
+            report_interval: Duration::from_secs(5),
         }
     }
 }

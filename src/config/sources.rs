@@ -31,6 +31,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("STREAM_DEADLINE_SECS", "server.stream_deadline_secs"),
     ("SHUTDOWN_DRAIN_SECS", "server.shutdown_drain_secs"),
     ("SHUTDOWN_TIMEOUT_SECS", "server.shutdown_timeout_secs"),
+    ("DEPLOYMENT_REPORT_MS", "server.report_interval_ms"),
     ("ADMIN_TOKEN", "auth.admin_token"),
     ("USER_TOKENS", "auth.user_tokens"),
     ("SESSION_SECRET", "auth.session_secret"),

@@ -2,6 +2,7 @@
 //! API and its clients. Compiled for both sides; server-only derives (the OpenAPI schema) are
 //! switched on with the `ssr` feature.
 
+pub mod deployment;
 pub mod docs;
 pub mod plan;
 pub mod request;
@@ -12,6 +13,7 @@ pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
+pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
 pub use plan::Plan;
 pub use request::{

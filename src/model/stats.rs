@@ -99,11 +99,14 @@ pub struct WarmupJobView {
 /// Everything the admin dashboard shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
+    pub scope: super::Scope,
     pub stats: CacheStats,
     pub ai: AiStats,
     pub usage: super::UsageStats,
-    /// Oldest first.
+    pub instances: Vec<super::InstanceView>,
+    /// Oldest first, `history_step_secs` apart.
     pub history: Vec<HistoryPoint>,
+    pub history_step_secs: u64,
     /// Newest first.
     pub warmups: Vec<WarmupJobView>,
 }

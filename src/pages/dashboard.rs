@@ -9,8 +9,8 @@ use crate::{
     browser,
     components::{chart::TrafficChart, nav::use_viewer, template_select::TemplateSelect},
     model::{
-        Dashboard, EnterpriseData, FieldKind, FieldProblem, PlanBody, Role, Spend, TemplateView,
-        UsageStats, WarmupJobView,
+        Dashboard, EnterpriseData, FieldKind, FieldProblem, InstanceView, PlanBody, Role, Scope,
+        Spend, TemplateView, UsageStats, WarmupJobView,
     },
     pages::{forbidden::Forbidden, generator::list_templates},
 };
@@ -90,7 +90,7 @@ fn Board() -> impl IntoView {
     view! {
         <section class="hero">
             <h1>"缓存看板"</h1>
-            <p class="lead">"每 3 秒自动刷新。统计自本实例启动起计算。"</p>
+            <p class="lead">"每 3 秒自动刷新。"</p>
         </section>
         <Transition fallback=|| view! { <p class="muted">"正在加载统计…"</p> }>
             {move || Suspend::new(async move {
@@ -135,12 +135,29 @@ fn Board() -> impl IntoView {
 #[component]
 fn Stats(d: Dashboard) -> impl IntoView {
     let Dashboard {
+        scope,
         stats: c,
         ai,
         usage,
+        instances,
         history,
+        history_step_secs,
         ..
     } = d;
+    let scope_line = match scope {
+        Scope::Deployment => format!(
+            "以下为整个部署（{} 个实例，经 Redis 汇总）自首次启动以来的统计；后端与熔断状态为本实例的。",
+            instances.iter().filter(|i| i.live).count()
+        ),
+        Scope::Instance => {
+            "Redis 不可用或未配置：以下只是本实例自启动以来的统计。".to_owned()
+        }
+    };
+    let chart_caption = if history_step_secs >= 60 {
+        "最近 10 分钟（整个部署，每分钟一格）".to_owned()
+    } else {
+        format!("最近 10 分钟（本实例，每 {history_step_secs} 秒一格）")
+    };
     let backend = match (c.backend.as_str(), c.degraded) {
         ("redis", _) if c.l1_enabled => "Redis + 本地 L1",
         ("redis", _) => "Redis",
@@ -166,6 +183,9 @@ fn Stats(d: Dashboard) -> impl IntoView {
         }
     };
     view! {
+        <p class="muted" data-testid="scope" data-scope=format!("{scope:?}").to_lowercase()>
+            {scope_line}
+        </p>
         <section class="panel">
             <h2>"缓存"</h2>
             <div class="status-line">
@@ -192,9 +212,10 @@ fn Stats(d: Dashboard) -> impl IntoView {
                     {stat("breaker_closed", "恢复次数", c.breaker.closed.to_string())}
                 </div>
             })}
-            <h3>"最近 10 分钟（每 10 秒一格）"</h3>
+            <h3>{chart_caption}</h3>
             <TrafficChart points=history />
         </section>
+        <InstancesPanel instances />
         <section class="panel">
             <h2>"AI 服务"</h2>
             <div class="status-line">
@@ -207,6 +228,62 @@ fn Stats(d: Dashboard) -> impl IntoView {
             </div>
         </section>
         <UsagePanel usage />
+    }
+}
+
+/// The deployment's instances: which are live and how each serves its cache.
+#[component]
+fn InstancesPanel(instances: Vec<InstanceView>) -> impl IntoView {
+    let rows = instances
+        .into_iter()
+        .map(|i| {
+            let state = if i.live { "运行中" } else { "已失联" };
+            let backend = match (i.backend.as_str(), i.breaker.as_str()) {
+                ("redis", _) => "Redis",
+                (_, "open") => "内存（已从 Redis 降级）",
+                _ => "内存",
+            };
+            let seen = if i.seen_secs_ago < 2 {
+                "刚刚".to_owned()
+            } else {
+                format!("{} 秒前", i.seen_secs_ago)
+            };
+            let name = if i.this {
+                format!("{}（本实例）", i.id)
+            } else {
+                i.id.clone()
+            };
+            view! {
+                <tr data-instance=i.id.clone() data-live=i.live.to_string() class:muted=!i.live>
+                    <th scope="row">{name}</th>
+                    <td>{i.address}</td>
+                    <td>{i.version}</td>
+                    <td>{state}</td>
+                    <td>{backend}</td>
+                    <td>{seen}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel">
+            <h2>"实例"</h2>
+            <div class="table-scroll">
+                <table class="usage" data-testid="instances">
+                    <thead>
+                        <tr>
+                            <th scope="col">"实例"</th>
+                            <th scope="col">"地址"</th>
+                            <th scope="col">"版本"</th>
+                            <th scope="col">"状态"</th>
+                            <th scope="col">"缓存"</th>
+                            <th scope="col">"最近上报"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
     }
 }
 
@@ -269,7 +346,7 @@ fn UsagePanel(usage: UsageStats) -> impl IntoView {
     view! {
         <section class="panel" data-testid="usage">
             <h2>"用量与费用"</h2>
-            <p class="muted">"本实例启动以来；费用按 AI_PRICE_* 计算，“节省”是缓存命中省下的模型调用。"</p>
+            <p class="muted">"范围同上；费用按 AI_PRICE_* 计算，“节省”是缓存命中省下的模型调用。"</p>
             <div class="table-scroll">
                 <table class="usage">
                     <thead>

@@ -1,124 +1,12 @@
 //! The real binary as an operator runs it: what it prints at startup and on failure, and that
 //! no secret reaches stdout or the log files (`logs/app.<date>.log`).
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+use std::time::{Duration, Instant};
+
+use crate::{
+    helpers::{free_port, seed_body, FakeOpenAi, RedisServer, Reply},
+    process::Running,
 };
-
-use crate::helpers::{free_port, seed_body, FakeOpenAi, RedisServer, Reply};
-
-struct Running {
-    child: Child,
-    output: Arc<Mutex<String>>,
-    dir: tempfile::TempDir,
-}
-
-impl Running {
-    fn start(env: &[(&str, String)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_yueen"));
-        cmd.current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .env("LEPTOS_OUTPUT_NAME", "yueen")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut o = output.lock().unwrap();
-                    o.push_str(&line);
-                    o.push('\n');
-                }
-            });
-        }
-        Self { child, output, dir }
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let out = self.output.lock().unwrap().clone();
-            if out.contains(needle) {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} never printed; output:\n{out}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The address from the `服务已启动: http://…` line.
-    fn base_url(&self) -> String {
-        let out = self.wait_for("服务已启动: ");
-        let line = out.lines().find(|l| l.contains("服务已启动: ")).unwrap();
-        line.split("服务已启动: ").nth(1).unwrap().trim().to_owned()
-    }
-
-    /// Every daily log file (`logs/app.<date>.log`), joined.
-    fn log_file(&self) -> String {
-        let Ok(entries) = std::fs::read_dir(self.dir.path().join("logs")) else {
-            return String::new();
-        };
-        let mut names: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                name.starts_with("app.") && name.ends_with(".log")
-            })
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
-            .collect()
-    }
-
-    /// Sends SIGTERM, as a service manager stopping the instance does.
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn exit_code(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                return (status.code(), self.output.lock().unwrap().clone());
-            }
-            assert!(Instant::now() < deadline, "binary did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
@@ -399,4 +287,76 @@ fn sigterm_drains_then_lets_running_streams_finish_and_exits_zero() {
     let (code, out) = app.exit_code();
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("服务已停止"), "{out}");
+}
+
+/// Instances list each other through Redis: one killed outright stays listed but gone quiet;
+/// one stopped with SIGTERM takes itself off the list on the way out.
+#[test]
+fn a_killed_instance_goes_quiet_and_a_stopped_one_leaves_the_list() {
+    let redis = RedisServer::start();
+    let env = [
+        ("REDIS_URL", redis.url()),
+        ("ADMIN_TOKEN", "admin-token-for-binary".into()),
+        ("DEPLOYMENT_REPORT_MS", "200".into()),
+        ("SHUTDOWN_DRAIN_SECS", "0".into()),
+    ];
+    let (mut killed, stopped, watcher) = (
+        Running::start(&env),
+        Running::start(&env),
+        Running::start(&env),
+    );
+    let base = watcher.base_url();
+    let (killed_addr, stopped_addr) = (
+        killed.base_url().replace("http://", ""),
+        stopped.base_url().replace("http://", ""),
+    );
+    let client = reqwest::blocking::Client::new();
+    let instances = || -> Vec<serde_json::Value> {
+        let stats: serde_json::Value = client
+            .get(format!("{base}/api/ai/cache/stats"))
+            .bearer_auth("admin-token-for-binary")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        stats["instances"].as_array().cloned().unwrap_or_default()
+    };
+    let by_address = |list: &[serde_json::Value], addr: &str| {
+        list.iter().find(|i| i["address"] == addr).cloned()
+    };
+    let wait_until = |what: &str, done: &dyn Fn(&[serde_json::Value]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let list = instances();
+            if done(&list) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: {list:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_until("all three listed and live", &|list| {
+        list.len() == 3 && list.iter().all(|i| i["live"] == true)
+    });
+
+    killed.kill();
+    wait_until("the killed one gone quiet", &|list| {
+        by_address(list, &killed_addr).is_some_and(|i| i["live"] == false)
+    });
+
+    stopped.terminate();
+    let (code, out) = stopped.exit_code();
+    assert_eq!(code, Some(0), "{out}");
+    let list = instances();
+    assert!(
+        by_address(&list, &stopped_addr).is_none(),
+        "a stopped instance is still listed: {list:?}"
+    );
+    assert!(by_address(&list, &killed_addr).is_some());
+    let mut conn = redis.connection();
+    let listed: Vec<String> = redis::cmd("HKEYS")
+        .arg("yueen:state:{deployment}:instances:values")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
 }

@@ -2,14 +2,17 @@
 #![cfg(feature = "ssr")]
 
 mod ai_retry;
+mod balancer;
 mod binary;
 mod cluster;
+mod deployment;
 mod errors;
 mod helpers;
 mod memory_cache;
 mod ops;
 mod pages;
 mod plan;
+mod process;
 mod redis_cache;
 mod resilience;
 mod security;

@@ -13,7 +13,7 @@ async fn redis_backend_stores_under_the_prefix_with_the_section_ttl() {
     let (status, body) = app.generate(&seed_body()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["cached"], false);
-    let keys = redis.keys("yueen:*");
+    let keys = redis.keys("yueen:gen:*");
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(
         keys[0].starts_with("yueen:gen:emergency_plan:2:"),
@@ -57,12 +57,17 @@ async fn clear_removes_only_this_apps_keys() {
     let mut other = seed_body();
     other["section_id"] = serde_json::json!("3");
     app.generate(&other).await;
-    assert_eq!(redis.keys("yueen:*").len(), 2);
+    assert_eq!(redis.keys("yueen:gen:*").len(), 2);
 
     let (status, body) = app.clear_as(ADMIN).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["removed"], 2);
-    assert!(redis.keys("yueen:*").is_empty());
+    // Only state (the deployment's figures and instances) is left under the prefix.
+    let left = redis.keys("yueen:*");
+    assert!(
+        left.iter().all(|k| k.starts_with("yueen:state:")),
+        "{left:?}"
+    );
     assert_eq!(redis.keys("other-app:*"), ["other-app:keep"]);
     assert_eq!(redis.keys("yueen-not-ours"), ["yueen-not-ours"]);
     assert_eq!(app.generate(&seed_body()).await.1["cached"], false);
@@ -83,7 +88,12 @@ async fn clear_handles_many_keys_and_a_custom_prefix() {
     let _: () = conn.set("plan1:not-ours", 1).unwrap();
     let (_, body) = app.clear_as(ADMIN).await;
     assert_eq!(body["removed"], 1200);
-    assert_eq!(redis.keys("*"), ["plan1:not-ours"]);
+    let left: Vec<String> = redis
+        .keys("*")
+        .into_iter()
+        .filter(|k| !k.starts_with("plan[1]:state:"))
+        .collect();
+    assert_eq!(left, ["plan1:not-ours"]);
 }
 
 #[tokio::test]

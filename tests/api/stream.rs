@@ -29,6 +29,8 @@ impl Events {
             response.headers()["content-type"].to_str().unwrap(),
             "text/event-stream"
         );
+        // A proxy in front (deploy/nginx) must pass events on as they come.
+        assert_eq!(response.headers()["x-accel-buffering"], "no");
         Self {
             response,
             buffer: String::new(),

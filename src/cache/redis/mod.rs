@@ -12,7 +12,9 @@ use redis::{AsyncCommands, Client};
 
 use self::{
     link::{Conn, Link},
-    scripts::{COUNT_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT},
+    scripts::{
+        COUNT_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT, STAMPS_SCRIPT, STAMP_SCRIPT,
+    },
 };
 use super::CacheError;
 use crate::config::CacheBackend;
@@ -295,6 +297,114 @@ impl RedisCache {
     pub async fn exists(&self, key: &str) -> Result<bool, CacheError> {
         let mut conn = self.conn();
         self.bounded(conn.exists(key)).await
+    }
+
+    /// Adds to each hash its fields (giving one with a time to live a new one), all or
+    /// nothing. In a cluster the hashes must share a slot.
+    pub async fn add_to_hashes(&self, hashes: &[super::HashAdd<'_>]) -> Result<(), CacheError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for hash in hashes.iter().filter(|h| !h.fields.is_empty()) {
+            let key = hash.name;
+            for (field, by) in hash.fields {
+                pipe.cmd("HINCRBY").arg(key).arg(field).arg(*by).ignore();
+            }
+            if let Some(ttl) = hash.ttl {
+                let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                pipe.cmd("PEXPIRE").arg(key).arg(millis).ignore();
+            }
+        }
+        let mut conn = self.conn();
+        self.bounded(pipe.query_async::<()>(&mut conn)).await
+    }
+
+    /// Every field of each hash of `keys` (which, in a cluster, must share a slot).
+    pub async fn read_hashes(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<std::collections::HashMap<String, i64>>, CacheError> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("HGETALL").arg(key);
+        }
+        let mut conn = self.conn();
+        self.bounded(pipe.query_async(&mut conn)).await
+    }
+
+    /// Sets `field` of hash `values` to `value`, noting the server's time in hash `times`.
+    pub async fn stamp(
+        &self,
+        values: &str,
+        times: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), CacheError> {
+        let mut conn = self.conn();
+        let _: i64 = self
+            .bounded(
+                redis::Script::new(STAMP_SCRIPT)
+                    .key(values)
+                    .key(times)
+                    .arg(field)
+                    .arg(value)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The server's time and every field `stamp` set within `forget_after` (older ones are
+    /// dropped): `(now ms, [(field, set at ms, value)])`.
+    pub async fn stamps(
+        &self,
+        values: &str,
+        times: &str,
+        forget_after: Duration,
+    ) -> Result<(u64, Vec<(String, u64, String)>), CacheError> {
+        let mut conn = self.conn();
+        let reply: Vec<redis::Value> = self
+            .bounded(
+                redis::Script::new(STAMPS_SCRIPT)
+                    .key(values)
+                    .key(times)
+                    .arg(u64::try_from(forget_after.as_millis()).unwrap_or(u64::MAX))
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        let bad = || CacheError::Redis("无法解析实例列表".to_owned());
+        let mut items = reply.into_iter();
+        let now: u64 = items
+            .next()
+            .and_then(|v| redis::from_redis_value(v).ok())
+            .ok_or_else(bad)?;
+        let mut out = Vec::new();
+        while let (Some(field), Some(at), Some(value)) = (items.next(), items.next(), items.next())
+        {
+            out.push((
+                redis::from_redis_value(field).map_err(|_| bad())?,
+                redis::from_redis_value(at).map_err(|_| bad())?,
+                redis::from_redis_value(value).map_err(|_| bad())?,
+            ));
+        }
+        Ok((now, out))
+    }
+
+    /// Removes `field` from both hashes `stamp` writes.
+    pub async fn unstamp(&self, values: &str, times: &str, field: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn();
+        self.bounded(
+            redis::pipe()
+                .cmd("HDEL")
+                .arg(values)
+                .arg(field)
+                .ignore()
+                .cmd("HDEL")
+                .arg(times)
+                .arg(field)
+                .ignore()
+                .query_async::<()>(&mut conn),
+        )
+        .await
     }
 
     /// Removes every key under `prefix` but those under `keep` with SCAN + UNLINK (never

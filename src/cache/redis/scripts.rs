@@ -38,3 +38,37 @@ return 1
 /// Deletes the lock only if it still holds our token.
 pub const RELEASE_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/// Sets a field of a hash (KEYS[1]) and notes, in a second hash (KEYS[2]), when — by the
+/// server's clock; returns that time in milliseconds.
+pub const STAMP_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], now)
+return now
+";
+
+/// Reads the fields `STAMP_SCRIPT` set, dropping those not set for ARGV[1] milliseconds:
+/// `{now, field, set at, value, field, set at, value, …}`.
+pub const STAMPS_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seen = redis.call('HGETALL', KEYS[2])
+local out = {now}
+for i = 1, #seen, 2 do
+  local field, at = seen[i], tonumber(seen[i + 1])
+  if at < now - tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], field)
+    redis.call('HDEL', KEYS[2], field)
+  else
+    local value = redis.call('HGET', KEYS[1], field)
+    if value then
+      out[#out + 1] = field
+      out[#out + 1] = at
+      out[#out + 1] = value
+    end
+  end
+end
+return out
+";

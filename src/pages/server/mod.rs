@@ -101,11 +101,15 @@ pub async fn stream_plan(
 }
 
 pub async fn dashboard(state: &AppState) -> Dashboard {
+    let view = state.deployment.view().await;
     Dashboard {
-        stats: state.generation.cache().stats(),
-        ai: state.generation.ai().stats(),
-        usage: state.generation.accounts().stats().await,
-        history: state.history.points(),
+        scope: view.scope,
+        stats: view.stats,
+        ai: view.ai,
+        usage: view.usage,
+        instances: view.instances,
+        history: view.history,
+        history_step_secs: view.history_step_secs,
         warmups: state.warmup.jobs(),
     }
 }
