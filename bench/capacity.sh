@@ -82,6 +82,7 @@ nginx_with() { # PORTS... -> sets NP, the port nginx listens on
   local user=""; [ "$(id -u)" = 0 ] && user="user root;"
   cat >"$dir/nginx.conf" <<CONF
 $user
+env YUEEN_TEST_RUN;
 daemon off;
 worker_processes 1;
 pid $dir/nginx.pid;

@@ -43,13 +43,20 @@ log "浏览器测试（Playwright + Chromium，内存缓存）"
 
 log "浏览器测试（Playwright + Chromium，Redis 缓存）"
 redis_port=""
-for p in $(shuf -i 20000-60000 -n 50); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then redis_port=$p; break; fi
-done
 redis_dir=$(mktemp -d)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" \
-  --daemonize yes --pidfile "$redis_dir/redis.pid" >/dev/null
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# A free port, a redis-server on it, and its answer; another port if it did not come up.
+for p in $(shuf -i 20000-32000 -n 5); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+  redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" \
+    --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" >/dev/null || true
+  for _ in $(seq 50); do
+    if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then redis_port=$p; break; fi
+    sleep 0.1
+  done
+  [ -n "$redis_port" ] && break
+  echo "redis-server 未能在端口 $p 上启动：" >&2; tail -5 "$redis_dir/redis.log" >&2 || true
+done
+[ -n "$redis_port" ] || { echo "无法启动 redis-server" >&2; exit 1; }
 (cd end2end && E2E_REDIS_URL="redis://127.0.0.1:$redis_port/0" npx playwright test)
 
 log "全部测试通过"

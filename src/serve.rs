@@ -21,7 +21,11 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+/// What is left of the shutdown timeout when streams still open are asked to end.
+const LAST_CALL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -32,12 +36,15 @@ pub struct Limits {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then waits (at most
-/// `limits.drain`) for the connections still open. Returns when the listener closed.
+/// `limits.drain`) for the connections still open; shortly before that time is up,
+/// `last_call` is cancelled so that streams can end with a last event. Returns when the
+/// listener closed.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
+    last_call: CancellationToken,
 ) -> std::time::Instant {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
@@ -45,6 +52,21 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    let serve_one = |stream: tokio::net::TcpStream, peer: SocketAddr, permit| {
+        let service = router
+            .clone()
+            .map_request(move |mut req: axum::http::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.map(Body::new)
+            });
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -66,27 +88,39 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = router
-            .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req.map(Body::new)
-            });
-        let connection =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
+        serve_one(stream, peer, Some(permit));
     }
-    drop(listener);
+    // Connections the kernel completed but nobody accepted yet would be reset when the
+    // listener closes — after their clients had sent a request, which a balancer then may not
+    // send elsewhere. They are taken (asking the socket itself, not the reactor's last word)
+    // and served too.
+    let mut queued = 0;
+    if let Ok(listener) = listener.into_std() {
+        while let Ok((stream, peer)) = listener.accept() {
+            let stream = stream
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpStream::from_std(stream));
+            if let Ok(stream) = stream {
+                serve_one(stream, peer, permits.clone().try_acquire_owned().ok());
+                queued += 1;
+            }
+        }
+    }
     let closed = std::time::Instant::now();
-    if tokio::time::timeout(limits.drain, graceful.shutdown())
+    if queued > 0 {
+        tracing::info!("关闭监听前接收了排队中的 {queued} 个连接");
+    }
+    let margin = LAST_CALL.min(limits.drain / 4);
+    let all_closed = graceful.shutdown();
+    tokio::pin!(all_closed);
+    if tokio::time::timeout(limits.drain - margin, &mut all_closed)
         .await
         .is_err()
     {
-        tracing::warn!("关闭时仍有连接未结束，已强制关闭");
+        last_call.cancel();
+        if tokio::time::timeout(margin, &mut all_closed).await.is_err() {
+            tracing::warn!("关闭时限已到，仍未结束的连接随进程退出而断开");
+        }
     }
     closed
 }
@@ -121,36 +155,56 @@ pub fn client_ip(
     )
 }
 
-/// `stream` for at most `deadline`; when cut there, `last` (if any) is its final item.
+/// Why a stream was ended before its last item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// It ran for its whole deadline.
+    Deadline,
+    /// The instance is stopping and its time is up.
+    Stopping,
+}
+
+/// `stream` for at most `deadline`, or until `last_call`; when cut, `last(why)` (if any) is its
+/// final item.
 pub fn with_deadline<T: Send + 'static>(
     stream: impl Stream<Item = T> + Send + 'static,
     deadline: Duration,
-    last: Option<T>,
+    last_call: CancellationToken,
+    last: fn(Cut) -> Option<T>,
 ) -> impl Stream<Item = T> + Send + 'static {
     let until = tokio::time::Instant::now() + deadline;
-    futures::stream::unfold(
-        (Box::pin(stream), last, false),
-        move |(mut stream, last, cut)| async move {
+    futures::stream::unfold((Box::pin(stream), false), move |(mut stream, cut)| {
+        let last_call = last_call.clone();
+        async move {
             if cut {
                 return None;
             }
-            tokio::select! {
-                item = stream.next() => item.map(|item| (item, (stream, last, false))),
-                () = tokio::time::sleep_until(until) => {
-                    last.map(|item| (item, (stream, None, true)))
-                }
-            }
-        },
-    )
+            let why = tokio::select! {
+                item = stream.next() => return item.map(|item| (item, (stream, false))),
+                () = tokio::time::sleep_until(until) => Cut::Deadline,
+                () = last_call.cancelled() => Cut::Stopping,
+            };
+            last(why).map(|item| (item, (stream, true)))
+        }
+    })
 }
 
-/// The event that ends a section stream cut at its deadline.
-pub fn deadline_event() -> crate::model::SectionEvent {
-    crate::model::SectionEvent::Error {
-        code: "STREAM_DEADLINE".to_owned(),
-        message: "生成时间超过上限，连接已结束；已生成的部分保留，完整的内容写入缓存后可重新获取"
-            .to_owned(),
-    }
+/// The event that ends a section stream cut short.
+pub fn cut_event(why: Cut) -> Option<crate::model::SectionEvent> {
+    let (code, message) = match why {
+        Cut::Deadline => (
+            "STREAM_DEADLINE",
+            "生成时间超过上限，连接已结束；已生成的部分保留，完整的内容写入缓存后可重新获取",
+        ),
+        Cut::Stopping => (
+            "SERVER_STOPPING",
+            "服务实例正在重启，连接已结束；已生成的部分保留，请稍后重新生成该章节",
+        ),
+    };
+    Some(crate::model::SectionEvent::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -180,14 +234,37 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
             n
         });
-        let got: Vec<i32> = with_deadline(slow, Duration::from_millis(3500), Some(-1))
+        let why = |cut| Some(if cut == Cut::Deadline { -1 } else { -2 });
+        let never = CancellationToken::new();
+        let got: Vec<i32> = with_deadline(slow, Duration::from_millis(3500), never.clone(), why)
             .collect()
             .await;
         assert_eq!(got, [0, 1, 2, -1]);
         let quick = futures::stream::iter(0..3);
-        let got: Vec<i32> = with_deadline(quick, Duration::from_secs(1), Some(-1))
+        let got: Vec<i32> = with_deadline(quick, Duration::from_secs(1), never, why)
             .collect()
             .await;
         assert_eq!(got, [0, 1, 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_still_open_when_the_instance_stops_ends_saying_so() {
+        let slow = futures::stream::iter(0..10).then(|n| async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            n
+        });
+        let last_call = CancellationToken::new();
+        tokio::spawn({
+            let last_call = last_call.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(2500)).await;
+                last_call.cancel();
+            }
+        });
+        let why = |cut| Some(if cut == Cut::Deadline { -1 } else { -2 });
+        let got: Vec<i32> = with_deadline(slow, Duration::from_secs(60), last_call, why)
+            .collect()
+            .await;
+        assert_eq!(got, [0, 1, -2]);
     }
 }

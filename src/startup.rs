@@ -134,7 +134,7 @@ impl Application {
             },
             auth: auth(&settings, tokens, cache.clone()),
             deployment: Arc::new(Deployment::new(
-                addr.to_string(),
+                addr,
                 generation.clone(),
                 history.clone(),
                 HISTORY_INTERVAL,
@@ -148,6 +148,7 @@ impl Application {
             openapi,
             stream_deadline: settings.server.stream_deadline,
             ready: Arc::new(AtomicBool::new(true)),
+            last_call: tokio_util::sync::CancellationToken::new(),
         });
         if let Some(path) = &settings.server.warmup_file {
             start_file_warmup(&state, path);
@@ -201,6 +202,7 @@ impl Application {
                 metrics,
                 self.limits,
                 std::future::pending(),
+                tokio_util::sync::CancellationToken::new(),
             ));
         }
         let ready = self.state.ready.clone();
@@ -210,6 +212,7 @@ impl Application {
             self.router,
             self.limits,
             shutdown::until_listener_closes(ready, stopping.drain),
+            self.state.last_call.clone(),
         )
         .await;
         shutdown::finish(&self.state, since, stopping.timeout).await;

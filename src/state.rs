@@ -61,4 +61,7 @@ pub struct Shared {
     pub stream_deadline: std::time::Duration,
     /// False once shutdown has begun, so `/readyz` tells load balancers to stop sending.
     pub ready: Arc<AtomicBool>,
+    /// Cancelled just before a stopping instance's time is up: streams still open end with a
+    /// last event saying why, instead of breaking off.
+    pub last_call: tokio_util::sync::CancellationToken,
 }

@@ -76,7 +76,12 @@ pub async fn generate_stream(
     let mut request = state.generation.read_section(body)?;
     request.payer = Some(state.generation.accounts().admit(&user, 1).await?);
     let events = state.generation.stream(&request).await?;
-    let events = serve::with_deadline(events, state.stream_deadline, Some(serve::deadline_event()));
+    let events = serve::with_deadline(
+        events,
+        state.stream_deadline,
+        state.last_call.clone(),
+        serve::cut_event,
+    );
     let events = events.map(|event| {
         Ok(Event::default()
             .event(event.name())
@@ -118,7 +123,8 @@ pub async fn generate_plan(
 /// 缓存、AI 与用量统计
 ///
 /// `scope` 为 `deployment` 时，计数是共用同一 Redis 的所有实例之和（各实例每 5 秒上报一次，本实例的计数总是最新的）；
-/// Redis 未配置或不可用时为 `instance`，只含本实例自启动以来的计数。`instances` 列出最近一小时上报过的实例及其是否在线。
+/// Redis 未配置或不可用时为 `instance`，只含本实例自启动以来的计数。`instances` 列出最近一小时上报过的实例及其是否在线
+/// （含主机名与内网地址，只对管理员列出；其他用户得到空列表）。
 /// `usage` 给出 tokens、费用（`AI_PRICE_*`）和缓存节省的 tokens、费用与时间，`by_user` 按用户列出，
 /// 含各自的限额和今日剩余额度。
 #[utoipa::path(
@@ -130,15 +136,16 @@ pub async fn generate_plan(
         CallerErrors,
     )
 )]
-pub async fn cache_stats(State(state): State<AppState>, _caller: Caller) -> Json<StatsResponse> {
+pub async fn cache_stats(State(state): State<AppState>, caller: Caller) -> Json<StatsResponse> {
     let view = state.deployment.view().await;
+    let admin = caller.0.role == crate::model::Role::Admin;
     Json(StatsResponse {
         success: true,
         scope: view.scope,
         stats: view.stats,
         ai: view.ai,
         usage: view.usage,
-        instances: view.instances,
+        instances: if admin { view.instances } else { Vec::new() },
     })
 }
 

@@ -40,7 +40,8 @@ pub struct StatsResponse {
     pub stats: CacheStats,
     pub ai: AiStats,
     pub usage: UsageStats,
-    /// The instances that reported in the last hour, live or gone quiet.
+    /// The instances that reported in the last hour, live or gone quiet (for admins only:
+    /// empty for other callers).
     pub instances: Vec<InstanceView>,
 }
 

@@ -569,6 +569,14 @@ impl CacheService {
     }
 }
 
+/// The hash tag (`{…}`) a key name starts with, braces included; `""` when it has none.
+fn hash_tag(name: &str) -> &str {
+    match (name.starts_with('{'), name.find('}')) {
+        (true, Some(end)) => &name[..=end],
+        _ => "",
+    }
+}
+
 /// What to add to one hash: by how much each field grows, and a time to live to give it anew.
 #[derive(Clone, Copy)]
 pub struct HashAdd<'a> {
@@ -622,9 +630,19 @@ impl SharedState<'_> {
         self.ok(self.redis.lease(&key, member, limit, ttl).await)
     }
 
-    /// Adds to each hash its fields (one with a time to live gets it anew), all or nothing.
-    /// The names should share a hash tag (`{…}`), for a cluster.
-    pub async fn add_to_hashes(&self, hashes: &[HashAdd<'_>]) -> Option<()> {
+    /// Adds to each hash its fields (one with a time to live gets it anew), all or nothing,
+    /// unless batch `seq` of `sender` was already added; whether it was added now (`None`:
+    /// Redis failed, and whether it was added is unknown). The names should share a hash tag
+    /// (`{…}`), for a cluster.
+    pub async fn add_once(
+        &self,
+        sender: &str,
+        seq: u64,
+        remember: Duration,
+        hashes: &[HashAdd<'_>],
+    ) -> Option<bool> {
+        let tag = hashes.first().map_or("", |h| hash_tag(h.name));
+        let marker = self.cache.state_key(&format!("{tag}:sent:{sender}"));
         let keys: Vec<String> = hashes
             .iter()
             .map(|h| self.cache.state_key(h.name))
@@ -634,7 +652,7 @@ impl SharedState<'_> {
             .zip(&keys)
             .map(|(h, key)| HashAdd { name: key, ..*h })
             .collect();
-        self.ok(self.redis.add_to_hashes(&keyed).await)
+        self.ok(self.redis.add_once(&marker, seq, remember, &keyed).await)
     }
 
     /// Every field of each of the hashes `names` (sharing a hash tag).
@@ -644,9 +662,19 @@ impl SharedState<'_> {
     }
 
     /// Sets entry `field` of the stamped table `name` to `value`, at the server's time.
-    pub async fn stamp(&self, name: &str, field: &str, value: &str) -> Option<()> {
+    /// Entries not set for `forget_after` are dropped.
+    pub async fn stamp(
+        &self,
+        name: &str,
+        field: &str,
+        value: &str,
+        forget_after: Duration,
+    ) -> Option<()> {
         let (values, times) = self.stamp_keys(name);
-        self.ok(self.redis.stamp(&values, &times, field, value).await)
+        self.ok(self
+            .redis
+            .stamp(&values, &times, field, value, forget_after)
+            .await)
     }
 
     /// The server's time (ms) and the entries of the stamped table `name` set within

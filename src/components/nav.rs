@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::{Identity, Role};
 
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<Identity>, ServerFnError> {
     Ok(crate::auth::viewer::current_user().map(|u| Identity {
         name: u.name.to_string(),

@@ -2,7 +2,10 @@
 //! millionths), so they can be added up in Redis hashes with HINCRBY and subtracted to find
 //! what is new since the last report.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use crate::model::{AiStats, CacheStats, Spend, UsageStats};
 
@@ -37,8 +40,14 @@ fn spend_fields(prefix: &str, s: &Spend) -> [(String, i64); 8] {
 }
 
 impl Figures {
-    /// This instance's counters.
-    pub fn of(cache: &CacheStats, ai: &AiStats, usage: &UsageStats) -> Self {
+    /// This instance's counters: the cache's, the model's, and what was spent in total and by
+    /// each user.
+    pub fn of(
+        cache: &CacheStats,
+        ai: &AiStats,
+        total: &Spend,
+        users: &[(Arc<str>, Spend)],
+    ) -> Self {
         let mut f = BTreeMap::new();
         for (name, v) in [
             ("cache:hits", cache.hits),
@@ -58,9 +67,9 @@ impl Figures {
         ] {
             f.insert(name.to_owned(), count(v));
         }
-        f.extend(spend_fields("usage:", &usage.total));
-        for (user, u) in &usage.by_user {
-            f.extend(spend_fields(&format!("user:{user}:"), &u.spend));
+        f.extend(spend_fields("usage:", total));
+        for (user, spend) in users {
+            f.extend(spend_fields(&format!("user:{user}:"), spend));
         }
         Self(f)
     }

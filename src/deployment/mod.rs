@@ -1,20 +1,22 @@
 //! One view of the whole deployment. Every few seconds each instance reports itself to Redis —
 //! who it is, and what its counters gained since its last report (added to the deployment's
-//! totals, to today's and to this minute's) — so any instance can answer with every instance's
-//! figures added up, the last ten minutes of traffic, and the list of instances. While Redis is
-//! down an instance shows only its own figures and says so; what it could not report waits for
-//! the next report.
+//! totals, to that day's and to that minute's, once, however often a report is sent) — so any
+//! instance can answer with every instance's figures added up, the last ten minutes of traffic,
+//! and the list of instances. While Redis is down an instance shows only its own figures and
+//! says so; its reports wait, and are added when Redis is back.
 
 mod figures;
+mod outbox;
 
 use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use serde::{Deserialize, Serialize};
 
-use self::figures::Figures;
+use self::{figures::Figures, outbox::Outbox};
 use crate::{
     cache::{history::History, HashAdd, SharedState},
     generation::GenerationService,
@@ -25,6 +27,11 @@ use crate::{
 const LIVE_REPORTS: u32 = 3;
 /// One that has not reported for this long leaves the list.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
+/// How long Redis remembers the number of an instance's last report (a report held back longer
+/// than this by an outage could be added twice).
+const REMEMBER_REPORTS: Duration = Duration::from_secs(86_400);
+/// The longest the deployment's figures read from Redis are reused for.
+const REUSE_READ: Duration = Duration::from_secs(1);
 /// The deployment chart: one point a minute.
 const CHART_MINUTES: u64 = 10;
 
@@ -55,6 +62,21 @@ struct Card {
     started_unix: u64,
     backend: String,
     breaker: String,
+    /// How often it reports: it has gone quiet after a few of its own intervals.
+    #[serde(default)]
+    every_ms: u64,
+}
+
+/// The deployment's part of a view, as read from Redis, with what Redis held from this instance
+/// then (the rest of this instance's counts are added on top).
+struct Read {
+    at: Instant,
+    confirmed: Figures,
+    total: Figures,
+    today: Figures,
+    minutes: Vec<(u64, Figures)>,
+    now_ms: u64,
+    listed: Vec<(String, u64, String)>,
 }
 
 /// The figures a stats answer or the dashboard shows.
@@ -79,27 +101,49 @@ pub struct Deployment {
     history_step: Duration,
     /// How often this instance reports.
     every: Duration,
-    /// The counters as last added to the deployment's. Held while reporting, so an answer
-    /// never counts a report twice or misses one.
-    reported: tokio::sync::Mutex<Figures>,
+    /// The reports not yet confirmed. Held through a report and through leaving, so the two
+    /// never interleave.
+    outbox: tokio::sync::Mutex<Reporting>,
+    /// The last read of the deployment's figures, reused for a moment.
+    last_read: Mutex<Option<Arc<Read>>>,
+}
+
+#[derive(Default)]
+struct Reporting {
+    outbox: Outbox,
+    /// Set once the instance has left: no more reports, so it stays off the list.
+    left: bool,
+}
+
+/// The address others can tell this instance by: the bound one, or, when it listens on every
+/// interface, the host's name and the port.
+fn advertised(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("{}:{}", host_name(), addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "yueen".to_owned())
 }
 
 /// A name for this instance: the host's, and a random part, as hosts may run several.
 fn instance_id() -> String {
     use rand::RngCore;
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "yueen".to_owned());
     let mut random = [0u8; 4];
     rand::rng().fill_bytes(&mut random);
-    format!("{host}-{}", hex::encode(random))
+    format!("{}-{}", host_name(), hex::encode(random))
 }
 
 impl Deployment {
     pub fn new(
-        address: String,
+        address: SocketAddr,
         generation: Arc<GenerationService>,
         history: Arc<History>,
         history_step: Duration,
@@ -107,13 +151,14 @@ impl Deployment {
     ) -> Self {
         Self {
             id: instance_id(),
-            address,
+            address: advertised(address),
             started_unix: unix(),
             generation,
             history,
             history_step,
             every,
-            reported: tokio::sync::Mutex::default(),
+            outbox: tokio::sync::Mutex::default(),
+            last_read: Mutex::default(),
         }
     }
 
@@ -137,31 +182,46 @@ impl Deployment {
         });
     }
 
-    /// This instance's stats, its own counters.
-    async fn own(&self) -> (CacheStats, AiStats, UsageStats) {
+    /// This instance's counters, read here alone (no Redis): the stats they come from, and
+    /// the figures a report adds.
+    fn counted(&self) -> (CacheStats, AiStats, Figures) {
         let service = &self.generation;
-        (
-            service.cache().stats(),
-            service.ai().stats(),
-            service.accounts().stats().await,
-        )
+        let (cache, ai) = (service.cache().stats(), service.ai().stats());
+        let accounts = service.accounts();
+        let figures = Figures::of(
+            &cache,
+            &ai,
+            &accounts.spend_total(),
+            &accounts.spend_by_user(),
+        );
+        (cache, ai, figures)
     }
 
-    /// Adds what the counters gained since the last report to the deployment's, and says this
-    /// instance is alive.
+    /// Makes a report of what the counters gained since the last one, sends every report Redis
+    /// has not confirmed, and says this instance is alive.
     pub async fn report(&self) {
+        let mut reporting = self.outbox.lock().await;
+        if !reporting.left {
+            self.report_held(&mut reporting).await;
+        }
+    }
+
+    async fn report_held(&self, reporting: &mut Reporting) {
+        let (cache, _, now) = self.counted();
+        if !cache.redis_configured {
+            return;
+        }
+        let minute = unix() / 60;
+        reporting
+            .outbox
+            .make(now, minute, crate::usage::china_day());
         let Some(shared) = self.generation.cache().shared() else {
             return;
         };
-        let (cache, ai, usage) = self.own().await;
-        let mut reported = self.reported.lock().await;
-        let now = Figures::of(&cache, &ai, &usage);
-        let new = now.since(&reported);
-        if !new.is_empty() {
-            let fields = new.fields();
-            let traffic = new.traffic();
-            let day = day_hash(crate::usage::china_day());
-            let minute = minute_hash(unix() / 60);
+        while let Some(report) = reporting.outbox.next() {
+            let fields = report.delta.fields();
+            let traffic = report.delta.traffic();
+            let (day, minute) = (day_hash(report.day), minute_hash(report.minute));
             let hashes = [
                 HashAdd {
                     name: TOTAL,
@@ -179,26 +239,38 @@ impl Deployment {
                     fields: &traffic,
                 },
             ];
-            if shared.add_to_hashes(&hashes).await.is_some() {
-                *reported = now;
+            let seq = report.seq;
+            // Added now or before: either way Redis has it.
+            if shared
+                .add_once(&self.id, seq, REMEMBER_REPORTS, &hashes)
+                .await
+                .is_none()
+            {
+                return;
             }
+            reporting.outbox.confirm(seq);
         }
-        drop(reported);
         let card = Card {
             address: self.address.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_unix: self.started_unix,
             backend: cache.backend,
             breaker: cache.breaker.state,
+            every_ms: u64::try_from(self.every.as_millis()).unwrap_or(u64::MAX),
         };
         if let Ok(card) = serde_json::to_string(&card) {
-            shared.stamp(INSTANCES, &self.id, &card).await;
+            shared.stamp(INSTANCES, &self.id, &card, FORGET_AFTER).await;
         }
     }
 
-    /// Leaves the deployment: a last report, then off the list.
+    /// Leaves the deployment: a last report, then off the list, and no report after.
     pub async fn leave(&self) {
-        self.report().await;
+        let mut reporting = self.outbox.lock().await;
+        if reporting.left {
+            return;
+        }
+        self.report_held(&mut reporting).await;
+        reporting.left = true;
         if let Some(shared) = self.generation.cache().shared() {
             shared.unstamp(INSTANCES, &self.id).await;
         }
@@ -206,13 +278,12 @@ impl Deployment {
 
     /// The deployment's figures, or — without Redis — this instance's.
     pub async fn view(&self) -> View {
-        let (mut cache, mut ai, mut usage) = self.own().await;
+        let (mut cache, mut ai, own) = self.counted();
+        let mut usage = self.generation.accounts().stats().await;
         if let Some(shared) = self.generation.cache().shared() {
-            if let Some(view) = self
-                .deployment_view(&shared, &mut cache, &mut ai, &mut usage)
-                .await
-            {
-                let (instances, history) = view;
+            if let Some(read) = self.read(&shared).await {
+                let (instances, history) =
+                    self.deployment_view(&read, &own, &mut cache, &mut ai, &mut usage);
                 return View {
                     scope: Scope::Deployment,
                     stats: cache,
@@ -236,37 +307,75 @@ impl Deployment {
         }
     }
 
-    /// Reads the deployment's totals into the stats; the instances and the chart.
-    async fn deployment_view(
-        &self,
-        shared: &SharedState<'_>,
-        cache: &mut CacheStats,
-        ai: &mut AiStats,
-        usage: &mut UsageStats,
-    ) -> Option<(Vec<InstanceView>, Vec<HistoryPoint>)> {
+    /// The deployment's figures in Redis, read at most once a second (or half a report
+    /// interval): views in between reuse the last read, so a client asking in a loop costs
+    /// Redis nothing more.
+    async fn read(&self, shared: &SharedState<'_>) -> Option<Arc<Read>> {
+        let reuse = REUSE_READ.min(self.every / 2);
+        let recent = || {
+            self.last_read
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+                .filter(|read| read.at.elapsed() < reuse)
+        };
+        if let Some(read) = recent() {
+            return Some(read);
+        }
+        // No report in flight while reading, so what Redis holds from this instance is exactly
+        // what it confirmed.
+        let reporting = self.outbox.lock().await;
+        if let Some(read) = recent() {
+            return Some(read);
+        }
         let this_minute = unix() / 60;
         let first = this_minute + 1 - CHART_MINUTES;
         let mut names = vec![TOTAL.to_owned(), day_hash(crate::usage::china_day())];
         names.extend((first..=this_minute).map(minute_hash));
-        // Not yet reported: counted here, on top of what Redis has.
-        let reported = self.reported.lock().await;
-        let pending = Figures::of(cache, ai, usage).since(&reported);
-        let mut hashes = shared.read_hashes(&names).await?.into_iter();
-        drop(reported);
+        let confirmed = reporting.outbox.confirmed().clone();
+        let hashes = shared.read_hashes(&names).await?;
+        drop(reporting);
         let (now_ms, listed) = shared.stamps(INSTANCES, FORGET_AFTER).await?;
+        let mut hashes = hashes.into_iter().map(Figures::from_hash);
+        let read = Arc::new(Read {
+            at: Instant::now(),
+            confirmed,
+            total: hashes.next()?,
+            today: hashes.next()?,
+            minutes: (first..=this_minute).zip(hashes).collect(),
+            now_ms,
+            listed,
+        });
+        *self
+            .last_read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(read.clone());
+        Some(read)
+    }
 
-        let total = Figures::from_hash(hashes.next()?).plus(&pending);
-        total.apply(cache, ai, usage);
-        Figures::from_hash(hashes.next()?)
-            .plus(&pending)
-            .apply_today(usage);
-        let history = (first..=this_minute)
-            .zip(hashes)
-            .map(|(minute, hash)| {
-                let mut figures = Figures::from_hash(hash);
-                if minute == this_minute {
-                    figures = figures.plus(&pending);
-                }
+    /// Writes the deployment's totals (and this instance's counts Redis does not have yet)
+    /// into the stats; the instances and the chart.
+    fn deployment_view(
+        &self,
+        read: &Read,
+        own: &Figures,
+        cache: &mut CacheStats,
+        ai: &mut AiStats,
+        usage: &mut UsageStats,
+    ) -> (Vec<InstanceView>, Vec<HistoryPoint>) {
+        let pending = own.since(&read.confirmed);
+        read.total.plus(&pending).apply(cache, ai, usage);
+        read.today.plus(&pending).apply_today(usage);
+        let last = read.minutes.last().map(|(m, _)| *m);
+        let history = read
+            .minutes
+            .iter()
+            .map(|(minute, figures)| {
+                let figures = if Some(*minute) == last {
+                    figures.plus(&pending)
+                } else {
+                    figures.clone()
+                };
                 let (requests, hits) = figures.requests_and_hits();
                 HistoryPoint {
                     at_unix: minute * 60,
@@ -275,21 +384,26 @@ impl Deployment {
                 }
             })
             .collect();
-        let mut instances: Vec<InstanceView> = listed
-            .into_iter()
+        let mut instances: Vec<InstanceView> = read
+            .listed
+            .iter()
             .filter_map(|(id, at_ms, card)| {
-                let card: Card = serde_json::from_str(&card).ok()?;
-                let ago = Duration::from_millis(now_ms.saturating_sub(at_ms));
+                let card: Card = serde_json::from_str(card).ok()?;
+                let ago = Duration::from_millis(read.now_ms.saturating_sub(*at_ms));
+                let every = match card.every_ms {
+                    0 => self.every,
+                    ms => Duration::from_millis(ms),
+                };
                 Some(InstanceView {
-                    this: id == self.id,
-                    id,
+                    this: *id == self.id,
+                    id: id.clone(),
                     address: card.address,
                     version: card.version,
                     started_unix: card.started_unix,
                     backend: card.backend,
                     breaker: card.breaker,
                     seen_secs_ago: ago.as_secs(),
-                    live: ago <= self.every * LIVE_REPORTS,
+                    live: ago <= every * LIVE_REPORTS,
                 })
             })
             .collect();
@@ -297,7 +411,7 @@ impl Deployment {
             instances.push(self.alone(cache));
         }
         instances.sort_by(|a, b| (!a.live, &a.id).cmp(&(!b.live, &b.id)));
-        Some((instances, history))
+        (instances, history)
     }
 
     /// This instance as the list shows it, from its own stats.

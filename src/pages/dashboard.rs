@@ -17,14 +17,14 @@ use crate::{
 
 const REFRESH_MS: u64 = 3000;
 
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "load_dashboard")]
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
     crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
     Ok(crate::pages::server::dashboard(&state).await)
 }
 
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "clear_cache")]
 pub async fn clear_cache() -> Result<u64, ServerFnError> {
     crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
@@ -37,7 +37,7 @@ pub async fn clear_cache() -> Result<u64, ServerFnError> {
 }
 
 /// Pre-generates every section of a template for one enterprise, in the background.
-#[server(prefix = "/fn", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", input = leptos::server_fn::codec::Json, endpoint = "start_warmup")]
 pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem>>, ServerFnError> {
     let admin = crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();

@@ -18,7 +18,7 @@ use crate::{
 
 const DRAFT_KEY: &str = "yueen.generator.draft.v1";
 
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "list_templates")]
 pub async fn list_templates() -> Result<Vec<TemplateView>, ServerFnError> {
     crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();
@@ -300,7 +300,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
     }
 }
 
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "my_quota")]
 pub async fn my_quota() -> Result<Quota, ServerFnError> {
     let user = crate::auth::viewer::require_login()?;
     let state = expect_context::<crate::state::AppState>();

@@ -23,7 +23,8 @@ const PLAN_KEY: &str = "yueen.plan.v2";
 #[server(
     prefix = "/fn",
     input = leptos::server_fn::codec::Json,
-    output = leptos::server_fn::codec::Streaming
+    output = leptos::server_fn::codec::Streaming,
+    endpoint = "stream_section"
 )]
 pub async fn stream_section(
     body: GenerateBody,
@@ -38,7 +39,8 @@ pub async fn stream_section(
 #[server(
     prefix = "/fn",
     input = leptos::server_fn::codec::Json,
-    output = leptos::server_fn::codec::Streaming
+    output = leptos::server_fn::codec::Streaming,
+    endpoint = "stream_plan"
 )]
 pub async fn stream_plan(
     body: PlanBody,

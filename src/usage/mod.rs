@@ -140,6 +140,11 @@ impl Accounts {
         }
     }
 
+    /// This instance's figures in total, without asking Redis.
+    pub fn spend_total(&self) -> crate::model::Spend {
+        self.ledger.total()
+    }
+
     /// This instance's figures by user, without asking Redis (for the metrics).
     pub fn spend_by_user(&self) -> Vec<(Arc<str>, crate::model::Spend)> {
         self.users

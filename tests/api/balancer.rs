@@ -1,6 +1,7 @@
 //! A rolling restart behind the balancer we ship: `deploy/nginx.conf` (this very file, its ports
 //! changed) in front of two instances of the real binary on one Redis. While requests run
-//! through nginx — cache hits, new sections, template lists — and one SSE stream is open, each
+//! through nginx — cache hits, new sections, template lists, the dashboard's poll — and one SSE
+//! stream is open, each
 //! instance in turn is stopped with SIGTERM and started again on its port. No request may fail,
 //! and the stream, held open across its instance's stop, must complete.
 
@@ -17,7 +18,9 @@ use std::{
 use serde_json::{json, Value};
 
 use crate::{
-    helpers::{free_port, seed_body, FakeOpenAi, RedisServer, Reply, ADMIN},
+    helpers::{
+        free_port, load_dashboard, seed_body, session_cookie, FakeOpenAi, RedisServer, Reply, ADMIN,
+    },
     process::Running,
 };
 
@@ -64,6 +67,8 @@ impl Nginx {
         let user = if nix_euid_is_root() { "user root;" } else { "" };
         let main = format!(
             "{user}
+# Workers keep the test run's tag, so a run that left one behind is caught.
+env YUEEN_TEST_RUN;
 daemon off;
 worker_processes 2;
 pid {d}/nginx.pid;
@@ -129,7 +134,19 @@ http {{
 }
 
 impl Drop for Nginx {
+    /// A fast shutdown by SIGTERM, which takes the workers down too (a SIGKILLed master would
+    /// leave them running, and they do not carry the test run's environment).
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -218,9 +235,23 @@ async fn load(kind: &'static str, base: String, stop: Arc<AtomicBool>, tally: Ar
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
+    // The dashboard page's poll: a server function, by POST, with the session cookie.
+    let cookie = match kind {
+        "dashboard" => session_cookie(&base, ADMIN).await,
+        _ => String::new(),
+    };
     let mut n = 0;
     while !stop.load(Ordering::Acquire) {
         n += 1;
+        if kind == "dashboard" {
+            let outcome = match load_dashboard(&http, &base, &cookie).await {
+                Ok(d) if d["scope"] == "deployment" => Ok(()),
+                Ok(d) => Err(format!("dashboard: not the deployment's: {}", d["scope"])),
+                Err(e) => Err(format!("dashboard: {e}")),
+            };
+            tally.lock().unwrap().record(outcome);
+            continue;
+        }
         let request = match kind {
             "hit" => http
                 .post(format!("{base}/api/ai/generate"))
@@ -248,10 +279,15 @@ async fn load(kind: &'static str, base: String, stop: Arc<AtomicBool>, tally: Ar
             )),
             Err(e) => Err(format!("{kind}: {e}")),
         };
-        let mut tally = tally.lock().unwrap();
+        tally.lock().unwrap().record(outcome);
+    }
+}
+
+impl Tally {
+    fn record(&mut self, outcome: Result<(), String>) {
         match outcome {
-            Ok(()) => tally.ok += 1,
-            Err(e) => tally.failed.push(e),
+            Ok(()) => self.ok += 1,
+            Err(e) => self.failed.push(e),
         }
     }
 }
@@ -337,7 +373,7 @@ async fn a_rolling_restart_behind_nginx_fails_no_request_and_the_stream_complete
 
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let clients: Vec<_> = ["hit", "hit", "new", "list"]
+    let clients: Vec<_> = ["hit", "hit", "new", "list", "dashboard"]
         .into_iter()
         .map(|kind| tokio::spawn(load(kind, base.clone(), stop.clone(), tally.clone())))
         .collect();

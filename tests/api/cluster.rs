@@ -130,6 +130,7 @@ fn env(cluster: &RedisCluster) -> Vec<(&'static str, String)> {
         ("REDIS_CLUSTER_URLS", cluster.seeds()),
         ("CACHE_REDIS_TIMEOUT_MS", "300".into()),
         ("CACHE_REDIS_PROBE_MS", "100".into()),
+        ("DEPLOYMENT_REPORT_MS", "100".into()),
     ]
 }
 
@@ -162,6 +163,17 @@ async fn a_cluster_serves_every_cache_feature() {
     assert!(holding >= 2, "entries on {holding} master(s) only");
     for n in 0..12 {
         assert_eq!(b.generate(&company(n)).await.1["cached"], true);
+    }
+    // The deployment's figures and list live on the cluster too (one slot: `{deployment}`).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = a.stats().await;
+        let listed = s["instances"].as_array().map_or(0, Vec::len);
+        if s["scope"] == "deployment" && s["stats"]["total_requests"] == 24 && listed == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // Another application's keys, on every master, survive a clear.

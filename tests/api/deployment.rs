@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{seed_body, spawn_app, RedisServer, TestApp};
+use crate::helpers::{
+    load_dashboard, seed_body, session_cookie, spawn_app, RedisServer, TestApp, ADMIN, USER,
+};
 
 fn company(n: usize) -> Value {
     let mut body = seed_body();
@@ -18,7 +20,7 @@ fn env(redis: &RedisServer) -> Vec<(&'static str, String)> {
     vec![
         ("REDIS_URL", redis.url()),
         ("DEPLOYMENT_REPORT_MS", "100".into()),
-        ("CACHE_REDIS_TIMEOUT_MS", "150".into()),
+        ("CACHE_REDIS_TIMEOUT_MS", "1000".into()),
         ("CACHE_REDIS_PROBE_MS", "100".into()),
     ]
 }
@@ -39,10 +41,18 @@ fn totals(stats: &Value) -> Value {
     })
 }
 
-async fn settled(a: &TestApp, b: &TestApp) -> (Value, Value) {
-    // Each instance's own counts are always current; the other's arrive with its next report.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    (a.stats().await, b.stats().await)
+/// Both instances' stats once both count `requests` (each one's own counts are always
+/// current; the other's arrive with its next report).
+async fn settled(a: &TestApp, b: &TestApp, requests: u64) -> (Value, Value) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (sa, sb) = (a.stats().await, b.stats().await);
+        let both = [&sa, &sb].map(|s| s["stats"]["total_requests"] == requests);
+        if both == [true, true] || std::time::Instant::now() > deadline {
+            return (sa, sb);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +66,7 @@ async fn instances_on_one_redis_show_the_same_totals_and_each_other() {
     for n in 0..2 {
         assert_eq!(b.generate(&company(n)).await.1["cached"], true);
     }
-    let (sa, sb) = settled(&a, &b).await;
+    let (sa, sb) = settled(&a, &b, 5).await;
     assert_eq!(sa["scope"], "deployment", "{sa}");
     assert_eq!(totals(&sa), totals(&sb));
     let mut expected = json!({
@@ -91,10 +101,41 @@ async fn instances_on_one_redis_show_the_same_totals_and_each_other() {
     assert_ne!(me_a[0]["id"], me_b[0]["id"]);
     assert_eq!(me_a[0]["address"], a.addr.to_string());
     assert_eq!(me_a[0]["backend"], "redis");
+    // Hosts and addresses are for admins: a user's answer has the figures, not the list.
+    let as_user: Value = a
+        .http
+        .get(a.url("/api/ai/cache/stats"))
+        .bearer_auth(USER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_user["scope"], "deployment");
+    assert_eq!(totals(&as_user), totals(&sa));
+    assert_eq!(as_user["instances"], json!([]));
 
-    // The chart is the deployment's: this minute holds everyone's traffic.
-    let dashboard_minute = sb["stats"]["total_requests"].clone();
-    assert_eq!(dashboard_minute, 5);
+    // The dashboard of either instance: the same totals, both instances, and a chart of the
+    // deployment's minutes holding everyone's traffic.
+    for app in [&a, &b] {
+        let base = app.url("");
+        let base = base.trim_end_matches('/');
+        let cookie = session_cookie(base, ADMIN).await;
+        let dashboard = load_dashboard(&app.http, base, &cookie).await.unwrap();
+        assert_eq!(dashboard["scope"], "deployment");
+        assert_eq!(dashboard["stats"]["total_requests"], 5);
+        assert_eq!(dashboard["instances"].as_array().unwrap().len(), 2);
+        assert_eq!(dashboard["history_step_secs"], 60);
+        let history = dashboard["history"].as_array().unwrap();
+        assert_eq!(history.len(), 10, "ten minutes");
+        let requests: u64 = history
+            .iter()
+            .map(|p| p["requests"].as_u64().unwrap())
+            .sum();
+        let hits: u64 = history.iter().map(|p| p["hits"].as_u64().unwrap()).sum();
+        assert_eq!((requests, hits), (5, 2), "{history:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,7 +145,7 @@ async fn without_redis_the_figures_are_this_instances_and_say_so() {
     let b = spawn_app(&env(&redis)).await;
     a.generate(&company(0)).await;
     b.generate(&company(1)).await;
-    let (sa, _) = settled(&a, &b).await;
+    let (sa, _) = settled(&a, &b, 2).await;
     assert_eq!(sa["stats"]["total_requests"], 2);
 
     redis.kill();

@@ -573,3 +573,42 @@ impl Drop for Sentinel {
         let _ = self.child.wait();
     }
 }
+
+/// Logs in with `token` by the form at `base`, as a browser on that site does; the
+/// `yueen_session=…` pair to send back.
+pub async fn session_cookie(base: &str, token: &str) -> String {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/login"))
+        .header("origin", base)
+        .form(&[("token", token), ("next", "/admin/cache")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The admin dashboard's data (`/fn/load_dashboard`, as the page asks for it every 3 s).
+pub async fn load_dashboard(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+) -> Result<Value, String> {
+    let response = http
+        .post(format!("{base}/fn/load_dashboard"))
+        .header("origin", base)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status} {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
+}

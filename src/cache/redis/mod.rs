@@ -13,7 +13,8 @@ use redis::{AsyncCommands, Client};
 use self::{
     link::{Conn, Link},
     scripts::{
-        COUNT_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT, STAMPS_SCRIPT, STAMP_SCRIPT,
+        ADD_ONCE_SCRIPT, COUNT_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT, STAMPS_SCRIPT,
+        STAMP_SCRIPT,
     },
 };
 use super::CacheError;
@@ -299,23 +300,32 @@ impl RedisCache {
         self.bounded(conn.exists(key)).await
     }
 
-    /// Adds to each hash its fields (giving one with a time to live a new one), all or
-    /// nothing. In a cluster the hashes must share a slot.
-    pub async fn add_to_hashes(&self, hashes: &[super::HashAdd<'_>]) -> Result<(), CacheError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for hash in hashes.iter().filter(|h| !h.fields.is_empty()) {
-            let key = hash.name;
+    /// Adds to each hash its fields (giving one with a time to live a new one), all or nothing,
+    /// unless batch `seq` from the sender whose last number `marker` holds was already added
+    /// (so a batch sent again after a lost answer counts once); whether it was added now. In a
+    /// cluster every key must share a slot.
+    pub async fn add_once(
+        &self,
+        marker: &str,
+        seq: u64,
+        remember: Duration,
+        hashes: &[super::HashAdd<'_>],
+    ) -> Result<bool, CacheError> {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let script = redis::Script::new(ADD_ONCE_SCRIPT);
+        let mut call = script.key(marker);
+        call.arg(seq).arg(millis(remember));
+        for hash in hashes {
+            call.key(hash.name)
+                .arg(hash.ttl.map_or(0, millis))
+                .arg(hash.fields.len());
             for (field, by) in hash.fields {
-                pipe.cmd("HINCRBY").arg(key).arg(field).arg(*by).ignore();
-            }
-            if let Some(ttl) = hash.ttl {
-                let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-                pipe.cmd("PEXPIRE").arg(key).arg(millis).ignore();
+                call.arg(field).arg(*by);
             }
         }
         let mut conn = self.conn();
-        self.bounded(pipe.query_async::<()>(&mut conn)).await
+        let added: i64 = self.bounded(call.invoke_async(&mut conn)).await?;
+        Ok(added == 1)
     }
 
     /// Every field of each hash of `keys` (which, in a cluster, must share a slot).
@@ -338,6 +348,7 @@ impl RedisCache {
         times: &str,
         field: &str,
         value: &str,
+        forget_after: Duration,
     ) -> Result<(), CacheError> {
         let mut conn = self.conn();
         let _: i64 = self
@@ -347,6 +358,7 @@ impl RedisCache {
                     .key(times)
                     .arg(field)
                     .arg(value)
+                    .arg(u64::try_from(forget_after.as_millis()).unwrap_or(u64::MAX))
                     .invoke_async(&mut conn),
             )
             .await?;

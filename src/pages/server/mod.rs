@@ -70,7 +70,8 @@ pub async fn stream_section(
     ndjson(serve::with_deadline(
         events,
         state.stream_deadline,
-        Some(serve::deadline_event()),
+        state.last_call.clone(),
+        serve::cut_event,
     ))
 }
 
@@ -96,7 +97,8 @@ pub async fn stream_plan(
     Ok(ndjson(serve::with_deadline(
         events,
         state.stream_deadline,
-        None,
+        state.last_call.clone(),
+        |_| None,
     )))
 }
 
