@@ -14,9 +14,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Below Linux's ephemeral range (32768–60999), where outgoing connections take their local
+# ports: a port nobody listens on may still be held by a connection, and then cannot be bound.
 free_port() {
   local p
-  for p in $(shuf -i 20000-60000 -n 50); do
+  for p in $(shuf -i 20000-32000 -n 50); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
 }

@@ -29,7 +29,7 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
 fi
 
 port=""
-for p in $(shuf -i 20000-60000 -n 50); do
+for p in $(shuf -i 20000-32000 -n 50); do  # below the ephemeral range
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
 done
 work=$(mktemp -d)

@@ -12,7 +12,7 @@ use std::{
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{seed_body, spawn_app, FakeOpenAi, RedisServer, Reply, ADMIN};
+use crate::helpers::{free_port, seed_body, spawn_app, FakeOpenAi, RedisServer, Reply, ADMIN};
 
 pub const PASSWORD: &str = "cluster-pass-7431";
 
@@ -37,6 +37,9 @@ impl RedisCluster {
                         "1000",
                         "--masterauth",
                         PASSWORD,
+                        // The bus port, free too (not port + 10000, which may be taken).
+                        "--cluster-port",
+                        &free_port().to_string(),
                     ]
                     .map(String::from)
                     .to_vec(),

@@ -133,12 +133,23 @@ pub fn retry_after(response: &reqwest::Response) -> u64 {
         .unwrap()
 }
 
+/// A port nothing is bound to, below Linux's ephemeral range (32768–60999): there, outgoing
+/// connections take their local ports, so a port free now could be taken before a server (or a
+/// restarted one) binds it.
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + n) % COUNT) as u16;
+        if StdListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT)
 }
 
 /// A real `redis-server` on a free loopback port, killed on drop. It can be killed, restarted
