@@ -136,13 +136,13 @@ Scripted in \`bench/capacity.sh\` (run by \`bench/run.sh\`).
 | hits/s through nginx, two instances | $(field "$TWO" rps) (p99 $(field "$TWO" p99_ms) ms, errors $(errors "$TWO")) — $(ratio "$(field "$TWO" rps)" "$(field "$ONE" rps)")× one |
 | one Redis node, GET/SET/INCR (redis-benchmark -c 16) | $REDIS_OPS commands/s |
 
-**Two cores cannot show scaling.** wrk, nginx, both instances and Redis share the same two cores, so a second
-instance only adds contention here: the two-instance figure measures that nginx spreads the load without
-errors, not what a second machine would add. nginx opens a new connection to an instance for every request
-(no upstream keep-alive, so a stopping instance never cuts a request nginx is about to send); that, not the
-app, is most of the gap between "no nginx" and "through nginx". On separate machines each instance serves
-about what the "no nginx" row shows, and the instances are independent: the shared parts are Redis and the
-model.
+**Two cores cannot show scaling.** wrk, nginx, both instances and Redis share the same two cores, so the
+ratio of the two-instance row to the one-instance row says little about what a second machine would add; what
+the row does show is nginx spreading the load over both instances without an error. nginx opens a new
+connection to an instance for every request (no upstream keep-alive, so a stopping instance never cuts a
+request nginx is about to send), and nginx itself needs CPU here; the gap between "no nginx" and "through
+nginx" is those two costs together (not measured apart). On separate machines each instance serves about what
+the "no nginx" row shows, and the instances are independent: the shared parts are Redis and the model.
 
 **How many users one Redis node serves.** A hit answered by an instance's L1 costs Redis about
 nothing ($HIT_L1 commands: the instances' reports and probes, spread over the hits); a hit read from
