@@ -10,8 +10,9 @@ use crate::{
 
 const SYSTEM_PROMPT: &str = "你是一名资深的生产安全事故应急预案编写专家，熟悉《生产经营单位生产安全事故应急预案编制导则》\
 （GB/T 29639-2020）和相关法律法规。请根据用户提供的企业信息，用规范、严谨、可操作的中文编写应急预案的指定章节。\
-只输出章节正文，使用“一、（一）1.”的层级编号，不要使用 Markdown 标记，不要编造企业未提供的具体数字；\
-缺少的信息用“【待补充：……】”标出。";
+只输出章节正文，使用“一、（一）1.”的层级编号，小标题单独成行，不要使用 Markdown 标记。\
+应急预案是企业的正式文件：名称、电话、数量、距离、人员、设备清单等事实只能来自用户提供的企业信息，\
+绝不编造；需要而未提供的事实，在原处写“（待补充：所缺信息）”，例如“（待补充：应急值守电话）”。";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
@@ -32,10 +33,21 @@ pub fn build(
         template.name, section.id, section.title, section.prompt
     );
     if !section.outline.is_empty() {
-        user.push_str("\n本章应包括：\n");
+        user.push_str("\n本章依次使用以下小标题：\n");
         for (i, item) in section.outline.iter().enumerate() {
             user.push_str(&format!("{}. {item}\n", i + 1));
         }
+    }
+    if !section.elements.is_empty() {
+        let elements: Vec<String> = section
+            .elements
+            .iter()
+            .map(|e| format!("{} {}", e.clause, e.name))
+            .collect();
+        user.push_str(&format!(
+            "\n本章须完整覆盖 GB/T 29639-2020 的以下要素（评审时逐项核对）：{}。\n",
+            elements.join("；")
+        ));
     }
     user.push_str("\n企业信息：\n");
     for field in &template.fields {
@@ -73,7 +85,7 @@ pub fn version(template: &Template, section: &Section) -> String {
     for part in [
         SYSTEM_PROMPT,
         // Bump when the wording `build` adds around the fields or the context changes.
-        "wording-2",
+        "wording-3",
         &template.name,
         &section.title,
         &section.prompt,
@@ -83,6 +95,12 @@ pub fn version(template: &Template, section: &Section) -> String {
     }
     for item in &section.outline {
         h.update(item.as_bytes());
+        h.update([0]);
+    }
+    for e in &section.elements {
+        h.update(e.clause.as_bytes());
+        h.update([1]);
+        h.update(e.name.as_bytes());
         h.update([0]);
     }
     for field in &template.fields {
@@ -114,6 +132,8 @@ mod tests {
         assert!(p.user.contains("- 企业名称：测试企业"));
         assert!(p.user.contains("- 从业人员数量：100"));
         assert!(p.user.contains("1. 基本情况"));
+        assert!(p.user.contains("9.1 生产经营单位概况"));
+        assert!(p.system.contains("（待补充："));
     }
 
     #[test]

@@ -123,7 +123,8 @@ impl Application {
         let openapi = api::openapi::document(&registry).into();
         let generation = Arc::new(
             GenerationService::new(Arc::new(registry), cache.clone(), ai, accounts)
-                .with_plan_concurrency(settings.ai.plan_concurrency),
+                .with_plan_concurrency(settings.ai.plan_concurrency)
+                .keeping_incomplete(settings.cache.keep_incomplete),
         );
         let history = Arc::new(History::new(HISTORY_POINTS));
         let state = AppState::new(Shared {

@@ -23,6 +23,10 @@ test('generate a section, then get it from the cache', async ({ page }) => {
   await expect(content).toContainText(`${name}位于北京市朝阳区`);
   await expect(result.getByTestId('cached')).toHaveCount(0);
   await expect(result.locator('.meta')).toContainText('毫秒');
+  // Checked against the standard; what the form left empty is marked in the text.
+  await expect(result.getByTestId('check')).toContainText('要素齐全 ✓');
+  await expect(result.getByTestId('check')).toContainText('待补充');
+  await expect(content.locator('mark.placeholder', { hasText: '（待补充：应急值守电话）' })).toHaveCount(1);
   await page.screenshot({ path: shot('generator-result.png'), fullPage: true });
 
   await page.getByRole('button', { name: '生成章节' }).click();

@@ -40,6 +40,17 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   }
   // The overview went first and the later sections were told about it.
   await expect(section(page, '应急响应').getByTestId('section-text')).toHaveValue(/保持一致/);
+  // Each section against the standard, and the plan's self-check by clause.
+  for (const title of TITLES.slice(0, 8)) {
+    await expect(section(page, title).getByTestId('check')).toContainText('要素齐全 ✓');
+  }
+  // The form gave no duty phone: marked, not made up.
+  await expect(section(page, '信息报告与预警').locator('mark.placeholder').first()).toHaveText('（待补充：应急值守电话）');
+  const selfCheck = page.getByTestId('self-check');
+  await expect(selfCheck.locator('summary')).toContainText('全部要素齐全');
+  await expect(selfCheck.locator('tbody tr')).toHaveCount(16);
+  await expect(selfCheck.locator('tr[data-clause="6.3.2"]')).toContainText('信息报告与预警');
+  await expect(selfCheck.locator('tr[data-clause="6.3.2"]')).toContainText('✓ 具备');
   await page.screenshot({ path: shot('plan-done.png'), fullPage: true });
 
   const edit = `【人工修改】${name} 的应急响应由总经理统一指挥。`;
@@ -49,6 +60,9 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   await text.pressSequentially(edit.slice(-3));
   await expect(text).toHaveValue(edit);
   await expect(section(page, '应急响应')).toContainText('已编辑');
+  // The edit dropped the section's sub-headings: the check and the table say so at once.
+  await expect(section(page, '应急响应').getByTestId('check')).toContainText('缺少：6.3.3 响应启动');
+  await expect(selfCheck.locator('tr[data-clause="6.3.4"]')).toContainText('✗ 缺少');
   // Regenerating an edited section asks first; declining keeps the edit.
   page.once('dialog', (dialog) => dialog.dismiss());
   await section(page, '应急响应').getByRole('button', { name: '重新生成' }).click();

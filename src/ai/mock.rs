@@ -49,6 +49,22 @@ pub fn pieces(text: String, delay: std::time::Duration) -> super::TextStream {
     ))
 }
 
+/// The fields a section needs: in the context section (企业概况), every one of the template's;
+/// elsewhere, those its brief names.
+fn wanted<'a>(
+    template: &'a Template,
+    section: &'a Section,
+) -> impl Iterator<Item = &'a crate::templates::FieldSpec> {
+    let context = template.context_section.as_deref() == Some(section.id.as_str());
+    template.fields.iter().filter(move |f| {
+        let core = f.label.split('（').next().unwrap_or(&f.label);
+        !CORE_FIELDS.contains(&f.id.as_str())
+            && (context
+                || section.prompt.contains(core)
+                || section.outline.iter().any(|o| o.contains(core)))
+    })
+}
+
 pub fn generate(
     template: &Template,
     section: &Section,
@@ -108,6 +124,16 @@ pub fn generate(
         text.push_str(&extra.join("\n"));
         text.push('\n');
     }
+    // Facts the section needs and the form left empty are marked, never made up.
+    let wanting: Vec<String> = wanted(template, section)
+        .filter(|f| info.get(&f.id).is_none())
+        .map(|f| format!("（待补充：{}）", f.label))
+        .collect();
+    if !wanting.is_empty() {
+        text.push_str("\n尚缺的企业信息：");
+        text.push_str(&wanting.join("、"));
+        text.push('\n');
+    }
     text.push_str("\n（以上为模拟生成的参考草稿，请结合企业实际情况核实、补充和完善。）");
     text
 }
@@ -140,5 +166,43 @@ mod tests {
             "the mock is deterministic"
         );
         assert!(generate(t, s, &info, Some("概况")).contains("保持一致"));
+    }
+
+    #[test]
+    fn every_mock_section_covers_its_elements_and_marks_what_is_missing() {
+        let r = Registry::load(None).unwrap();
+        for t in r.templates() {
+            // The seed, plus what this template requires beyond it.
+            let mut extra = serde_json::Map::new();
+            for f in t.fields.iter().filter(|f| f.required) {
+                extra.insert(f.id.clone(), json!("示例"));
+            }
+            extra.retain(|id, _| !CORE_FIELDS.contains(&id.as_str()));
+            let info = seed_info(t, serde_json::Value::Object(extra));
+            for s in &t.sections {
+                let check = s.check(&generate(t, s, &info, None));
+                assert!(
+                    check.complete(),
+                    "{} {}: {:?}",
+                    t.id,
+                    s.id,
+                    check.missing_names()
+                );
+            }
+        }
+        let t = r.template("emergency_plan").unwrap();
+        let empty = seed_info(t, json!({}));
+        let overview = generate(t, t.section("2").unwrap(), &empty, None);
+        assert!(overview.contains("（待补充：应急值守电话）"), "{overview}");
+        let reporting = generate(t, t.section("5").unwrap(), &empty, None);
+        assert!(
+            reporting.contains("（待补充：应急值守电话）"),
+            "{reporting}"
+        );
+        assert!(t.section("5").unwrap().check(&reporting).placeholders >= 1);
+        let given = seed_info(t, json!({"duty_phone": "0571-12345678"}));
+        let reporting = generate(t, t.section("5").unwrap(), &given, None);
+        assert!(!reporting.contains("（待补充：应急值守电话）"));
+        assert!(reporting.contains("0571-12345678"));
     }
 }

@@ -62,6 +62,7 @@ impl Modify for BearerAuth {
         GenerateBody, PlanBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
         ErrorResponse, ErrorBody, FieldProblem, CacheStats, Tiers, TierStats, BreakerStats, AiStats,
         Template, Section, FieldSpec, FieldKind, Generated, PlanResponse, PlanOutcome,
+        crate::model::ElementSpec, crate::model::ElementCheck, crate::model::SectionCheck,
         PlanSection, SectionStatus, SectionFailure, SectionEvent, UsageStats, Spend, UserUsage,
         UserLimits, Scope, InstanceView
     )),
@@ -277,7 +278,10 @@ mod tests {
         assert_eq!(stream, "#/components/schemas/SectionEventMessage");
         let message = &doc["components"]["schemas"]["SectionEventMessage"];
         let validator = jsonschema::validator_for(message).unwrap();
-        let event = crate::model::SectionEvent::Done { elapsed_ms: 3 };
+        let event = crate::model::SectionEvent::Done {
+            elapsed_ms: 3,
+            check: Default::default(),
+        };
         let framed = json!({"event": event.name(), "data": serde_json::to_string(&event).unwrap()});
         assert!(validator.is_valid(&framed), "{framed}");
         assert!(!validator.is_valid(&json!({"event": "finish", "data": "{}"})));

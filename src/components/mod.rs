@@ -1,5 +1,6 @@
 //! Components shared by several pages.
 
 pub mod chart;
+pub mod check;
 pub mod nav;
 pub mod template_select;

@@ -320,6 +320,10 @@ pub struct CacheSettings {
         deserialize_with = "values::seconds::<_, 2_592_000, true>"
     )]
     pub stale_grace: Duration,
+    /// Keep answers that miss elements of the standard as fresh too (normally they are
+    /// returned with their check and the next request asks the model again).
+    #[serde(deserialize_with = "values::flag")]
+    pub keep_incomplete: bool,
 }
 
 impl Default for CacheSettings {
@@ -337,6 +341,7 @@ impl Default for CacheSettings {
             l1_enabled: true,
             l1_ttl: Duration::from_secs(300),
             stale_grace: Duration::from_secs(86_400),
+            keep_incomplete: false,
         }
     }
 }

@@ -50,6 +50,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("CACHE_REDIS_TIMEOUT_MS", "cache.redis_timeout_ms"),
     ("CACHE_REDIS_PROBE_MS", "cache.redis_probe_ms"),
     ("CACHE_L1_ENABLED", "cache.l1_enabled"),
+    ("CACHE_KEEP_INCOMPLETE", "cache.keep_incomplete"),
     ("CACHE_L1_TTL_SECS", "cache.l1_ttl_secs"),
     ("CACHE_STALE_GRACE_SECS", "cache.stale_grace_secs"),
     ("OPENAI_API_KEY", "ai.api_key"),

@@ -10,6 +10,7 @@ use docx_rs::{
 };
 
 use super::{ExportError, PlanDocument};
+use crate::model::check::split_placeholders;
 
 const BODY_FONT: &str = "宋体";
 const HEADING_FONT: &str = "黑体";
@@ -80,12 +81,15 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
                 .add_run(Run::new().add_text(format!("{} {}", i + 1, section.title.trim()))),
         );
         for text in PlanDocument::paragraphs(&section.content) {
-            doc = doc.add_paragraph(
-                Paragraph::new()
-                    .indent(None, Some(SpecialIndentType::FirstLine(480)), None, None)
-                    .line_spacing(LineSpacing::new().line(360))
-                    .add_run(Run::new().add_text(text)),
-            );
+            let mut paragraph = Paragraph::new()
+                .indent(None, Some(SpecialIndentType::FirstLine(480)), None, None)
+                .line_spacing(LineSpacing::new().line(360));
+            // Facts still to be filled in stand out in yellow, as on the page.
+            for (run, marked) in split_placeholders(&text) {
+                let run = Run::new().add_text(run);
+                paragraph = paragraph.add_run(if marked { run.highlight("yellow") } else { run });
+            }
+            doc = doc.add_paragraph(paragraph);
         }
     }
     let mut out = Cursor::new(Vec::new());
@@ -104,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_zip_with_the_text_in_document_xml() {
-        let plan = sample_plan("编制目的 <&>");
+        let plan = sample_plan("编制目的 <&> 值守电话（待补充：应急值守电话）。");
         let bytes = render(&plan).unwrap();
         assert_eq!(&bytes[..2], b"PK");
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
@@ -117,10 +121,18 @@ mod tests {
             "测试企业",
             "1 总则",
             "2 企业概况",
-            "编制目的 &lt;&amp;&gt;",
+            "编制目的 &lt;&amp;&gt; 值守电话",
             "TOC \\o",
         ] {
             assert!(xml.contains(needle), "{needle} missing");
         }
+        // The placeholder is its own run, highlighted.
+        let at = xml.find("（待补充：应急值守电话）").unwrap();
+        let run_start = xml[..at].rfind("<w:r>").unwrap();
+        assert!(
+            xml[run_start..at].contains(r#"<w:highlight w:val="yellow" />"#),
+            "{}",
+            &xml[run_start..at]
+        );
     }
 }

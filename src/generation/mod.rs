@@ -29,7 +29,7 @@ use self::{
 use crate::{
     ai::{AiError, AiService, GenerateInput, Usage},
     cache::{CacheService, HeldLock, LockAttempt, Lookup},
-    model::{FieldProblem, GenerateBody, PlanBody},
+    model::{FieldProblem, GenerateBody, PlanBody, SectionCheck},
     prompt,
     templates::Registry,
     usage::{Accounts, Payer},
@@ -50,6 +50,8 @@ pub struct Generated {
     pub section_id: String,
     pub model: String,
     pub elapsed_ms: u64,
+    /// The text held against the elements of GB/T 29639-2020 the section must cover.
+    pub check: SectionCheck,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -131,11 +133,32 @@ impl CachedSection {
         }
     }
 
+    /// Stores a new answer — unless it misses elements of the standard and such answers are
+    /// not kept: it is returned with its check, and the next request asks the model again.
+    async fn keep(&self, check: &SectionCheck, to: &Keep<'_>) {
+        if check.complete() || to.incomplete_too {
+            self.store(to.cache, to.key, to.ttl).await;
+        } else {
+            tracing::warn!(
+                "生成的章节缺少标准要素（{}），未写入缓存，下次请求将重新生成",
+                check.missing_names().join("、")
+            );
+        }
+    }
+
     fn parse(raw: &str) -> Option<Self> {
         serde_json::from_str(raw)
             .map_err(|e| tracing::warn!("缓存条目无法解析，按未命中处理: {e}"))
             .ok()
     }
+}
+
+/// Where a new answer is kept, and whether one that misses elements is kept too.
+struct Keep<'a> {
+    cache: &'a CacheService,
+    key: &'a str,
+    ttl: Duration,
+    incomplete_too: bool,
 }
 
 /// What one flight produced: a new answer, or one another instance put in the cache.
@@ -161,6 +184,8 @@ pub struct GenerationService {
     /// `prompt::version` of every section, by template id and section position: part of every
     /// cache key, so worked out once.
     prompt_versions: HashMap<String, Vec<String>>,
+    /// Whether answers missing elements of the standard are cached as fresh.
+    keep_incomplete: bool,
 }
 
 /// Everything a flight needs, owned, so it can outlive the request that started it.
@@ -170,6 +195,7 @@ struct Job {
     accounts: Arc<Accounts>,
     request: SectionRequest,
     key: String,
+    keep_incomplete: bool,
 }
 
 impl GenerationService {
@@ -197,7 +223,14 @@ impl GenerationService {
             flights: Arc::new(SingleFlight::new(tasks.clone())),
             tasks,
             plan_concurrency: 3,
+            keep_incomplete: false,
         }
+    }
+
+    /// Whether answers that miss elements of the standard are cached as fresh too.
+    pub fn keeping_incomplete(mut self, keep: bool) -> Self {
+        self.keep_incomplete = keep;
+        self
     }
 
     /// How many sections of one plan are written at the same time (at least one).
@@ -292,6 +325,7 @@ impl GenerationService {
         let key = self.key(req);
         let section = req.section();
         let answer = |entry: CachedSection, cached: bool, stale: bool| Generated {
+            check: section.check(&entry.content),
             content: entry.content,
             section_title: section.title.clone(),
             cached,
@@ -320,6 +354,7 @@ impl GenerationService {
             accounts: self.accounts.clone(),
             request: req.clone(),
             key,
+            keep_incomplete: self.keep_incomplete,
         };
         match (self.flights.run(flight_key, job.run()).await, stale) {
             (Ok(produced), _) => {
@@ -463,8 +498,14 @@ impl Job {
             answer.usage,
             started.elapsed(),
         );
+        let keep = Keep {
+            cache: &self.cache,
+            key: &self.key,
+            ttl: req.section().ttl,
+            incomplete_too: self.keep_incomplete,
+        };
         section
-            .store(&self.cache, &self.key, req.section().ttl)
+            .keep(&req.section().check(&section.content), &keep)
             .await;
         Ok(Produced {
             section,

@@ -155,6 +155,7 @@ fn whole(generated: Generated) -> SectionEvents {
         },
         SectionEvent::Done {
             elapsed_ms: generated.elapsed_ms,
+            check: generated.check,
         },
     ]))
 }

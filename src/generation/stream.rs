@@ -16,13 +16,14 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use super::{
-    claim, lock_ttl, CachedSection, Claim, GenerationError, GenerationService, SectionRequest,
+    claim, lock_ttl, CachedSection, Claim, GenerationError, GenerationService, Keep, SectionRequest,
 };
 use crate::{
     ai::{GenerateInput, Piece, TextStream, Usage},
     cache::{CacheService, HeldLock},
     model::SectionEvent,
     prompt::{self, Prompt},
+    templates::Section,
     usage::{Accounts, Payer},
 };
 
@@ -81,10 +82,11 @@ impl GenerationService {
             let events = [
                 start(&entry.model, true, stale),
                 SectionEvent::Text {
-                    text: entry.content,
+                    text: entry.content.clone(),
                 },
                 SectionEvent::Done {
                     elapsed_ms: started.elapsed().as_millis() as u64,
+                    check: section.check(&entry.content),
                 },
             ];
             Box::pin(futures::stream::iter(events))
@@ -137,9 +139,10 @@ impl GenerationService {
                 payer: req.payer.clone(),
                 prompt: prompt.clone(),
                 key,
-                ttl: section.ttl,
+                section: section.clone(),
                 model: self.ai.model().to_owned(),
                 lock,
+                keep_incomplete: self.keep_incomplete,
             },
             started,
         ));
@@ -157,9 +160,11 @@ struct Sink {
     /// What was asked, to estimate what an answer that broke off used.
     prompt: Prompt,
     key: String,
-    ttl: Duration,
+    /// The section written: its time to live and its elements of the standard.
+    section: Section,
     model: String,
     lock: Option<HeldLock>,
+    keep_incomplete: bool,
 }
 
 impl Sink {
@@ -219,13 +224,21 @@ async fn drive(
     sink.accounts
         .spent(sink.payer.as_ref().map(Payer::name), &usage)
         .await;
+    let check = sink.section.check(content);
+    let keep = Keep {
+        cache: &sink.cache,
+        key: &sink.key,
+        ttl: sink.section.ttl,
+        incomplete_too: sink.keep_incomplete,
+    };
     CachedSection::new(content.to_owned(), &sink.model, usage, started.elapsed())
-        .store(&sink.cache, &sink.key, sink.ttl)
+        .keep(&check, &keep)
         .await;
     sink.release().await;
     reader
         .send(SectionEvent::Done {
             elapsed_ms: started.elapsed().as_millis() as u64,
+            check,
         })
         .await;
 }

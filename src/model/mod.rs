@@ -2,6 +2,7 @@
 //! API and its clients. Compiled for both sides; server-only derives (the OpenAPI schema) are
 //! switched on with the `ssr` feature.
 
+pub mod check;
 pub mod deployment;
 pub mod docs;
 pub mod plan;
@@ -13,9 +14,10 @@ pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
+pub use check::{ElementCheck, ElementSpec, SectionCheck};
 pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
-pub use plan::Plan;
+pub use plan::{ClauseRow, Plan};
 pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,
 };

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    EnterpriseData, FieldInput, PlanEvent, PlanSection, SectionStatus, TemplateView,
+    ElementSpec, EnterpriseData, FieldInput, PlanEvent, PlanSection, SectionStatus, TemplateView,
     MAX_CONTEXT_CHARS,
 };
 
@@ -19,6 +19,22 @@ pub struct Plan {
     /// The enterprise as it was when the plan started; sections written again use it.
     pub data: EnterpriseData,
     pub sections: Vec<PlanSection>,
+    /// The clauses of GB/T 29639-2020 this type of plan covers, in the standard's order.
+    #[serde(default)]
+    pub clauses: Vec<String>,
+    /// Each section's elements of the standard, by position, to check edited text again.
+    #[serde(default)]
+    pub elements: Vec<Vec<ElementSpec>>,
+}
+
+/// One row of a plan's self-check: a clause of the standard, the section covering it, and
+/// whether that section's text has it (`None`: not written yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClauseRow {
+    pub clause: String,
+    pub name: String,
+    pub section_title: String,
+    pub present: Option<bool>,
 }
 
 impl Plan {
@@ -39,7 +55,47 @@ impl Plan {
                 .iter()
                 .map(|s| PlanSection::new(&s.id, &s.title))
                 .collect(),
+            clauses: template.clauses.clone(),
+            elements: template
+                .sections
+                .iter()
+                .map(|s| s.elements.clone())
+                .collect(),
         }
+    }
+
+    /// The writer's own text for section `index`, checked again against its elements.
+    pub fn edit(&mut self, index: usize, text: String) {
+        let elements = self.elements.get(index).cloned().unwrap_or_default();
+        if let Some(s) = self.sections.get_mut(index) {
+            s.edit(text, &elements);
+        }
+    }
+
+    /// Every clause of the plan type: where it is covered, and whether it is there.
+    pub fn self_check(&self) -> Vec<ClauseRow> {
+        self.clauses
+            .iter()
+            .filter_map(|clause| {
+                let (index, element) =
+                    self.elements.iter().enumerate().find_map(|(i, elements)| {
+                        elements
+                            .iter()
+                            .find(|e| &e.clause == clause)
+                            .map(|e| (i, e))
+                    })?;
+                let section = self.sections.get(index)?;
+                Some(ClauseRow {
+                    clause: clause.clone(),
+                    name: element.name.clone(),
+                    section_title: section.section_title.clone(),
+                    present: section
+                        .check
+                        .as_ref()
+                        .map(|c| c.elements.iter().any(|e| &e.clause == clause && e.present)),
+                })
+            })
+            .collect()
     }
 
     /// A plan read back after a reload: sections that were still being written keep their
@@ -115,10 +171,46 @@ mod tests {
                 .map(|id| SectionView {
                     id: (*id).into(),
                     title: format!("第{id}章"),
+                    elements: vec![ElementSpec {
+                        clause: format!("6.{id}"),
+                        name: format!("要素{id}"),
+                        signs: Vec::new(),
+                    }],
                 })
                 .collect(),
             context_section: Some("2".into()),
+            clauses: vec!["6.1".into(), "6.2".into(), "6.3".into()],
         }
+    }
+
+    #[test]
+    fn the_self_check_follows_the_sections_and_their_edits() {
+        let mut plan = Plan::new(&template(), EnterpriseData::default(), 1);
+        let rows = plan.self_check();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.present.is_none()));
+        let check = crate::model::SectionCheck::of(&plan.elements[0], "第1章", "一、要素1\n内容");
+        plan.apply(PlanEvent {
+            section_id: "1".into(),
+            event: SectionEvent::Text {
+                text: "一、要素1\n内容".into(),
+            },
+        });
+        plan.apply(PlanEvent {
+            section_id: "1".into(),
+            event: SectionEvent::Done {
+                elapsed_ms: 1,
+                check,
+            },
+        });
+        let row = &plan.self_check()[0];
+        assert_eq!(
+            (row.clause.as_str(), row.section_title.as_str(), row.present),
+            ("6.1", "第1章", Some(true))
+        );
+        plan.edit(0, "改写后没有那个小标题了".into());
+        assert_eq!(plan.self_check()[0].present, Some(false));
+        assert_eq!(plan.sections[0].check.as_ref().unwrap().missing, 1);
     }
 
     #[test]
@@ -129,7 +221,10 @@ mod tests {
             SectionEvent::Text {
                 text: "概况正文".into(),
             },
-            SectionEvent::Done { elapsed_ms: 1 },
+            SectionEvent::Done {
+                elapsed_ms: 1,
+                check: Default::default(),
+            },
         ] {
             plan.apply(PlanEvent {
                 section_id: "2".into(),
@@ -138,7 +233,7 @@ mod tests {
         }
         assert_eq!(plan.context_for(0).as_deref(), Some("概况正文"));
         assert_eq!(plan.context_for(1), None);
-        plan.sections[1].edit("x".repeat(MAX_CONTEXT_CHARS + 5));
+        plan.sections[1].edit("x".repeat(MAX_CONTEXT_CHARS + 5), &[]);
         assert_eq!(
             plan.context_for(2).unwrap().chars().count(),
             MAX_CONTEXT_CHARS

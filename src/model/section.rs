@@ -21,8 +21,13 @@ pub enum SectionEvent {
     },
     /// The next piece of text.
     Text { text: String },
-    /// The section is complete (and cached, when it was new).
-    Done { elapsed_ms: u64 },
+    /// The section is complete (and cached, when it was new and covers every element of the
+    /// standard it must), with its check against the standard.
+    Done {
+        elapsed_ms: u64,
+        #[serde(default)]
+        check: super::SectionCheck,
+    },
     /// The section failed; any text received before stays valid but incomplete, and nothing
     /// was cached.
     Error { code: String, message: String },
@@ -107,6 +112,9 @@ pub struct PlanSection {
     #[serde(default)]
     pub elapsed_ms: Option<u64>,
     pub error: Option<SectionFailure>,
+    /// The text held against the standard's elements (once complete).
+    #[serde(default)]
+    pub check: Option<super::SectionCheck>,
     /// Changed by the writer in the browser since it was written.
     #[serde(default, skip_serializing_if = "is_false")]
     #[cfg_attr(feature = "ssr", schema(ignore))]
@@ -133,6 +141,7 @@ impl PlanSection {
             model: String::new(),
             elapsed_ms: None,
             error: None,
+            check: None,
             edited: false,
             fresh: false,
         }
@@ -170,12 +179,13 @@ impl PlanSection {
                 }
                 content.push_str(&text);
             }
-            SectionEvent::Done { elapsed_ms } => {
+            SectionEvent::Done { elapsed_ms, check } => {
                 if let Some(content) = &mut self.content {
                     *content = content.trim().to_owned();
                 }
                 self.status = SectionStatus::Done;
                 self.elapsed_ms = Some(elapsed_ms);
+                self.check = Some(check);
             }
             SectionEvent::Error { code, message } => self.fail(&code, &message),
         }
@@ -195,8 +205,16 @@ impl PlanSection {
         self.content.as_deref().unwrap_or_default()
     }
 
-    /// The writer's own text replaces the section's.
-    pub fn edit(&mut self, text: String) {
+    /// The writer's own text replaces the section's; its check is made again against
+    /// `elements`.
+    pub fn edit(&mut self, text: String, elements: &[super::ElementSpec]) {
+        if self.check.is_some() {
+            self.check = Some(super::SectionCheck::of(
+                elements,
+                &self.section_title,
+                &text,
+            ));
+        }
         self.content = Some(text);
         self.edited = true;
     }
@@ -271,7 +289,10 @@ mod tests {
             start(),
             text("本公司"),
             text("位于某地\n"),
-            SectionEvent::Done { elapsed_ms: 5 },
+            SectionEvent::Done {
+                elapsed_ms: 5,
+                check: Default::default(),
+            },
         ] {
             s.apply(e);
         }
@@ -284,7 +305,7 @@ mod tests {
     fn a_new_attempt_keeps_the_old_text_until_new_text_comes() {
         let mut s = PlanSection::new("2", "企业概况");
         s.apply(text("旧的"));
-        s.edit("改过的".into());
+        s.edit("改过的".into(), &[]);
         s.apply(start());
         assert_eq!(s.text(), "改过的");
         s.apply(SectionEvent::Error {
@@ -315,7 +336,14 @@ mod tests {
 
     #[test]
     fn plan_events_travel_and_come_back_whole() {
-        for event in [start(), text("风险"), SectionEvent::Done { elapsed_ms: 1 }] {
+        for event in [
+            start(),
+            text("风险"),
+            SectionEvent::Done {
+                elapsed_ms: 1,
+                check: Default::default(),
+            },
+        ] {
             let event = PlanEvent {
                 section_id: "2".into(),
                 event,

@@ -49,6 +49,9 @@ pub struct TemplateView {
     pub sections: Vec<SectionView>,
     /// Written first in a whole plan; its text goes to the other sections.
     pub context_section: Option<String>,
+    /// The clauses of GB/T 29639-2020 a plan of this type covers, in the standard's order.
+    #[serde(default)]
+    pub clauses: Vec<String>,
 }
 
 impl TemplateView {
@@ -61,4 +64,7 @@ impl TemplateView {
 pub struct SectionView {
     pub id: String,
     pub title: String,
+    /// The standard's elements it must cover, so the page can check edited text too.
+    #[serde(default)]
+    pub elements: Vec<super::ElementSpec>,
 }

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::plan::{enterprise_data, write_into, PlanPanel, PlanStore};
 use crate::{
     browser,
-    components::template_select::TemplateSelect,
+    components::{
+        check::{CheckLine, MarkedText},
+        template_select::TemplateSelect,
+    },
     model::{
         FieldKind, FieldSpec, GenerateBody, PlanSection, Quota, SectionId, SectionStatus,
         TemplateView,
@@ -504,8 +507,9 @@ fn SectionView(
                     }}
                 </span>
             </div>
+            {result.check.clone().map(|check| view! { <CheckLine check text=text.get_value() /> })}
             <div class="content" data-testid="content">
-                {text.get_value()}
+                <MarkedText text=text.get_value() />
             </div>
         </article>
     }

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     browser,
+    components::check::{CheckLine, SelfCheckTable},
     model::{
         EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanSection,
         SectionEvent, SectionId, SectionStatus, TemplateView,
@@ -278,6 +279,10 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
     move || {
         shape.get().map(|(_, name, template_name, count)| {
                 let done = move || plan.with(|p| p.as_ref().map_or(0, Plan::done));
+                // Changes only when a section's check does, not with every piece of text.
+                let self_check = Memo::new(move |_| {
+                    plan.with(|p| p.as_ref().map(Plan::self_check).unwrap_or_default())
+                });
                 // The plan goes into the form when it is submitted, not on every piece or keystroke.
                 let plan_input = NodeRef::<leptos::html::Input>::new();
                 let fill_form = move |_| {
@@ -316,6 +321,10 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
                             </button>
                             <span class="muted">"导出的是您当前看到（含编辑过）的内容。"</span>
                         </form>
+                        {move || {
+                            let rows = self_check.get();
+                            (!rows.is_empty()).then(|| view! { <SelfCheckTable rows /> })
+                        }}
                         {(0..count).map(|i| view! { <PlanSectionCard store index=i /> }).collect_view()}
                     </section>
                 }
@@ -363,8 +372,8 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
     let on_input = move |ev| {
         let text = event_target_value(&ev);
         plan.update(|p| {
-            if let Some(s) = p.as_mut().and_then(|p| p.sections.get_mut(index)) {
-                s.edit(text);
+            if let Some(p) = p.as_mut() {
+                p.edit(index, text);
             }
         });
     };
@@ -389,6 +398,14 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
                 prop:value=read(|s| s.text().to_owned())
                 on:input=on_input
             ></textarea>
+            {move || {
+                plan.with(|p| {
+                    let s = p.as_ref()?.sections.get(index)?;
+                    let check = s.check.clone()?;
+                    let text = s.text().to_owned();
+                    Some(view! { <CheckLine check text /> })
+                })
+            }}
             <div class="section-actions">
                 {move || match status() {
                     SectionStatus::Done => Some(view! {

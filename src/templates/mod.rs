@@ -6,7 +6,7 @@ use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::{FieldKind, FieldSpec, SectionView, TemplateView};
+pub use crate::model::{ElementSpec, FieldKind, FieldSpec, SectionView, TemplateView};
 
 /// The registry shipped with the binary, used when no file is configured.
 pub const EMBEDDED_REGISTRY: &str = include_str!("../../templates/registry.yaml");
@@ -16,6 +16,8 @@ pub struct Section {
     pub id: String,
     pub title: String,
     pub outline: Vec<String>,
+    /// The standard's elements this section covers, in the order it writes them.
+    pub elements: Vec<ElementSpec>,
     pub prompt: String,
     #[serde(skip)]
     pub ttl: Duration,
@@ -32,11 +34,29 @@ pub struct Template {
     /// The section written first when a whole plan is generated (企业概况); its text is given to
     /// the other sections' prompts so the plan agrees with itself.
     pub context_section: Option<String>,
+    /// The clauses of GB/T 29639-2020 a plan of this type must cover, in the standard's order;
+    /// each is an element of exactly one section.
+    pub clauses: Vec<String>,
 }
 
 impl Template {
     pub fn section(&self, id: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// Each clause of the plan type with the element and the section that covers it.
+    pub fn coverage(&self) -> Vec<(&ElementSpec, &Section)> {
+        self.clauses
+            .iter()
+            .filter_map(|clause| {
+                self.sections.iter().find_map(|s| {
+                    s.elements
+                        .iter()
+                        .find(|e| &e.clause == clause)
+                        .map(|e| (e, s))
+                })
+            })
+            .collect()
     }
 
     /// What the generator page needs of this template.
@@ -52,10 +72,19 @@ impl Template {
                 .map(|s| SectionView {
                     id: s.id.clone(),
                     title: s.title.clone(),
+                    elements: s.elements.clone(),
                 })
                 .collect(),
             context_section: self.context_section.clone(),
+            clauses: self.clauses.clone(),
         }
+    }
+}
+
+impl Section {
+    /// `text` held against this section's elements of the standard.
+    pub fn check(&self, text: &str) -> crate::model::SectionCheck {
+        crate::model::SectionCheck::of(&self.elements, &self.title, text)
     }
 }
 
@@ -126,6 +155,8 @@ struct RawTemplate {
     fields: Vec<FieldRef>,
     sections: Vec<RawSection>,
     context_section: Option<String>,
+    #[serde(default)]
+    clauses: Vec<String>,
 }
 
 /// A template names a catalogue field, optionally changing whether it is required.
@@ -143,6 +174,8 @@ struct RawSection {
     title: String,
     #[serde(default)]
     outline: Vec<String>,
+    #[serde(default)]
+    elements: Vec<ElementSpec>,
     prompt: String,
     ttl_secs: Option<u64>,
 }
@@ -223,10 +256,19 @@ impl RawRegistry {
                         t.id, s.id
                     ));
                 }
+                for e in &s.elements {
+                    if e.clause.trim().is_empty() || e.name.trim().is_empty() {
+                        return fail(format!(
+                            "模板 {} 的章节 {} 有缺少条款号或名称的要素",
+                            t.id, s.id
+                        ));
+                    }
+                }
                 sections.push(Section {
                     id: s.id,
                     title: s.title,
                     outline: s.outline,
+                    elements: s.elements,
                     prompt: s.prompt,
                     ttl: Duration::from_secs(ttl_secs),
                 });
@@ -239,6 +281,18 @@ impl RawRegistry {
                     ));
                 }
             }
+            for clause in &t.clauses {
+                let covering = sections
+                    .iter()
+                    .filter(|s| s.elements.iter().any(|e| &e.clause == clause))
+                    .count();
+                if covering != 1 {
+                    return fail(format!(
+                        "模板 {} 的条款 {clause} 应由恰好一个章节覆盖（现为 {covering} 个）",
+                        t.id
+                    ));
+                }
+            }
             templates.push(Arc::new(Template {
                 id: t.id,
                 name: t.name,
@@ -246,6 +300,7 @@ impl RawRegistry {
                 fields,
                 sections,
                 context_section: t.context_section,
+                clauses: t.clauses,
             }));
         }
         Ok(Registry { templates })
@@ -279,6 +334,75 @@ mod tests {
         assert_eq!(plan.section("2").unwrap().title, "企业概况");
         assert_eq!(r.template("special_plan").unwrap().sections.len(), 5);
         assert_eq!(r.template("onsite_plan").unwrap().sections.len(), 4);
+    }
+
+    #[test]
+    fn each_plan_type_covers_every_clause_of_the_standard() {
+        let r = Registry::load(None).unwrap();
+        let clauses = |id: &str| -> Vec<String> {
+            r.template(id)
+                .unwrap()
+                .coverage()
+                .iter()
+                .map(|(e, _)| e.clause.clone())
+                .collect()
+        };
+        assert_eq!(
+            clauses("emergency_plan"),
+            [
+                "6.1.1", "6.1.2", "6.2", "6.3.1", "6.3.2", "6.3.3", "6.3.4", "6.3.5", "6.3.6",
+                "6.4", "6.5.1", "6.5.2", "6.5.3", "6.5.4", "9.1", "9.2"
+            ]
+        );
+        assert_eq!(clauses("special_plan"), ["7.1", "7.2", "7.3", "7.4", "7.5"]);
+        assert_eq!(clauses("onsite_plan"), ["8.1", "8.2", "8.3", "8.4"]);
+        let plan = r.template("emergency_plan").unwrap();
+        let overview = plan.section("2").unwrap();
+        assert!(overview.elements.iter().any(|e| e.clause == "9.1"));
+        // Every element is one of its section's sub-headings (by name or by a sign), in the
+        // same order: the prompt asks for those sub-headings, the mock writes them.
+        for t in r.templates() {
+            for s in &t.sections {
+                let at: Vec<usize> = s
+                    .elements
+                    .iter()
+                    .map(|e| {
+                        s.outline
+                            .iter()
+                            .position(|o| o == &e.name || e.signs.contains(o))
+                            .unwrap_or_else(|| panic!("{} {} {}", t.id, s.id, e.name))
+                    })
+                    .collect();
+                assert!(at.windows(2).all(|w| w[0] < w[1]), "{} {}", t.id, s.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_clause_covered_twice_or_never_is_rejected() {
+        let text = |clauses: &str| {
+            format!(
+                r#"
+version: 1
+fields: []
+templates:
+  - id: t
+    name: T
+    ttl_secs: 60
+    fields: []
+    clauses: [{clauses}]
+    sections:
+      - {{id: "1", title: One, prompt: p, outline: [A], elements: [{{clause: "1", name: A}}]}}
+      - {{id: "2", title: Two, prompt: p, outline: [A], elements: [{{clause: "1", name: A}}]}}
+"#
+            )
+        };
+        assert!(Registry::parse(&text("\"1\""))
+            .unwrap_err()
+            .message
+            .contains("恰好一个章节"));
+        assert!(Registry::parse(&text("\"2\"")).is_err());
+        assert!(Registry::parse(&text("")).is_ok());
     }
 
     #[test]

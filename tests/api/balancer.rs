@@ -313,7 +313,8 @@ async fn a_rolling_restart_behind_nginx_fails_no_request_and_the_stream_complete
             gap: Duration::from_millis(10),
             cut_after: None,
         },
-        Reply::Text("一、总则\n本预案适用于本企业生产安全事故的应急处置。"),
+        // A 企业概况 with its element (9.1, by its sub-heading), so it is cached.
+        Reply::Text("一、基本情况\n本企业位于北京市朝阳区，从业人员 100 人。"),
     ])
     .await;
     let gate = fake.hold_last_piece();

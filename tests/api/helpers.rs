@@ -391,7 +391,18 @@ impl FakeOpenAi {
         calls.windows(2).map(|w| w[1].at - w[0].at).collect()
     }
 
+    /// The app's settings for this upstream. Its answers are short stand-ins that cover no
+    /// element of the standard, so they are cached as complete ones would be
+    /// (`CACHE_KEEP_INCOMPLETE`): the tests using this are about calls and caching. The checks
+    /// are tested with `env_checked`.
     pub fn env(&self, retry_base: &str, timeout: &str) -> Vec<(&'static str, String)> {
+        let mut env = self.env_checked(retry_base, timeout);
+        env.push(("CACHE_KEEP_INCOMPLETE", "true".into()));
+        env
+    }
+
+    /// As `env`, with answers that miss elements of the standard not kept.
+    pub fn env_checked(&self, retry_base: &str, timeout: &str) -> Vec<(&'static str, String)> {
         vec![
             ("OPENAI_API_KEY", "sk-test-secret-key".into()),
             ("OPENAI_BASE_URL", self.base_url.clone()),

@@ -4,6 +4,7 @@
 mod ai_retry;
 mod balancer;
 mod binary;
+mod check;
 mod cluster;
 mod deployment;
 mod errors;
