@@ -72,6 +72,12 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   await expect(section(page, '应急响应').getByTestId('section-text')).toHaveValue(edit);
   await expect(count).toHaveText('9 / 9');
 
+  // The cover's and the approval page's particulars, kept with the plan.
+  const meta = page.getByTestId('plan-meta');
+  await meta.getByLabel('预案编号').fill('YJYA-2026-07');
+  await meta.getByLabel('版本号').fill('V2.0');
+  await meta.getByLabel('主要负责人（批准人）').fill('王五');
+
   const [word] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 Word' }).click()]);
   expect(word.suggestedFilename()).toMatch(new RegExp(`^${name}-综合应急预案-\\d{4}-\\d{2}-\\d{2}\\.docx$`));
   const docxPath = path.join(os.tmpdir(), `${name}.docx`);
@@ -80,6 +86,17 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   expect(docText).toContain(name);
   expect(docText).toContain(edit);
   for (const title of TITLES) expect(docText).toMatch(new RegExp(`\\d+ ${title}\\nSTYLE Heading 1`));
+  // Cover, approval page, page numbers; each chapter's title once (as its heading); 一、 lines as
+  // level-2 headings; what the form left empty highlighted.
+  expect(docText).toContain('预案编号：YJYA-2026-07');
+  expect(docText).toContain('版本号：V2.0');
+  expect(docText).toContain('批 准 页');
+  expect(docText).toContain('主要负责人：王五');
+  expect(docText).toContain('FOOTER PAGE');
+  for (const title of TITLES) expect(docText.split('\n')).not.toContain(title);
+  expect(docText).toMatch(/\n一、信息接报\nSTYLE Heading 2\n/);
+  expect(docText).toContain('HIGHLIGHT （待补充：应急值守电话）');
+  expect(docText).toMatch(/附录 GB\/T 29639-2020 要素自查表\nSTYLE Heading 1/);
 
   const [markdown] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 Markdown' }).click()]);
   expect(markdown.suggestedFilename()).toMatch(/\.md$/);
@@ -87,6 +104,10 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   expect(md).toContain(`# ${name}综合应急预案`);
   expect(md).toContain(edit);
   for (const [i, title] of TITLES.entries()) expect(md).toContain(`## ${i + 1}. ${title}`);
+  expect(md).toContain('预案编号：YJYA-2026-07');
+  expect(md).toContain('## 批准页');
+  expect(md).toContain('### 一、信息接报');
+  expect(md).toContain('| 6.3.2 | 预警 | 信息报告与预警 | 具备 |');
   expect(problems).toEqual([]);
 });
 

@@ -5,8 +5,8 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, LineSpacing, Paragraph, Run, RunFonts, SpecialIndentType,
-    Style, StyleType, TableOfContents,
+    AlignmentType, BreakType, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts,
+    SpecialIndentType, Style, StyleType, Table, TableCell, TableOfContents, TableRow,
 };
 
 use super::{ExportError, PlanDocument};
@@ -15,10 +15,14 @@ use crate::model::check::split_placeholders;
 const BODY_FONT: &str = "宋体";
 const HEADING_FONT: &str = "黑体";
 const LATIN_FONT: &str = "Times New Roman";
-/// Sizes are in half-points: 小四 12 pt body, 三号 16 pt headings, 二号 22 pt title.
+/// Sizes are in half-points: 小四 12 pt body, 四号 14 pt sub-headings, 三号 16 pt headings,
+/// 二号 22 pt title.
 const BODY_SIZE: usize = 24;
+const SUB_HEADING_SIZE: usize = 28;
 const HEADING_SIZE: usize = 32;
 const TITLE_SIZE: usize = 44;
+/// Where the writer fills in by hand what the form left empty.
+const BLANK: &str = "____________";
 
 fn fonts(east_asia: &str) -> RunFonts {
     RunFonts::new()
@@ -40,6 +44,80 @@ fn heading_style() -> Style {
         .bold()
 }
 
+fn sub_heading_style() -> Style {
+    Style::new("Heading2", StyleType::Paragraph)
+        .name("Heading 2")
+        .based_on("Normal")
+        .next("Normal")
+        .q_format(true)
+        .outline_lvl(1)
+        .fonts(fonts(HEADING_FONT))
+        .size(SUB_HEADING_SIZE)
+        .bold()
+}
+
+fn or_blank(value: &str) -> &str {
+    if value.is_empty() {
+        BLANK
+    } else {
+        value
+    }
+}
+
+fn page_break() -> Paragraph {
+    Paragraph::new().add_run(Run::new().add_break(BreakType::Page))
+}
+
+fn body(text: &str) -> Paragraph {
+    Paragraph::new()
+        .indent(None, Some(SpecialIndentType::FirstLine(480)), None, None)
+        .line_spacing(LineSpacing::new().line(360))
+        .add_run(Run::new().add_text(text))
+}
+
+/// The cover (GB/T 29639-2020 Annex C): number, version, enterprise, plan name, issue date.
+fn cover(doc: Docx, plan: &PlanDocument) -> Docx {
+    let meta = &plan.meta;
+    doc.add_paragraph(centered(
+        &format!("预案编号：{}", or_blank(&meta.number)),
+        BODY_SIZE,
+        BODY_FONT,
+        0,
+    ))
+    .add_paragraph(centered(
+        &format!("版本号：{}", or_blank(&meta.version)),
+        BODY_SIZE,
+        BODY_FONT,
+        0,
+    ))
+    .add_paragraph(centered(&plan.enterprise_name, TITLE_SIZE, HEADING_FONT, 3000).bold())
+    .add_paragraph(centered(&plan.plan_title, TITLE_SIZE, HEADING_FONT, 480).bold())
+    .add_paragraph(centered(
+        &format!("颁布日期：{}", plan.date),
+        HEADING_SIZE,
+        BODY_FONT,
+        2400,
+    ))
+    .add_paragraph(page_break())
+}
+
+/// The approval page: the plan takes effect once the enterprise's 主要负责人 signs it.
+fn approval(doc: Docx, plan: &PlanDocument) -> Docx {
+    let principal = &plan.meta.principal;
+    doc.add_paragraph(centered("批 准 页", HEADING_SIZE, HEADING_FONT, 0).bold())
+        .add_paragraph(body(&format!(
+            "《{}{}》已经本单位组织编制和评审，现予批准发布，自颁布之日起施行。",
+            plan.enterprise_name, plan.plan_title
+        )))
+        .add_paragraph(body(""))
+        .add_paragraph(body(&format!(
+            "主要负责人：{}　　签字：{BLANK}",
+            or_blank(principal)
+        )))
+        .add_paragraph(body("批准日期：______年____月____日"))
+        .add_paragraph(page_break())
+}
+
 fn centered(text: &str, size: usize, font: &str, before: u32) -> Paragraph {
     Paragraph::new()
         .align(AlignmentType::Center)
@@ -48,20 +126,21 @@ fn centered(text: &str, size: usize, font: &str, before: u32) -> Paragraph {
 }
 
 pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
-    let mut doc = Docx::new()
+    let doc = Docx::new()
         .default_fonts(fonts(BODY_FONT))
         .default_size(BODY_SIZE)
         .add_style(heading_style())
-        // Title page.
-        .add_paragraph(centered(&plan.enterprise_name, TITLE_SIZE, HEADING_FONT, 3600).bold())
-        .add_paragraph(centered(&plan.plan_title, TITLE_SIZE, HEADING_FONT, 480).bold())
-        .add_paragraph(centered(
-            &format!("编制日期：{}", plan.date),
-            HEADING_SIZE,
-            BODY_FONT,
-            2400,
-        ))
-        .add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)))
+        .add_style(sub_heading_style())
+        // Page numbers on every page.
+        .footer(
+            Footer::new().add_paragraph(
+                Paragraph::new()
+                    .align(AlignmentType::Center)
+                    .add_page_num(PageNum::new()),
+            ),
+        );
+    let doc = approval(cover(doc, plan), plan);
+    let mut doc = doc
         .add_paragraph(centered("目  录", HEADING_SIZE, HEADING_FONT, 0))
         // Filled in now so every reader shows it; marked dirty so Word offers to refresh the
         // page numbers when the file opens.
@@ -80,7 +159,16 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
                 .line_spacing(LineSpacing::new().before(360).after(240))
                 .add_run(Run::new().add_text(format!("{} {}", i + 1, section.title.trim()))),
         );
-        for text in PlanDocument::paragraphs(&section.content) {
+        for (text, sub_heading) in section.blocks() {
+            if sub_heading {
+                doc = doc.add_paragraph(
+                    Paragraph::new()
+                        .style("Heading2")
+                        .line_spacing(LineSpacing::new().before(240).after(120))
+                        .add_run(Run::new().add_text(text)),
+                );
+                continue;
+            }
             let mut paragraph = Paragraph::new()
                 .indent(None, Some(SpecialIndentType::FirstLine(480)), None, None)
                 .line_spacing(LineSpacing::new().line(360));
@@ -91,6 +179,24 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
             }
             doc = doc.add_paragraph(paragraph);
         }
+    }
+    let rows = plan.self_check_rows();
+    if !rows.is_empty() {
+        let cell = |text: &str| {
+            TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
+        };
+        let header = TableRow::new(["条款", "要素", "所在章节", "结果"].map(cell).to_vec());
+        let body = rows
+            .iter()
+            .map(|r| TableRow::new(r.iter().map(|t| cell(t)).collect()));
+        doc = doc
+            .add_paragraph(
+                Paragraph::new()
+                    .style("Heading1")
+                    .page_break_before(true)
+                    .add_run(Run::new().add_text(super::SELF_CHECK_TITLE)),
+            )
+            .add_table(Table::new(std::iter::once(header).chain(body).collect()));
     }
     let mut out = Cursor::new(Vec::new());
     doc.build()
@@ -119,13 +225,46 @@ mod tests {
             .unwrap();
         for needle in [
             "测试企业",
+            "预案编号：YJYA-2026-01",
+            "版本号：V1.0",
+            "颁布日期：2026-11-25",
+            "批 准 页",
+            "主要负责人：张三",
             "1 总则",
             "2 企业概况",
+            "附录 GB/T 29639-2020 要素自查表",
+            "生产经营单位概况",
             "编制目的 &lt;&amp;&gt; 值守电话",
             "TOC \\o",
         ] {
             assert!(xml.contains(needle), "{needle} missing");
         }
+        // Page numbers in the footer.
+        let footer_name = zip
+            .file_names()
+            .find(|n| n.starts_with("word/footer"))
+            .expect("a footer")
+            .to_owned();
+        let mut footer = String::new();
+        zip.by_name(&footer_name)
+            .unwrap()
+            .read_to_string(&mut footer)
+            .unwrap();
+        assert!(
+            footer.contains("<w:instrText>PAGE</w:instrText>"),
+            "{footer}"
+        );
+        // The chapter's title is its heading only (and a cell of the self-check table); 一、
+        // lines are level-2 headings.
+        assert_eq!(
+            xml.matches(">企业概况<").count(),
+            1,
+            "as \"2 企业概况\" and in the self-check table only"
+        );
+        let sub = xml.find("一、基本情况").unwrap();
+        let before = &xml[..sub];
+        let paragraph = before.rfind("<w:p>").max(before.rfind("<w:p ")).unwrap();
+        assert!(xml[paragraph..sub].contains(r#"<w:pStyle w:val="Heading2" />"#));
         // The placeholder is its own run, highlighted.
         let at = xml.find("（待补充：应急值守电话）").unwrap();
         let run_start = xml[..at].rfind("<w:r>").unwrap();

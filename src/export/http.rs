@@ -16,6 +16,9 @@ use crate::export::{docx, markdown, PlanDocument};
 #[derive(Deserialize)]
 pub struct ExportForm {
     plan: String,
+    /// A checked box: the self-check table goes in as an appendix.
+    #[serde(default)]
+    self_check: Option<String>,
 }
 
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -54,6 +57,9 @@ fn read(form: &ExportForm) -> Result<PlanDocument, Box<Response>> {
     })?;
     if plan.date.trim().is_empty() {
         plan.date = china_date(SystemTime::now());
+    }
+    if form.self_check.is_none() {
+        plan.self_check.clear();
     }
     Ok(plan)
 }

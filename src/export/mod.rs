@@ -6,7 +6,7 @@ pub mod docx;
 pub mod http;
 pub mod markdown;
 
-use crate::model::{Plan, SectionStatus};
+use crate::model::{ClauseRow, Plan, PlanMeta, SectionStatus};
 
 /// The most sections a plan can have; more is not a plan but a mistake.
 const MAX_SECTIONS: usize = 50;
@@ -30,8 +30,37 @@ pub struct PlanDocument {
     pub plan_title: String,
     /// The date printed on the title page and in the file name, `YYYY-MM-DD`.
     pub date: String,
+    /// 预案编号, 版本号 and 主要负责人, as the writer gave them (possibly empty).
+    pub meta: PlanMeta,
     pub chapters: Vec<Chapter>,
+    /// The self-check by clause, printed as an appendix when not empty.
+    pub self_check: Vec<ClauseRow>,
 }
+
+impl PlanDocument {
+    /// The self-check table's rows: clause, element, section, result.
+    pub fn self_check_rows(&self) -> Vec<[String; 4]> {
+        self.self_check
+            .iter()
+            .map(|r| {
+                let result = match r.present {
+                    Some(true) => "具备",
+                    Some(false) => "缺少",
+                    None => "未生成",
+                };
+                [
+                    r.clause.clone(),
+                    r.name.clone(),
+                    r.section_title.clone(),
+                    result.to_owned(),
+                ]
+            })
+            .collect()
+    }
+}
+
+/// The appendix holding the self-check table.
+pub const SELF_CHECK_TITLE: &str = "附录 GB/T 29639-2020 要素自查表";
 
 /// A written section as printed: its title and text.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,12 +112,30 @@ impl PlanDocument {
             enterprise_name: clean(sent.enterprise_name.trim()),
             plan_title: clean(sent.template_name.trim()),
             date: String::new(),
+            meta: PlanMeta {
+                number: clean(sent.meta.number.trim()),
+                version: clean(sent.meta.version.trim()),
+                principal: clean(sent.meta.principal.trim()),
+            },
             chapters,
+            self_check: sent
+                .self_check()
+                .into_iter()
+                .map(|r| ClauseRow {
+                    clause: clean(&r.clause),
+                    name: clean(&r.name),
+                    section_title: clean(&r.section_title),
+                    present: r.present,
+                })
+                .collect(),
         };
         for (name, value) in [
             ("企业名称", &plan.enterprise_name),
             ("预案名称", &plan.plan_title),
             ("日期", &plan.date),
+            ("预案编号", &plan.meta.number),
+            ("版本号", &plan.meta.version),
+            ("主要负责人", &plan.meta.principal),
         ]
         .into_iter()
         .chain(plan.chapters.iter().map(|s| ("章节标题", &s.title)))
@@ -143,6 +190,31 @@ impl PlanDocument {
     }
 }
 
+impl Chapter {
+    /// Its paragraphs as printed under its heading: without a line that only repeats the
+    /// chapter's title (the heading says it already), each marked when it is a sub-heading
+    /// (`一、…`).
+    pub fn blocks(&self) -> impl Iterator<Item = (String, bool)> + '_ {
+        let title = self.title.trim();
+        PlanDocument::paragraphs(&self.content)
+            .filter(move |p| p != title)
+            .map(|p| {
+                let heading = is_sub_heading(&p);
+                (p, heading)
+            })
+    }
+}
+
+/// A first-level sub-heading of a chapter: a short line numbered `一、` … `十九、`.
+fn is_sub_heading(line: &str) -> bool {
+    const NUMERALS: &str = "一二三四五六七八九十";
+    let numbered = line.chars().take_while(|c| NUMERALS.contains(*c)).count();
+    numbered > 0
+        && line.chars().nth(numbered) == Some('、')
+        && line.chars().count() <= 30
+        && !line.ends_with('。')
+}
+
 /// Drops what XML 1.0 cannot hold (control characters other than tab and line breaks, which
 /// pasted text sometimes carries); Word refuses a document with them.
 fn clean(text: &str) -> String {
@@ -162,7 +234,21 @@ pub(crate) fn sample_plan(first: &str) -> PlanDocument {
         enterprise_name: "测试企业".into(),
         plan_title: "生产安全事故应急预案".into(),
         date: "2026-11-25".into(),
-        chapters: vec![chapter("总则", first), chapter("企业概况", "概况")],
+        meta: PlanMeta {
+            number: "YJYA-2026-01".into(),
+            version: "V1.0".into(),
+            principal: "张三".into(),
+        },
+        chapters: vec![
+            chapter("总则", first),
+            chapter("企业概况", "企业概况\n一、基本情况\n概况"),
+        ],
+        self_check: vec![ClauseRow {
+            clause: "9.1".into(),
+            name: "生产经营单位概况".into(),
+            section_title: "企业概况".into(),
+            present: Some(true),
+        }],
     }
 }
 
@@ -247,6 +333,28 @@ mod tests {
         assert_eq!(
             plan.chapters[1].content,
             format!("写了一半\n\n{INCOMPLETE}")
+        );
+    }
+
+    #[test]
+    fn a_chapter_prints_its_title_once_and_knows_its_sub_headings() {
+        let chapter = Chapter {
+            title: "信息报告与预警".into(),
+            content: "【模拟】\n信息报告与预警\n一、信息接报\n二十、很长的不是标题而是一句完整的话，而且以句号结尾的那种。\n三、预警。\n正文".into(),
+        };
+        let blocks: Vec<(String, bool)> = chapter.blocks().collect();
+        assert_eq!(
+            blocks,
+            [
+                ("【模拟】".to_owned(), false),
+                ("一、信息接报".to_owned(), true),
+                (
+                    "二十、很长的不是标题而是一句完整的话，而且以句号结尾的那种。".to_owned(),
+                    false
+                ),
+                ("三、预警。".to_owned(), false),
+                ("正文".to_owned(), false),
+            ]
         );
     }
 

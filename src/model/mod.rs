@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{ElementCheck, ElementSpec, SectionCheck};
 pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
-pub use plan::{ClauseRow, Plan};
+pub use plan::{ClauseRow, Plan, PlanMeta};
 pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,
 };

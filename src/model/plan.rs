@@ -25,6 +25,23 @@ pub struct Plan {
     /// Each section's elements of the standard, by position, to check edited text again.
     #[serde(default)]
     pub elements: Vec<Vec<ElementSpec>>,
+    /// What the cover and the approval page print (GB/T 29639-2020 Annex C).
+    #[serde(default)]
+    pub meta: PlanMeta,
+}
+
+/// The plan's own particulars, filled in by the writer before exporting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanMeta {
+    /// 应急预案编号.
+    #[serde(default)]
+    pub number: String,
+    /// 应急预案版本号.
+    #[serde(default)]
+    pub version: String,
+    /// 主要负责人, who approves the plan.
+    #[serde(default)]
+    pub principal: String,
 }
 
 /// One row of a plan's self-check: a clause of the standard, the section covering it, and
@@ -56,6 +73,7 @@ impl Plan {
                 .map(|s| PlanSection::new(&s.id, &s.title))
                 .collect(),
             clauses: template.clauses.clone(),
+            meta: PlanMeta::default(),
             elements: template
                 .sections
                 .iter()

@@ -13,7 +13,7 @@ use crate::{
     browser,
     components::check::{CheckLine, SelfCheckTable},
     model::{
-        EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanSection,
+        EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanMeta, PlanSection,
         SectionEvent, SectionId, SectionStatus, TemplateView,
     },
 };
@@ -313,6 +313,11 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
                         </header>
                         <form class="plan-export" method="post" action="/export/docx" on:submit=fill_form>
                             <input type="hidden" name="plan" node_ref=plan_input />
+                            <MetaInputs plan />
+                            <label class="check-option">
+                                <input type="checkbox" name="self_check" value="1" checked />
+                                "附上要素自查表"
+                            </label>
                             <button type="submit" class="primary" formaction="/export/docx" disabled=move || !exportable()>
                                 "导出 Word"
                             </button>
@@ -329,6 +334,44 @@ pub fn PlanPanel(store: PlanStore) -> impl IntoView {
                     </section>
                 }
             })
+    }
+}
+
+/// The plan's number, version and 主要负责人 for the cover and the approval page (Annex C),
+/// kept with the plan. Not form fields of their own: they travel inside the plan.
+#[component]
+fn MetaInputs(plan: RwSignal<Option<Plan>>) -> impl IntoView {
+    let field = |label: &'static str,
+                 max: u32,
+                 get: fn(&PlanMeta) -> String,
+                 set: fn(&mut PlanMeta, String)| {
+        let on_input = move |ev| {
+            let value = event_target_value(&ev);
+            plan.update(|p| {
+                if let Some(p) = p.as_mut() {
+                    set(&mut p.meta, value);
+                }
+            });
+        };
+        view! {
+            <label class="meta-field">
+                <span>{label}</span>
+                <input
+                    type="text"
+                    maxlength=max
+                    placeholder="可留空，打印后手填"
+                    prop:value=move || plan.with(|p| p.as_ref().map(|p| get(&p.meta)).unwrap_or_default())
+                    on:input=on_input
+                />
+            </label>
+        }
+    };
+    view! {
+        <div class="plan-meta" data-testid="plan-meta">
+            {field("预案编号", 50, |m| m.number.clone(), |m, v| m.number = v)}
+            {field("版本号", 20, |m| m.version.clone(), |m, v| m.version = v)}
+            {field("主要负责人（批准人）", 30, |m| m.principal.clone(), |m, v| m.principal = v)}
+        </div>
     }
 }
 
