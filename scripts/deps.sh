@@ -50,6 +50,12 @@ ensure_test_tools() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq fonts-noto-cjk
   fi
+  # The browser tests lay the exported Word file out as LibreOffice users see it (PDF, then text).
+  if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
+    log "安装 LibreOffice Writer（无界面）与 poppler-utils（导出文件的版式测试）"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libreoffice-writer-nogui poppler-utils
+  fi
   # The browser tests open the exported Word file with python-docx (Debian's, not a pyenv one).
   if ! /usr/bin/python3 -c 'import docx' 2>/dev/null; then
     as_root apt-get update -qq

@@ -98,6 +98,26 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   expect(docText).toContain('HIGHLIGHT （待补充：应急值守电话）');
   expect(docText).toMatch(/附录 GB\/T 29639-2020 要素自查表\nSTYLE Heading 1/);
 
+  // As LibreOffice (and WPS users) lay it out: no field code, real page numbers in the contents,
+  // each chapter's title once, a page number on every page.
+  const pdf = execFileSync('/usr/bin/python3', [path.join(__dirname, '..', 'check-pdf.py'), docxPath]).toString();
+  expect(pdf).not.toContain('TOC \\o');
+  expect(pdf).not.toContain('PAGEREF');
+  const pages = pdf.split(/=== PAGE \d+ ===\n/).slice(1).map((p) => p.split('\n').map((l) => l.trim()).filter(Boolean));
+  pages.forEach((lines, i) => expect(lines[lines.length - 1]).toBe(String(i + 1)));
+  const contentsAt = pages.findIndex((lines) => lines.some((l) => /^目\s*录$/.test(l)));
+  expect(contentsAt).toBeGreaterThan(0);
+  const entries = pages[contentsAt].map((l) => l.match(/^(\d+ \S+?)\s*\.{3,}\s*(\d+)$/)).filter(Boolean);
+  expect(entries.map((m) => m[1])).toEqual(TITLES.map((t, i) => `${i + 1} ${t}`));
+  for (const [, label, page] of entries) {
+    expect(pages[Number(page) - 1]).toContain(label);
+    const body = pages.filter((_, i) => i !== contentsAt).flat();
+    expect(body.filter((l) => l === label)).toHaveLength(1);
+  }
+  // (The self-check appendix names sections in its table; the chapters must not repeat them.)
+  const chapters = pages.filter((lines) => !lines.some((l) => l.includes('要素自查表'))).flat();
+  for (const title of TITLES) expect(chapters).not.toContain(title);
+
   const [markdown] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 Markdown' }).click()]);
   expect(markdown.suggestedFilename()).toMatch(/\.md$/);
   const md = fs.readFileSync(await markdown.path(), 'utf8');

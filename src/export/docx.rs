@@ -5,8 +5,9 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts,
-    SpecialIndentType, Style, StyleType, Table, TableCell, TableOfContents, TableRow,
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, InstrPAGEREF, InstrText, LineSpacing,
+    PageNum, Paragraph, Run, RunFonts, SpecialIndentType, Style, StyleType, Tab, TabLeaderType,
+    TabValueType, Table, TableCell, TableRow,
 };
 
 use super::{ExportError, PlanDocument};
@@ -118,6 +119,61 @@ fn approval(doc: Docx, plan: &PlanDocument) -> Docx {
         .add_paragraph(page_break())
 }
 
+/// The bookmark on heading `n` (from 1), which its contents entry refers to.
+fn bookmark(n: usize) -> String {
+    format!("_Yueen_Heading_{n}")
+}
+
+/// A contents entry: the heading's text, a dotted tab, and a PAGEREF field to its bookmark.
+/// Any reader that lays the document out (LibreOffice, WPS, Word on updating fields) shows the
+/// real page; the cached number is an estimate, and the field is marked dirty so Word updates
+/// it on opening. (A TOC field would show its code as text in LibreOffice.)
+fn contents_entry(label: &str, n: usize, estimated_page: usize) -> Paragraph {
+    Paragraph::new()
+        .add_tab(
+            Tab::new()
+                .val(TabValueType::Right)
+                .leader(TabLeaderType::Dot)
+                .pos(8300),
+        )
+        .line_spacing(LineSpacing::new().line(360))
+        .add_run(Run::new().add_text(label).add_tab())
+        .add_run(
+            Run::new()
+                .add_field_char(FieldCharType::Begin, true)
+                .add_instr_text(InstrText::PAGEREF(
+                    InstrPAGEREF::new(bookmark(n)).hyperlink(),
+                ))
+                .add_field_char(FieldCharType::Separate, false)
+                .add_text(estimated_page.to_string())
+                .add_field_char(FieldCharType::End, false),
+        )
+}
+
+/// Where each chapter (and the appendix) probably starts: after the cover, the approval page
+/// and the contents, by a rough count of lines (34 characters a line, 38 lines a page).
+fn estimated_pages(plan: &PlanDocument) -> Vec<usize> {
+    const CHARS_PER_LINE: usize = 34;
+    const LINES_PER_PAGE: usize = 38;
+    const FIRST_PAGE: usize = 4;
+    let mut lines = 0;
+    let mut pages = Vec::new();
+    for chapter in &plan.chapters {
+        pages.push(FIRST_PAGE + lines / LINES_PER_PAGE);
+        lines += 3;
+        for (text, heading) in chapter.blocks() {
+            lines += if heading {
+                2
+            } else {
+                text.chars().count().div_ceil(CHARS_PER_LINE).max(1)
+            };
+        }
+    }
+    // The appendix starts on a page of its own.
+    pages.push(FIRST_PAGE + lines.div_ceil(LINES_PER_PAGE).max(1));
+    pages
+}
+
 fn centered(text: &str, size: usize, font: &str, before: u32) -> Paragraph {
     Paragraph::new()
         .align(AlignmentType::Center)
@@ -140,24 +196,30 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
             ),
         );
     let doc = approval(cover(doc, plan), plan);
-    let mut doc = doc
-        .add_paragraph(centered("目  录", HEADING_SIZE, HEADING_FONT, 0))
-        // Filled in now so every reader shows it; marked dirty so Word offers to refresh the
-        // page numbers when the file opens.
-        .add_table_of_contents(
-            TableOfContents::new()
-                .heading_styles_range(1, 1)
-                .alias("目录")
-                .auto()
-                .dirty(),
-        );
+    let mut doc = doc.add_paragraph(centered("目  录", HEADING_SIZE, HEADING_FONT, 0));
+    let pages = estimated_pages(plan);
+    let rows = plan.self_check_rows();
+    let mut entries: Vec<String> = plan
+        .chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} {}", i + 1, c.title.trim()))
+        .collect();
+    if !rows.is_empty() {
+        entries.push(super::SELF_CHECK_TITLE.to_owned());
+    }
+    for (i, label) in entries.iter().enumerate() {
+        doc = doc.add_paragraph(contents_entry(label, i + 1, pages[i]));
+    }
     for (i, section) in plan.chapters.iter().enumerate() {
         doc = doc.add_paragraph(
             Paragraph::new()
                 .style("Heading1")
                 .page_break_before(i == 0)
                 .line_spacing(LineSpacing::new().before(360).after(240))
-                .add_run(Run::new().add_text(format!("{} {}", i + 1, section.title.trim()))),
+                .add_bookmark_start(i + 1, bookmark(i + 1))
+                .add_run(Run::new().add_text(format!("{} {}", i + 1, section.title.trim())))
+                .add_bookmark_end(i + 1),
         );
         for (text, sub_heading) in section.blocks() {
             if sub_heading {
@@ -180,8 +242,8 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
             doc = doc.add_paragraph(paragraph);
         }
     }
-    let rows = plan.self_check_rows();
     if !rows.is_empty() {
+        let n = plan.chapters.len() + 1;
         let cell = |text: &str| {
             TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
         };
@@ -194,7 +256,9 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
                 Paragraph::new()
                     .style("Heading1")
                     .page_break_before(true)
-                    .add_run(Run::new().add_text(super::SELF_CHECK_TITLE)),
+                    .add_bookmark_start(n, bookmark(n))
+                    .add_run(Run::new().add_text(super::SELF_CHECK_TITLE))
+                    .add_bookmark_end(n),
             )
             .add_table(Table::new(std::iter::once(header).chain(body).collect()));
     }
@@ -235,10 +299,14 @@ mod tests {
             "附录 GB/T 29639-2020 要素自查表",
             "生产经营单位概况",
             "编制目的 &lt;&amp;&gt; 值守电话",
-            "TOC \\o",
+            "PAGEREF _Yueen_Heading_1 \\h",
         ] {
             assert!(xml.contains(needle), "{needle} missing");
         }
+        assert!(
+            !xml.contains("TOC \\o"),
+            "no TOC field: LibreOffice prints its code"
+        );
         // Page numbers in the footer.
         let footer_name = zip
             .file_names()
