@@ -97,6 +97,9 @@ test('whole plan: N / N, edit survives reload, Word and Markdown downloads', asy
   expect(docText).toMatch(/\n一、信息接报\nSTYLE Heading 2\n/);
   expect(docText).toContain('HIGHLIGHT （待补充：应急值守电话）');
   expect(docText).toMatch(/附录 GB\/T 29639-2020 要素自查表\nSTYLE Heading 1/);
+  // The annexes of clause 9: 9.1 points to its chapter, the enterprise's own lists are marked.
+  expect(docText).toMatch(/\n附件\nSTYLE Heading 1\n附件1 生产经营单位概况\nSTYLE Heading 2\n见本预案第 2 章“企业概况”。/);
+  expect(docText).toContain('HIGHLIGHT （待补充：与相关应急救援部门或单位签订的应急救援协议或备忘录）');
 
   // As LibreOffice (and WPS users) lay it out: no field code, real page numbers in the contents,
   // each chapter's title once, a page number on every page.

@@ -169,8 +169,17 @@ fn estimated_pages(plan: &PlanDocument) -> Vec<usize> {
             };
         }
     }
-    // The appendix starts on a page of its own.
-    pages.push(FIRST_PAGE + lines.div_ceil(LINES_PER_PAGE).max(1));
+    // The annexes and the appendix each start on a page of their own.
+    let mut next = FIRST_PAGE + lines.div_ceil(LINES_PER_PAGE).max(1);
+    if let Some(annexes) = &plan.annexes {
+        pages.push(next);
+        let lines: usize = annexes
+            .blocks()
+            .map(|(t, _)| t.chars().count().div_ceil(34).max(1))
+            .sum();
+        next += lines.div_ceil(LINES_PER_PAGE).max(1);
+    }
+    pages.push(next);
     pages
 }
 
@@ -205,21 +214,32 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
         .enumerate()
         .map(|(i, c)| format!("{} {}", i + 1, c.title.trim()))
         .collect();
+    if let Some(annexes) = &plan.annexes {
+        entries.push(annexes.title.clone());
+    }
     if !rows.is_empty() {
         entries.push(super::SELF_CHECK_TITLE.to_owned());
     }
     for (i, label) in entries.iter().enumerate() {
         doc = doc.add_paragraph(contents_entry(label, i + 1, pages[i]));
     }
-    for (i, section) in plan.chapters.iter().enumerate() {
+    let mut headings = 0;
+    let chapters = plan
+        .chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("{} {}", i + 1, c.title.trim()), c, i == 0))
+        .chain(plan.annexes.iter().map(|a| (a.title.clone(), a, true)));
+    for (label, section, new_page) in chapters {
+        headings += 1;
         doc = doc.add_paragraph(
             Paragraph::new()
                 .style("Heading1")
-                .page_break_before(i == 0)
+                .page_break_before(new_page)
                 .line_spacing(LineSpacing::new().before(360).after(240))
-                .add_bookmark_start(i + 1, bookmark(i + 1))
-                .add_run(Run::new().add_text(format!("{} {}", i + 1, section.title.trim())))
-                .add_bookmark_end(i + 1),
+                .add_bookmark_start(headings, bookmark(headings))
+                .add_run(Run::new().add_text(label))
+                .add_bookmark_end(headings),
         );
         for (text, sub_heading) in section.blocks() {
             if sub_heading {
@@ -243,7 +263,7 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
         }
     }
     if !rows.is_empty() {
-        let n = plan.chapters.len() + 1;
+        let n = headings + 1;
         let cell = |text: &str| {
             TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
         };

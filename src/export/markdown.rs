@@ -36,11 +36,18 @@ pub fn render(plan: &PlanDocument) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| format!("{}. {}", i + 1, c.title.trim()))
+            .chain(plan.annexes.iter().map(|a| a.title.clone()))
             .collect::<Vec<_>>()
             .join("\n"),
     ];
-    for (i, section) in plan.chapters.iter().enumerate() {
-        blocks.push(format!("## {}. {}", i + 1, section.title.trim()));
+    let chapters = plan
+        .chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("{}. {}", i + 1, c.title.trim()), c))
+        .chain(plan.annexes.iter().map(|a| (a.title.clone(), a)));
+    for (heading, section) in chapters {
+        blocks.push(format!("## {heading}"));
         blocks.extend(section.blocks().map(|(text, sub_heading)| {
             if sub_heading {
                 format!("### {text}")

@@ -33,6 +33,8 @@ pub struct PlanDocument {
     /// 预案编号, 版本号 and 主要负责人, as the writer gave them (possibly empty).
     pub meta: PlanMeta,
     pub chapters: Vec<Chapter>,
+    /// The annexes (a comprehensive plan's), printed after the chapters without a number.
+    pub annexes: Option<Chapter>,
     /// The self-check by clause, printed as an appendix when not empty.
     pub self_check: Vec<ClauseRow>,
 }
@@ -61,6 +63,44 @@ impl PlanDocument {
 
 /// The appendix holding the self-check table.
 pub const SELF_CHECK_TITLE: &str = "附录 GB/T 29639-2020 要素自查表";
+
+/// The annexes of a comprehensive plan (GB/T 29639-2020 clause 9), after its chapters.
+pub const ANNEXES_TITLE: &str = "附件";
+
+/// The annexes a comprehensive plan carries: 9.1 and 9.2 are chapters of ours (by title), the
+/// rest are the enterprise's own documents, marked to be filled in.
+const ANNEXES: [(&str, &str, &str); 8] = [
+    ("生产经营单位概况", "企业概况", ""),
+    ("风险评估的结果", "风险评估结果", ""),
+    ("预案体系与衔接", "", "本单位应急预案体系的构成，以及与上级单位、地方政府和周边单位应急预案的衔接关系"),
+    ("应急物资装备的名录或清单", "", "物资装备的名称、型号、数量、存放位置、管理责任人及其联系电话"),
+    ("有关应急部门、机构或人员的联系方式", "", "应急指挥部成员、各工作组、上级主管部门、地方政府应急管理部门及相关救援单位的联系人和电话"),
+    ("格式化文本", "", "信息接报、信息处理与上报、预警发布、应急响应启动与终止等的规范化格式文本"),
+    ("关键的路线、标识和图纸", "", "警报系统分布及覆盖范围、重要防护目标与危险源分布图、应急疏散路线和避难场所图、平面布置图等"),
+    ("有关协议或者备忘录", "", "与相关应急救援部门或单位签订的应急救援协议或备忘录"),
+];
+
+/// The 附件 of a comprehensive plan, numbered as clause 9 lists them, after `chapters`.
+fn annexes(chapters: &[Chapter]) -> Chapter {
+    let lines: Vec<String> = ANNEXES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (name, chapter, wanted))| {
+            let body = match chapters.iter().position(|c| c.title == *chapter) {
+                Some(at) if !chapter.is_empty() => {
+                    format!("见本预案第 {} 章“{chapter}”。", at + 1)
+                }
+                _ if !chapter.is_empty() => format!("（待补充：{name}）"),
+                _ => format!("（待补充：{wanted}）"),
+            };
+            [format!("附件{} {name}", i + 1), body]
+        })
+        .collect();
+    Chapter {
+        title: ANNEXES_TITLE.to_owned(),
+        content: lines.join("\n"),
+    }
+}
 
 /// A written section as printed: its title and text.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +135,7 @@ impl PlanDocument {
         if sent.sections.len() > MAX_SECTIONS {
             return Err(ExportError::TooManySections);
         }
-        let chapters = sent
+        let chapters: Vec<Chapter> = sent
             .sections
             .iter()
             .filter(|s| !s.text().trim().is_empty())
@@ -117,6 +157,7 @@ impl PlanDocument {
                 version: clean(sent.meta.version.trim()),
                 principal: clean(sent.meta.principal.trim()),
             },
+            annexes: (sent.template_id == "emergency_plan").then(|| annexes(&chapters)),
             chapters,
             self_check: sent
                 .self_check()
@@ -205,9 +246,13 @@ impl Chapter {
     }
 }
 
-/// A first-level sub-heading of a chapter: a short line numbered `一、` … `十九、`.
+/// A first-level sub-heading of a chapter: a short line numbered `一、` … `十九、`, or an
+/// annex's `附件N …`.
 fn is_sub_heading(line: &str) -> bool {
     const NUMERALS: &str = "一二三四五六七八九十";
+    if let Some(rest) = line.strip_prefix("附件") {
+        return rest.starts_with(|c: char| c.is_ascii_digit()) && line.chars().count() <= 30;
+    }
     let numbered = line.chars().take_while(|c| NUMERALS.contains(*c)).count();
     numbered > 0
         && line.chars().nth(numbered) == Some('、')
@@ -243,6 +288,7 @@ pub(crate) fn sample_plan(first: &str) -> PlanDocument {
             chapter("总则", first),
             chapter("企业概况", "企业概况\n一、基本情况\n概况"),
         ],
+        annexes: None,
         self_check: vec![ClauseRow {
             clause: "9.1".into(),
             name: "生产经营单位概况".into(),
@@ -356,6 +402,34 @@ mod tests {
                 ("正文".to_owned(), false),
             ]
         );
+    }
+
+    #[test]
+    fn a_comprehensive_plan_lists_its_annexes_and_points_to_its_chapters() {
+        let raw = plan_with(
+            "测试企业",
+            vec![
+                section("总则", "x", "done"),
+                section("企业概况", "y", "done"),
+            ],
+        );
+        let plan = PlanDocument::from_json(&raw).unwrap();
+        let annexes = plan.annexes.expect("a comprehensive plan has annexes");
+        let blocks: Vec<(String, bool)> = annexes.blocks().collect();
+        assert_eq!(blocks.len(), 16);
+        assert_eq!(blocks[0], ("附件1 生产经营单位概况".to_owned(), true));
+        assert_eq!(blocks[1].0, "见本预案第 2 章“企业概况”。");
+        assert_eq!(
+            blocks[3].0, "（待补充：风险评估的结果）",
+            "its chapter was not written"
+        );
+        assert!(blocks[9].0.starts_with("（待补充：应急指挥部成员"));
+        let mut other = serde_json::from_str::<serde_json::Value>(&raw).unwrap();
+        other["template_id"] = "onsite_plan".into();
+        assert!(PlanDocument::from_json(&other.to_string())
+            .unwrap()
+            .annexes
+            .is_none());
     }
 
     #[test]
