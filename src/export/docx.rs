@@ -1,6 +1,8 @@
-//! The plan as a Word document (docx-rs): a title page with the enterprise, the plan type and
-//! the date; a table of contents; one 黑体 heading per section in template order; 宋体 body text
-//! with a first-line indent, as Chinese official documents are set.
+//! The plan as a Word document (docx-rs), as GB/T 29639-2020 Annex C lays a plan out: a cover
+//! (number, version, enterprise, plan name, issue date), an approval page, the contents (page
+//! references to bookmarked headings, which every reader lays out), one 黑体 heading per
+//! section with its `一、` sub-headings as level-2 headings and 宋体 body text with a first-line
+//! indent, the annexes, the optional self-check table; page numbers in the footer.
 
 use std::io::Cursor;
 
@@ -242,18 +244,15 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
                 .add_bookmark_end(headings),
         );
         for (text, sub_heading) in section.blocks() {
-            if sub_heading {
-                doc = doc.add_paragraph(
-                    Paragraph::new()
-                        .style("Heading2")
-                        .line_spacing(LineSpacing::new().before(240).after(120))
-                        .add_run(Run::new().add_text(text)),
-                );
-                continue;
-            }
-            let mut paragraph = Paragraph::new()
-                .indent(None, Some(SpecialIndentType::FirstLine(480)), None, None)
-                .line_spacing(LineSpacing::new().line(360));
+            let mut paragraph = if sub_heading {
+                Paragraph::new()
+                    .style("Heading2")
+                    .line_spacing(LineSpacing::new().before(240).after(120))
+            } else {
+                Paragraph::new()
+                    .indent(None, Some(SpecialIndentType::FirstLine(480)), None, None)
+                    .line_spacing(LineSpacing::new().line(360))
+            };
             // Facts still to be filled in stand out in yellow, as on the page.
             for (run, marked) in split_placeholders(&text) {
                 let run = Run::new().add_text(run);

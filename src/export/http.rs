@@ -4,6 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::{
+    extract::State,
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     Form,
@@ -11,7 +12,11 @@ use axum::{
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
-use crate::export::{docx, markdown, PlanDocument};
+use crate::{
+    export::{docx, markdown, PlanDocument},
+    state::AppState,
+    templates::Registry,
+};
 
 #[derive(Deserialize)]
 pub struct ExportForm {
@@ -23,8 +28,8 @@ pub struct ExportForm {
 
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
-pub async fn docx(Form(form): Form<ExportForm>) -> Response {
-    let plan = match read(&form) {
+pub async fn docx(State(state): State<AppState>, Form(form): Form<ExportForm>) -> Response {
+    let plan = match read(&form, state.generation.registry()) {
         Ok(plan) => plan,
         Err(response) => return *response,
     };
@@ -37,8 +42,8 @@ pub async fn docx(Form(form): Form<ExportForm>) -> Response {
     }
 }
 
-pub async fn markdown(Form(form): Form<ExportForm>) -> Response {
-    match read(&form) {
+pub async fn markdown(State(state): State<AppState>, Form(form): Form<ExportForm>) -> Response {
+    match read(&form, state.generation.registry()) {
         Ok(plan) => download(
             &plan.file_name("md"),
             "text/markdown; charset=utf-8",
@@ -48,8 +53,8 @@ pub async fn markdown(Form(form): Form<ExportForm>) -> Response {
     }
 }
 
-fn read(form: &ExportForm) -> Result<PlanDocument, Box<Response>> {
-    let mut plan = PlanDocument::from_json(&form.plan).map_err(|e| {
+fn read(form: &ExportForm, registry: &Registry) -> Result<PlanDocument, Box<Response>> {
+    let mut plan = PlanDocument::from_json(&form.plan, registry).map_err(|e| {
         if let crate::export::ExportError::Malformed(detail) = &e {
             tracing::warn!("导出请求无法解析: {detail}");
         }

@@ -63,7 +63,11 @@ pub fn render(plan: &PlanDocument) -> String {
             "| 条款 | 要素 | 所在章节 | 结果 |".to_owned(),
             "|---|---|---|---|".to_owned(),
         ];
-        table.extend(rows.iter().map(|r| format!("| {} |", r.join(" | "))));
+        let cell = |text: &String| text.replace('|', "\\|").replace(['\n', '\r'], " ");
+        table.extend(
+            rows.iter()
+                .map(|r| format!("| {} |", r.iter().map(cell).collect::<Vec<_>>().join(" | "))),
+        );
         blocks.push(table.join("\n"));
     }
     let mut out = blocks.join("\n\n");

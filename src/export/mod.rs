@@ -6,7 +6,10 @@ pub mod docx;
 pub mod http;
 pub mod markdown;
 
-use crate::model::{ClauseRow, Plan, PlanMeta, SectionStatus};
+use crate::{
+    model::{ClauseRow, Plan, PlanMeta, SectionStatus},
+    templates::{Registry, Template},
+};
 
 /// The most sections a plan can have; more is not a plan but a mistake.
 const MAX_SECTIONS: usize = 50;
@@ -63,6 +66,35 @@ impl PlanDocument {
 
 /// The appendix holding the self-check table.
 pub const SELF_CHECK_TITLE: &str = "附录 GB/T 29639-2020 要素自查表";
+
+/// Every clause `template` covers: where, and whether the text sent for that section has it
+/// (`None`: no text).
+fn self_check(template: &Template, sent: &Plan) -> Vec<ClauseRow> {
+    template
+        .coverage()
+        .into_iter()
+        .map(|(element, section)| {
+            let text = sent
+                .sections
+                .iter()
+                .find(|s| s.section_id == section.id)
+                .map(|s| s.text())
+                .filter(|t| !t.trim().is_empty());
+            ClauseRow {
+                clause: element.clause.clone(),
+                name: element.name.clone(),
+                section_title: section.title.clone(),
+                present: text.map(|t| {
+                    section
+                        .check(t)
+                        .elements
+                        .iter()
+                        .any(|e| e.clause == element.clause && e.present)
+                }),
+            }
+        })
+        .collect()
+}
 
 /// The annexes of a comprehensive plan (GB/T 29639-2020 clause 9), after its chapters.
 pub const ANNEXES_TITLE: &str = "附件";
@@ -129,7 +161,9 @@ pub enum ExportError {
 
 impl PlanDocument {
     /// Reads and checks a plan sent as JSON: its sections with text become chapters.
-    pub fn from_json(raw: &str) -> Result<Self, ExportError> {
+    /// The self-check is made here, from the registry's template and the text as sent; a check
+    /// the browser sent along is not believed.
+    pub fn from_json(raw: &str, registry: &Registry) -> Result<Self, ExportError> {
         let sent: Plan =
             serde_json::from_str(raw).map_err(|e| ExportError::Malformed(e.to_string()))?;
         if sent.sections.len() > MAX_SECTIONS {
@@ -159,16 +193,10 @@ impl PlanDocument {
             },
             annexes: (sent.template_id == "emergency_plan").then(|| annexes(&chapters)),
             chapters,
-            self_check: sent
-                .self_check()
-                .into_iter()
-                .map(|r| ClauseRow {
-                    clause: clean(&r.clause),
-                    name: clean(&r.name),
-                    section_title: clean(&r.section_title),
-                    present: r.present,
-                })
-                .collect(),
+            self_check: registry
+                .template(&sent.template_id)
+                .map(|t| self_check(t, &sent))
+                .unwrap_or_default(),
         };
         for (name, value) in [
             ("企业名称", &plan.enterprise_name),
@@ -238,7 +266,7 @@ impl Chapter {
     pub fn blocks(&self) -> impl Iterator<Item = (String, bool)> + '_ {
         let title = self.title.trim();
         PlanDocument::paragraphs(&self.content)
-            .filter(move |p| p != title)
+            .filter(move |p| crate::model::check::bare_heading(p) != title)
             .map(|p| {
                 let heading = is_sub_heading(&p);
                 (p, heading)
@@ -302,6 +330,45 @@ pub(crate) fn sample_plan(first: &str) -> PlanDocument {
 mod tests {
     use super::*;
 
+    fn registry() -> Registry {
+        Registry::load(None).unwrap()
+    }
+
+    #[test]
+    fn the_self_check_is_made_from_the_text_not_taken_from_the_browser() {
+        let mut sections = vec![
+            section("信息报告与预警", "一、信息接报\n值守电话 123。", "done"),
+            section("应急响应", "都写了", "done"),
+        ];
+        sections[0]["section_id"] = "5".into();
+        sections[1]["section_id"] = "6".into();
+        // The browser claims everything is there.
+        sections[1]["check"] = serde_json::json!({
+            "elements": [{"clause": "6.3.3", "name": "响应启动", "present": true}],
+            "missing": 0, "placeholders": 0
+        });
+        let mut raw: serde_json::Value =
+            serde_json::from_str(&plan_with("测试企业", sections)).unwrap();
+        raw["clauses"] = serde_json::json!(vec!["9.9"; 1000]);
+        let plan = PlanDocument::from_json(&raw.to_string(), &registry()).unwrap();
+        let row = |clause: &str| {
+            plan.self_check
+                .iter()
+                .find(|r| r.clause == clause)
+                .unwrap()
+                .present
+        };
+        assert_eq!(
+            plan.self_check.len(),
+            16,
+            "the registry's clauses, not the sent ones"
+        );
+        assert_eq!(row("6.3.1"), Some(true));
+        assert_eq!(row("6.3.2"), Some(false));
+        assert_eq!(row("6.3.3"), Some(false), "not what the browser said");
+        assert_eq!(row("6.1.1"), None, "not written");
+    }
+
     fn section(title: &str, content: &str, status: &str) -> serde_json::Value {
         serde_json::json!({
             "section_id": title, "section_title": title, "content": content,
@@ -327,21 +394,21 @@ mod tests {
 
     #[test]
     fn checks_what_it_reads() {
-        assert!(PlanDocument::from_json(&plan_json("测试企业", 2)).is_ok());
+        assert!(PlanDocument::from_json(&plan_json("测试企业", 2), &registry()).is_ok());
         assert_eq!(
-            PlanDocument::from_json(&plan_json("  ", 2)),
+            PlanDocument::from_json(&plan_json("  ", 2), &registry()),
             Err(ExportError::NoEnterprise)
         );
         assert_eq!(
-            PlanDocument::from_json(&plan_json("测试企业", 0)),
+            PlanDocument::from_json(&plan_json("测试企业", 0), &registry()),
             Err(ExportError::Empty)
         );
         assert!(matches!(
-            PlanDocument::from_json("{"),
+            PlanDocument::from_json("{", &registry()),
             Err(ExportError::Malformed(_))
         ));
         assert_eq!(
-            PlanDocument::from_json(&plan_json(&"长".repeat(101), 1)),
+            PlanDocument::from_json(&plan_json(&"长".repeat(101), 1), &registry()),
             Err(ExportError::NameTooLong("企业名称"))
         );
     }
@@ -356,7 +423,7 @@ mod tests {
                 "done",
             )],
         );
-        let plan = PlanDocument::from_json(&raw).unwrap();
+        let plan = PlanDocument::from_json(&raw, &registry()).unwrap();
         assert_eq!(plan.enterprise_name, "企业");
         let paragraphs: Vec<_> = PlanDocument::paragraphs(&plan.chapters[0].content).collect();
         assert_eq!(paragraphs, ["一、目的", "要求：迅速处置"]);
@@ -372,7 +439,7 @@ mod tests {
                 section("风险评估结果", "写了一半 ", "failed"),
             ],
         );
-        let plan = PlanDocument::from_json(&raw).unwrap();
+        let plan = PlanDocument::from_json(&raw, &registry()).unwrap();
         let titles: Vec<_> = plan.chapters.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(titles, ["总则", "风险评估结果"]);
         assert_eq!(plan.chapters[0].content, "完整");
@@ -413,7 +480,7 @@ mod tests {
                 section("企业概况", "y", "done"),
             ],
         );
-        let plan = PlanDocument::from_json(&raw).unwrap();
+        let plan = PlanDocument::from_json(&raw, &registry()).unwrap();
         let annexes = plan.annexes.expect("a comprehensive plan has annexes");
         let blocks: Vec<(String, bool)> = annexes.blocks().collect();
         assert_eq!(blocks.len(), 16);
@@ -426,7 +493,7 @@ mod tests {
         assert!(blocks[9].0.starts_with("（待补充：应急指挥部成员"));
         let mut other = serde_json::from_str::<serde_json::Value>(&raw).unwrap();
         other["template_id"] = "onsite_plan".into();
-        assert!(PlanDocument::from_json(&other.to_string())
+        assert!(PlanDocument::from_json(&other.to_string(), &registry())
             .unwrap()
             .annexes
             .is_none());
@@ -434,7 +501,7 @@ mod tests {
 
     #[test]
     fn file_names_are_safe() {
-        let mut plan = PlanDocument::from_json(&plan_json("A/B:企业", 1)).unwrap();
+        let mut plan = PlanDocument::from_json(&plan_json("A/B:企业", 1), &registry()).unwrap();
         plan.date = "2026-11-25".into();
         assert_eq!(
             plan.file_name("docx"),

@@ -52,13 +52,24 @@ const PLACEHOLDER_OPENINGS: [&str; 4] = ["（待补充：", "（待补充:", "(�
 const HEADING_CHARS: usize = 40;
 
 impl SectionCheck {
-    /// Checks the text of the section titled `title` against its `elements`. The title itself
-    /// is no sub-heading: a section named after its one element must still write it.
+    /// Checks the text of the section titled `title` against its `elements`. Placeholders say
+    /// nothing is there, so they are left out first. A sub-heading is a short line that is not a
+    /// sentence and not the section's own title (however numbered or marked): a section named
+    /// after its one element must still write it.
     pub fn of(elements: &[ElementSpec], title: &str, text: &str) -> Self {
-        let headings: Vec<&str> = text
+        let written: String = split_placeholders(text)
+            .into_iter()
+            .filter_map(|(run, marked)| (!marked).then_some(run))
+            .collect();
+        let headings: Vec<&str> = written
             .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && *l != title && l.chars().count() <= HEADING_CHARS)
+            .map(bare_heading)
+            .filter(|l| {
+                !l.is_empty()
+                    && *l != title.trim()
+                    && l.chars().count() <= HEADING_CHARS
+                    && !l.ends_with(['。', '；', '！', '？', '.', ';'])
+            })
             .collect();
         let elements: Vec<ElementCheck> = elements
             .iter()
@@ -66,7 +77,9 @@ impl SectionCheck {
                 clause: e.clause.clone(),
                 name: e.name.clone(),
                 present: headings.iter().any(|h| h.contains(e.name.as_str()))
-                    || e.signs.iter().any(|s| text.contains(s.as_str())),
+                    || e.signs
+                        .iter()
+                        .any(|s| !s.is_empty() && written.contains(s.as_str())),
             })
             .collect();
         Self {
@@ -89,6 +102,40 @@ impl SectionCheck {
             .map(|e| format!("{} {}", e.clause, e.name))
             .collect()
     }
+}
+
+/// A line as a heading reads: without Markdown marks (`#`, `**`), a trailing colon and its
+/// numbering (`第二章`, `二、`, `（二）`, `2.`, `2、`).
+pub fn bare_heading(line: &str) -> &str {
+    let mut l = line
+        .trim()
+        .trim_start_matches('#')
+        .trim()
+        .trim_matches('*')
+        .trim();
+    l = l.trim_end_matches(['：', ':']).trim();
+    if let Some(rest) = l.strip_prefix('第') {
+        if let Some(at) = rest.find(['章', '节']) {
+            if rest[..at]
+                .chars()
+                .all(|c| "一二三四五六七八九十0123456789".contains(c))
+            {
+                l = rest[at..].trim_start_matches(['章', '节']).trim();
+            }
+        }
+    }
+    let numbered = |c: char| "一二三四五六七八九十0123456789".contains(c);
+    let opened = l.trim_start_matches(['（', '(']);
+    let digits = opened.trim_start_matches(numbered);
+    if digits.len() < opened.len() {
+        if let Some(rest) = digits
+            .strip_prefix(['、', '.', '．', '）', ')'])
+            .or_else(|| digits.strip_prefix(' '))
+        {
+            l = rest.trim();
+        }
+    }
+    l
 }
 
 /// The text cut into plain runs and placeholders (`true`), in order, for showing placeholders
@@ -116,12 +163,13 @@ fn placeholders(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Where the next placeholder starts and ends (after its closing bracket, or at the line's end
-/// when it has none).
+/// when it has none). One pass over the text: each opening bracket is tried in place.
 fn next_placeholder(text: &str) -> Option<(usize, usize)> {
-    let start = PLACEHOLDER_OPENINGS
-        .iter()
-        .filter_map(|o| text.find(o))
-        .min()?;
+    let start = text.match_indices(['（', '(']).map(|(i, _)| i).find(|&i| {
+        PLACEHOLDER_OPENINGS
+            .iter()
+            .any(|o| text[i..].starts_with(o))
+    })?;
     let after = &text[start..];
     let close = after
         .char_indices()
@@ -169,6 +217,28 @@ mod tests {
         assert!(!check.complete());
         assert_eq!(check.missing_names(), ["6.3.3 响应启动"]);
         assert_eq!(check.placeholders, 1);
+
+        // A placeholder or a sentence covers nothing; the title, however numbered, is no
+        // sub-heading.
+        let reporting = [
+            spec("6.3.1", "信息报告", &["值守电话"]),
+            spec("6.3.5", "应急支援", &[]),
+        ];
+        let hollow = "五、信息报告与预警\n（待补充：应急值守电话）\n本章不涉及应急支援。";
+        let check = SectionCheck::of(&reporting, "信息报告与预警", hollow);
+        assert_eq!(check.missing, 2, "{check:?}");
+        assert_eq!(check.placeholders, 1);
+        for line in [
+            "## 二、预警：",
+            "**（二）预警**",
+            "2. 预警",
+            "第二章 预警",
+            "预警",
+        ] {
+            assert_eq!(bare_heading(line), "预警", "{line}");
+        }
+        assert_eq!(bare_heading("二十、很长"), "很长");
+        assert_eq!(bare_heading("2026年"), "2026年");
 
         let named_after = [spec("7.1", "适用范围", &["适用的事故类型"])];
         let bare = "适用范围\n本预案针对火灾事故。";

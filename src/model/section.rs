@@ -151,6 +151,8 @@ impl PlanSection {
     pub fn begin(&mut self) {
         self.status = SectionStatus::Writing;
         self.error = None;
+        // The new attempt is checked when it is done; the old check was the old text's.
+        self.check = None;
         self.fresh = false;
     }
 

@@ -257,9 +257,12 @@ impl RawRegistry {
                     ));
                 }
                 for e in &s.elements {
-                    if e.clause.trim().is_empty() || e.name.trim().is_empty() {
+                    if e.clause.trim().is_empty()
+                        || e.name.trim().is_empty()
+                        || e.signs.iter().any(|sign| sign.trim().is_empty())
+                    {
                         return fail(format!(
-                            "模板 {} 的章节 {} 有缺少条款号或名称的要素",
+                            "模板 {} 的章节 {} 有缺少条款号、名称或判断依据为空的要素",
                             t.id, s.id
                         ));
                     }
