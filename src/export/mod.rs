@@ -7,7 +7,10 @@ pub mod http;
 pub mod markdown;
 
 use crate::{
-    model::{ClauseRow, Plan, PlanMeta, SectionStatus},
+    model::{
+        check::{clause_rows, CoveringSection},
+        ClauseRow, Plan, PlanMeta, SectionStatus,
+    },
     templates::{Registry, Template},
 };
 
@@ -68,32 +71,24 @@ impl PlanDocument {
 pub const SELF_CHECK_TITLE: &str = "附录 GB/T 29639-2020 要素自查表";
 
 /// Every clause `template` covers: where, and whether the text sent for that section has it
-/// (`None`: no text).
+/// (`None`: no text), checked here.
 fn self_check(template: &Template, sent: &Plan) -> Vec<ClauseRow> {
-    template
-        .coverage()
-        .into_iter()
-        .map(|(element, section)| {
-            let text = sent
+    let sections: Vec<CoveringSection<'_>> = template
+        .sections
+        .iter()
+        .map(|section| CoveringSection {
+            title: &section.title,
+            elements: &section.elements,
+            check: sent
                 .sections
                 .iter()
                 .find(|s| s.section_id == section.id)
                 .map(|s| s.text())
-                .filter(|t| !t.trim().is_empty());
-            ClauseRow {
-                clause: element.clause.clone(),
-                name: element.name.clone(),
-                section_title: section.title.clone(),
-                present: text.map(|t| {
-                    section
-                        .check(t)
-                        .elements
-                        .iter()
-                        .any(|e| e.clause == element.clause && e.present)
-                }),
-            }
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| section.check(t)),
         })
-        .collect()
+        .collect();
+    clause_rows(&template.clauses, &sections)
 }
 
 /// The annexes of a comprehensive plan (GB/T 29639-2020 clause 9), after its chapters.

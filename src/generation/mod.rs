@@ -31,7 +31,7 @@ use crate::{
     cache::{CacheService, HeldLock, LockAttempt, Lookup},
     model::{FieldProblem, GenerateBody, PlanBody, SectionCheck},
     prompt,
-    templates::Registry,
+    templates::{Registry, Section},
     usage::{Accounts, Payer},
 };
 
@@ -104,11 +104,17 @@ struct CachedSection {
     /// How long that call took.
     #[serde(default)]
     generated_ms: u64,
+    /// The text held against the section's elements, made once when it was written (the
+    /// elements are part of the key's prompt version), so a hit does not check again.
+    #[serde(default)]
+    check: Option<SectionCheck>,
 }
 
 impl CachedSection {
-    fn new(content: String, model: &str, usage: Usage, took: Duration) -> Self {
+    /// A new answer for `section`, checked.
+    fn new(section: &Section, content: String, model: &str, usage: Usage, took: Duration) -> Self {
         Self {
+            check: Some(section.check(&content)),
             content,
             model: model.to_owned(),
             generated_at: SystemTime::now()
@@ -118,6 +124,14 @@ impl CachedSection {
             usage: Some(usage),
             generated_ms: took.as_millis() as u64,
         }
+    }
+
+    /// Its check against `section`'s elements: as stored, or made now for an entry written
+    /// without one.
+    fn check(&self, section: &Section) -> SectionCheck {
+        self.check
+            .clone()
+            .unwrap_or_else(|| section.check(&self.content))
     }
 
     /// Counts a served copy of this answer as saved for `payer`.
@@ -135,14 +149,13 @@ impl CachedSection {
 
     /// Stores a new answer — unless it misses elements of the standard and such answers are
     /// not kept: it is returned with its check, and the next request asks the model again.
-    async fn keep(&self, check: &SectionCheck, to: &Keep<'_>) {
-        if check.complete() || to.incomplete_too {
-            self.store(to.cache, to.key, to.ttl).await;
-        } else {
-            tracing::warn!(
+    async fn keep(&self, to: &Keep<'_>) {
+        match &self.check {
+            Some(check) if !check.complete() && !to.incomplete_too => tracing::warn!(
                 "生成的章节缺少标准要素（{}），未写入缓存，下次请求将重新生成",
                 check.missing_names().join("、")
-            );
+            ),
+            _ => self.store(to.cache, to.key, to.ttl).await,
         }
     }
 
@@ -325,7 +338,7 @@ impl GenerationService {
         let key = self.key(req);
         let section = req.section();
         let answer = |entry: CachedSection, cached: bool, stale: bool| Generated {
-            check: section.check(&entry.content),
+            check: entry.check(section),
             content: entry.content,
             section_title: section.title.clone(),
             cached,
@@ -493,6 +506,7 @@ impl Job {
             .spent(req.payer.as_ref().map(Payer::name), &answer.usage)
             .await;
         let section = CachedSection::new(
+            req.section(),
             answer.text,
             self.ai.model(),
             answer.usage,
@@ -504,9 +518,7 @@ impl Job {
             ttl: req.section().ttl,
             incomplete_too: self.keep_incomplete,
         };
-        section
-            .keep(&req.section().check(&section.content), &keep)
-            .await;
+        section.keep(&keep).await;
         Ok(Produced {
             section,
             from_cache: false,

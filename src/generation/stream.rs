@@ -86,7 +86,7 @@ impl GenerationService {
                 },
                 SectionEvent::Done {
                     elapsed_ms: started.elapsed().as_millis() as u64,
-                    check: section.check(&entry.content),
+                    check: entry.check(section),
                 },
             ];
             Box::pin(futures::stream::iter(events))
@@ -224,16 +224,21 @@ async fn drive(
     sink.accounts
         .spent(sink.payer.as_ref().map(Payer::name), &usage)
         .await;
-    let check = sink.section.check(content);
     let keep = Keep {
         cache: &sink.cache,
         key: &sink.key,
         ttl: sink.section.ttl,
         incomplete_too: sink.keep_incomplete,
     };
-    CachedSection::new(content.to_owned(), &sink.model, usage, started.elapsed())
-        .keep(&check, &keep)
-        .await;
+    let section = CachedSection::new(
+        &sink.section,
+        content.to_owned(),
+        &sink.model,
+        usage,
+        started.elapsed(),
+    );
+    section.keep(&keep).await;
+    let check = section.check(&sink.section);
     sink.release().await;
     reader
         .send(SectionEvent::Done {

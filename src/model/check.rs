@@ -57,7 +57,9 @@ impl SectionCheck {
     /// sentence and not the section's own title (however numbered or marked): a section named
     /// after its one element must still write it.
     pub fn of(elements: &[ElementSpec], title: &str, text: &str) -> Self {
-        let written: String = split_placeholders(text)
+        let runs = split_placeholders(text);
+        let placeholders = runs.iter().filter(|(_, marked)| *marked).count() as u32;
+        let written: String = runs
             .into_iter()
             .filter_map(|(run, marked)| (!marked).then_some(run))
             .collect();
@@ -85,7 +87,7 @@ impl SectionCheck {
         Self {
             missing: elements.iter().filter(|e| !e.present).count() as u32,
             elements,
-            placeholders: placeholders(text).count() as u32,
+            placeholders,
         }
     }
 
@@ -102,6 +104,49 @@ impl SectionCheck {
             .map(|e| format!("{} {}", e.clause, e.name))
             .collect()
     }
+}
+
+/// One row of a plan's self-check: a clause of the standard, the section covering it, and
+/// whether that section's text has it (`None`: not written yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClauseRow {
+    pub clause: String,
+    pub name: String,
+    pub section_title: String,
+    pub present: Option<bool>,
+}
+
+/// A section of a plan as the self-check sees it: its elements and its text's check (`None`:
+/// not written yet).
+pub struct CoveringSection<'a> {
+    pub title: &'a str,
+    pub elements: &'a [ElementSpec],
+    pub check: Option<SectionCheck>,
+}
+
+/// Every one of `clauses`, with the section among `sections` whose element it is and whether
+/// that section's check finds it. A clause no section covers is left out.
+pub fn clause_rows(clauses: &[String], sections: &[CoveringSection<'_>]) -> Vec<ClauseRow> {
+    clauses
+        .iter()
+        .filter_map(|clause| {
+            let (section, element) = sections.iter().find_map(|s| {
+                s.elements
+                    .iter()
+                    .find(|e| &e.clause == clause)
+                    .map(|e| (s, e))
+            })?;
+            Some(ClauseRow {
+                clause: clause.clone(),
+                name: element.name.clone(),
+                section_title: section.title.to_owned(),
+                present: section
+                    .check
+                    .as_ref()
+                    .map(|c| c.elements.iter().any(|e| &e.clause == clause && e.present)),
+            })
+        })
+        .collect()
 }
 
 /// A line as a heading reads: without Markdown marks (`#`, `**`), a trailing colon and its
@@ -154,12 +199,6 @@ pub fn split_placeholders(text: &str) -> Vec<(&str, bool)> {
         out.push((rest, false));
     }
     out
-}
-
-fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    split_placeholders(text)
-        .into_iter()
-        .filter_map(|(run, marked)| marked.then_some(run))
 }
 
 /// Where the next placeholder starts and ends (after its closing bracket, or at the line's end

@@ -14,10 +14,10 @@ pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
-pub use check::{ElementCheck, ElementSpec, SectionCheck};
+pub use check::{ClauseRow, ElementCheck, ElementSpec, SectionCheck};
 pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
-pub use plan::{ClauseRow, Plan, PlanMeta};
+pub use plan::{Plan, PlanMeta};
 pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,
 };

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
+    check::{clause_rows, ClauseRow, CoveringSection},
     ElementSpec, EnterpriseData, FieldInput, PlanEvent, PlanSection, SectionStatus, TemplateView,
     MAX_CONTEXT_CHARS,
 };
@@ -44,16 +45,6 @@ pub struct PlanMeta {
     pub principal: String,
 }
 
-/// One row of a plan's self-check: a clause of the standard, the section covering it, and
-/// whether that section's text has it (`None`: not written yet).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClauseRow {
-    pub clause: String,
-    pub name: String,
-    pub section_title: String,
-    pub present: Option<bool>,
-}
-
 impl Plan {
     pub fn new(template: &TemplateView, data: EnterpriseData, run: u64) -> Self {
         let enterprise_name = match data.enterprise_info.get("enterprise_name") {
@@ -92,28 +83,17 @@ impl Plan {
 
     /// Every clause of the plan type: where it is covered, and whether it is there.
     pub fn self_check(&self) -> Vec<ClauseRow> {
-        self.clauses
+        let sections: Vec<CoveringSection<'_>> = self
+            .sections
             .iter()
-            .filter_map(|clause| {
-                let (index, element) =
-                    self.elements.iter().enumerate().find_map(|(i, elements)| {
-                        elements
-                            .iter()
-                            .find(|e| &e.clause == clause)
-                            .map(|e| (i, e))
-                    })?;
-                let section = self.sections.get(index)?;
-                Some(ClauseRow {
-                    clause: clause.clone(),
-                    name: element.name.clone(),
-                    section_title: section.section_title.clone(),
-                    present: section
-                        .check
-                        .as_ref()
-                        .map(|c| c.elements.iter().any(|e| &e.clause == clause && e.present)),
-                })
+            .zip(&self.elements)
+            .map(|(s, elements)| CoveringSection {
+                title: &s.section_title,
+                elements,
+                check: s.check.clone(),
             })
-            .collect()
+            .collect();
+        clause_rows(&self.clauses, &sections)
     }
 
     /// A plan read back after a reload: sections that were still being written keep their

@@ -169,16 +169,7 @@ async fn the_mock_covers_every_element_and_marks_what_the_form_left_empty() {
 #[tokio::test]
 async fn templates_list_each_sections_elements() {
     let app = spawn_app(&[]).await;
-    let templates: Value = app
-        .http
-        .get(app.url("/api/templates"))
-        .bearer_auth(USER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let templates = app.get_as(USER, "/api/templates").await;
     let plan = templates["templates"]
         .as_array()
         .unwrap()

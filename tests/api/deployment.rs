@@ -102,16 +102,7 @@ async fn instances_on_one_redis_show_the_same_totals_and_each_other() {
     assert_eq!(me_a[0]["address"], a.addr.to_string());
     assert_eq!(me_a[0]["backend"], "redis");
     // Hosts and addresses are for admins: a user's answer has the figures, not the list.
-    let as_user: Value = a
-        .http
-        .get(a.url("/api/ai/cache/stats"))
-        .bearer_auth(USER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let as_user = a.get_as(USER, "/api/ai/cache/stats").await;
     assert_eq!(as_user["scope"], "deployment");
     assert_eq!(totals(&as_user), totals(&sa));
     assert_eq!(as_user["instances"], json!([]));

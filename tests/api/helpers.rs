@@ -61,10 +61,15 @@ impl TestApp {
     }
 
     pub async fn stats(&self) -> Value {
+        self.get_as(ADMIN, "/api/ai/cache/stats").await
+    }
+
+    /// `GET path` with `token`'s Bearer header; the JSON body of a 200.
+    pub async fn get_as(&self, token: &str, path: &str) -> Value {
         let response = self
             .http
-            .get(self.url("/api/ai/cache/stats"))
-            .bearer_auth(ADMIN)
+            .get(self.url(path))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();
