@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 ensure_rust
 log "构建并启动（首次构建约 3 分钟）"
-exec cargo leptos serve
+exec cargo leptos serve --split

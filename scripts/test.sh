@@ -25,8 +25,8 @@ log "检查代码格式与模块依赖（模块之间的 use 不成环）"
 cargo fmt --check
 python3 scripts/module_cycles.py
 
-log "构建服务端与 wasm（cargo leptos build）"
-cargo leptos build
+log "构建服务端与 wasm（cargo leptos build --split：按页面拆分 wasm）"
+cargo leptos build --split
 
 log "Rust 单元测试与 HTTP 集成测试"
 # Bounded: a hung test must fail the run, not stall it.

@@ -1,14 +1,14 @@
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, Lazy,
 };
 
 use crate::{
     components::nav::{provide_viewer, TopBar},
     pages::{
-        dashboard::DashboardPage, docs::DocsPage, generator::GeneratorPage, login::LoginPage,
+        dashboard::DashboardRoute, docs::DocsRoute, generator::GeneratorPage, login::LoginRoute,
         not_found::NotFound,
     },
 };
@@ -23,6 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -38,16 +39,16 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_viewer();
     view! {
-        <Stylesheet id="leptos" href="/pkg/yueen.css" />
         <Title text="Yueen 应急预案编写助手" />
         <Router>
             <TopBar />
             <main class="page">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=GeneratorPage />
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/admin/cache") view=DashboardPage />
-                    <Route path=path!("/docs") view=DocsPage />
+                    // Pages other than the generator arrive in their own wasm chunks when opened.
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
+                    <Route path=path!("/admin/cache") view={Lazy::<DashboardRoute>::new()} />
+                    <Route path=path!("/docs") view={Lazy::<DocsRoute>::new()} />
                 </Routes>
             </main>
         </Router>

@@ -78,3 +78,15 @@ pub fn focus(id: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
 }
+
+/// Marks the document as interactive (`<html data-hydrated>`): the page's code has loaded,
+/// every part of it included, and it answers to input. What the benchmarks and tests wait for.
+pub fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-hydrated", "");
+    }
+}

@@ -7,14 +7,12 @@
 //! buffering proxy such as nginx to pass them on as they are written.
 
 use axum::{
-    extract::Request,
     http::{
         header::{
             CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
         },
         HeaderValue,
     },
-    middleware::Next,
     response::Response,
 };
 
@@ -46,9 +44,8 @@ pub fn set_page_policy() {
     }
 }
 
-/// Middleware: the headers every response carries.
-pub async fn secure(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+/// The headers every response carries (see `edge`).
+pub fn secure(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
@@ -59,7 +56,6 @@ pub async fn secure(req: Request, next: Next) -> Response {
     if is_stream(headers) {
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     }
-    response
 }
 
 /// Server-sent events, and the byte streams of the pages' streaming server functions.

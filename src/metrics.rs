@@ -2,13 +2,9 @@
 //! time (one source of truth with the JSON stats and the dashboard); HTTP traffic and AI latency
 //! are recorded as they happen. Each app has its own registry, so tests in one process never mix.
 
-use std::{fmt::Write, sync::Arc, time::Instant};
+use std::{fmt::Write, sync::Arc, time::Duration};
 
-use axum::{
-    extract::{MatchedPath, Request, State},
-    middleware::Next,
-    response::Response,
-};
+use axum::extract::{MatchedPath, Request};
 use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
@@ -107,10 +103,9 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts and times every request under its route pattern (low cardinality).
-pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
+/// The route pattern a request matched, as a label (low cardinality).
+pub fn route_label(req: &Request) -> String {
+    req.extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| {
@@ -119,17 +114,19 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
             } else {
                 "other".to_owned()
             }
-        });
-    let method = method_label(req.method()).to_owned();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    metrics.observe(
-        route,
-        method,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+        })
+}
+
+impl Metrics {
+    /// Counts and times one answered request (see `edge`).
+    pub fn record(&self, route: String, method: &axum::http::Method, status: u16, took: Duration) {
+        self.observe(
+            route,
+            method_label(method).to_owned(),
+            status,
+            took.as_secs_f64(),
+        );
+    }
 }
 
 /// The method as a label: one of the standard methods or `other`, so made-up methods cannot

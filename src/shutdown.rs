@@ -14,9 +14,7 @@ use std::{
 };
 
 use axum::{
-    extract::{Request, State},
     http::{header, HeaderValue},
-    middleware::Next,
     response::Response,
 };
 
@@ -72,16 +70,14 @@ pub async fn until_listener_closes(ready: Arc<AtomicBool>, drain: Duration) {
     tracing::info!("正在关闭服务：已停止接受新连接，等待进行中的请求完成");
 }
 
-/// Middleware: once stopping, every answer asks the client to close its connection, so that
+/// Once stopping, every answer asks the client to close its connection (see `edge`), so that
 /// none is left idle (and then cut) when the listener closes.
-pub async fn closing(State(ready): State<Arc<AtomicBool>>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+pub fn mark_closing(ready: &AtomicBool, response: &mut Response) {
     if !ready.load(Ordering::Acquire) {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    response
 }
 
 /// After the connections have closed (`since` is when the listener did): waits for the

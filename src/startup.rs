@@ -27,14 +27,15 @@ use crate::{
     ai::AiService,
     api,
     app::{shell, App},
+    assets,
     auth::{self, Auth, Tokens},
     cache::{history::History, CacheService},
     config::Settings,
     deployment::Deployment,
+    edge::{self, Edge},
     export,
     generation::GenerationService,
-    headers,
-    metrics::{self, Metrics},
+    metrics::Metrics,
     ops, serve, shutdown,
     state::{AppState, Shared},
     templates::Registry,
@@ -133,7 +134,7 @@ impl Application {
                 options.site_addr = addr;
                 options
             },
-            auth: auth(&settings, tokens, cache.clone()),
+            auth: Arc::new(auth(&settings, tokens, cache.clone())),
             deployment: Arc::new(Deployment::new(
                 addr,
                 generation.clone(),
@@ -318,9 +319,8 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Router {
     let routes = route_list();
     let leptos_state = state.clone();
+    let pkg = assets::pkg_router(&state.leptos_options);
     Router::new()
-        .nest("/api", api::router(body_limit))
-        .merge(ops::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -341,7 +341,10 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
             post(export::http::markdown)
                 .layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
         )
+        .nest("/pkg", pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(assets::compression())
+        .layer(middleware::from_fn(assets::cache_policy))
         .layer(middleware::from_fn_with_state(
             state.auth.clone(),
             auth::gate::gate,
@@ -350,19 +353,19 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
             state.auth.clone(),
             auth::origin::guard,
         ))
-        .layer(middleware::from_fn(headers::secure))
-        .layer(middleware::from_fn_with_state(
-            request_timeout,
-            api::error::answer_within,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
+        // Everything above is for pages and their files only. The API (Bearer tokens, no
+        // cookie, answers sent as they are) and the probes skip it: the shortest path for a hit.
+        .merge(api::router(body_limit))
+        .merge(ops::router())
+        // Innermost, so a panic's answer still gets the headers and is counted.
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
-            state.ready.clone(),
-            shutdown::closing,
+            Arc::new(Edge {
+                deadline: request_timeout,
+                metrics: state.metrics.clone(),
+                ready: state.ready.clone(),
+            }),
+            edge::edge,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -415,6 +418,8 @@ pub async fn run_from_env() -> ExitCode {
     if leptos_options.output_name.is_empty() {
         leptos_options.output_name = env!("CARGO_PKG_NAME").into();
     }
+    crate::assets::resolve_names(&mut leptos_options);
+    crate::assets::check_site(&leptos_options);
     let public_url = settings.server.public_url.clone();
     let app = match Application::build(settings, leptos_options).await {
         Ok(app) => app,

@@ -32,7 +32,7 @@ impl Deref for AppState {
 }
 
 /// What logging in and the page gate need.
-impl FromRef<AppState> for Auth {
+impl FromRef<AppState> for Arc<Auth> {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
     }
@@ -48,7 +48,8 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub generation: Arc<GenerationService>,
-    pub auth: Auth,
+    /// Behind one `Arc`: the gate and the origin check take it for every request.
+    pub auth: Arc<Auth>,
     pub body_limit: usize,
     pub history: Arc<History>,
     /// This instance's place in the deployment, and the deployment's figures.

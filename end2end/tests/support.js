@@ -24,7 +24,9 @@ function watchConsole(page) {
 }
 
 async function waitHydrated(page) {
-  // The generate button is rendered disabled and enabled by the hydrated page.
+  // The whole page, its lazily loaded chunks included, is interactive...
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(1);
+  // ...and the generate button, rendered disabled, enabled by it.
   await expect(page.getByRole('button', { name: '生成章节' })).toBeEnabled();
 }
 

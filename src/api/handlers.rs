@@ -43,14 +43,14 @@ pub async fn generate(
     State(state): State<AppState>,
     Caller(user): Caller,
     JsonBody(body): JsonBody<GenerateBody>,
-) -> Result<Json<GenerateResponse>, ApiError> {
+) -> Result<GenerateResponse, ApiError> {
     let mut request = state.generation.read_section(body)?;
     request.payer = Some(state.generation.accounts().admit(&user, 1).await?);
     let section = state.generation.generate(&request).await?;
-    Ok(Json(GenerateResponse {
+    Ok(GenerateResponse {
         success: true,
         section,
-    }))
+    })
 }
 
 /// 流式生成一个章节（Server-Sent Events）

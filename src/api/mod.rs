@@ -10,23 +10,28 @@ mod responses;
 
 use axum::{
     extract::DefaultBodyLimit,
-    routing::{delete, get, post},
+    routing::{any, delete, get, post},
     Router,
 };
 
 use crate::state::AppState;
 use error::ApiError;
 
+/// The API under `/api`, its paths written out in full: merged rather than nested, so a request
+/// is routed without rewriting its URI.
 pub fn router(body_limit: usize) -> Router<AppState> {
+    let not_found = || async { ApiError::not_found("接口不存在") };
     Router::new()
-        .route("/ai/generate", post(handlers::generate))
-        .route("/ai/generate/stream", post(handlers::generate_stream))
-        .route("/ai/generate-plan", post(handlers::generate_plan))
-        .route("/ai/cache/stats", get(handlers::cache_stats))
-        .route("/ai/cache", delete(handlers::clear_cache))
-        .route("/templates", get(handlers::templates))
-        .route("/openapi.json", get(handlers::openapi_json))
-        .fallback(|| async { ApiError::not_found("接口不存在") })
+        .route("/api/ai/generate", post(handlers::generate))
+        .route("/api/ai/generate/stream", post(handlers::generate_stream))
+        .route("/api/ai/generate-plan", post(handlers::generate_plan))
+        .route("/api/ai/cache/stats", get(handlers::cache_stats))
+        .route("/api/ai/cache", delete(handlers::clear_cache))
+        .route("/api/templates", get(handlers::templates))
+        .route("/api/openapi.json", get(handlers::openapi_json))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
+        .route("/api/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
 }

@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use axum::{
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,6 +22,21 @@ pub struct GenerateResponse {
     pub success: bool,
     #[serde(flatten)]
     pub section: Generated,
+}
+
+/// Written into a buffer sized for the section's text up front: a buffer grown as it fills
+/// would copy a long section several times, on every cache hit.
+impl IntoResponse for GenerateResponse {
+    fn into_response(self) -> Response {
+        let mut body = Vec::with_capacity(self.section.content.len() * 5 / 4 + 2048);
+        match serde_json::to_writer(&mut body, &self) {
+            Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => {
+                tracing::error!("响应序列化失败: {e}");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

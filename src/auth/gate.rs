@@ -1,6 +1,8 @@
 //! Middleware in front of the pages: reads the session cookie, logs in from a `/login?token=`
 //! link, sends visitors without a session to `/login`, and marks admin pages 403 for users.
-//! The JSON API (`/api/`) has its own Bearer authentication and passes straight through.
+//! The JSON API (`/api/`, Bearer tokens) and the probes are routed around it (see `startup`).
+
+use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
@@ -11,25 +13,16 @@ use axum::{
 
 use super::{login, viewer::Viewer, Auth, Role};
 
-/// Paths that never look at the page session: the API (Bearer), assets and probes.
+/// Paths that never look at the page session: the site's files.
 fn sessionless(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
-        || path == "/api"
-        || path.starts_with("/api/")
-        || path.starts_with("/pkg/")
+    path == "/favicon.ico" || path.starts_with("/pkg/")
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/login" | "/logout" | "/healthz" | "/readyz" | "/metrics" | "/docs" | "/fn/docs_view"
-    ) || path == "/favicon.ico"
-        || path == "/api"
-        || path.starts_with("/api/")
-        || path.starts_with("/pkg/")
+    matches!(path, "/login" | "/logout" | "/docs" | "/fn/docs_view") || sessionless(path)
 }
 
-pub async fn gate(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
+pub async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     if path == "/login" && req.method() == Method::GET {
         if let Some(form) = login::link_form(req.uri().query()) {

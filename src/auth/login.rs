@@ -1,7 +1,7 @@
 //! Logging in (form post or the printed `/login?token=` link) and out. Plain HTTP with
 //! redirects, so it works before the page has hydrated and without JavaScript.
 
-use std::{net::IpAddr, time::SystemTime};
+use std::{net::IpAddr, sync::Arc, time::SystemTime};
 
 use axum::{
     extract::FromRequest,
@@ -142,7 +142,7 @@ pub fn by_link(auth: &Auth, req: &axum::extract::Request, form: LoginForm) -> Re
     finish(auth, form, client(auth, req.extensions(), req.headers()))
 }
 
-pub async fn login(State(auth): State<Auth>, req: axum::extract::Request) -> Response {
+pub async fn login(State(auth): State<Arc<Auth>>, req: axum::extract::Request) -> Response {
     let client = client(&auth, req.extensions(), req.headers());
     match Form::<LoginForm>::from_request(req, &()).await {
         Ok(Form(form)) => finish(&auth, form, client),
@@ -152,7 +152,7 @@ pub async fn login(State(auth): State<Auth>, req: axum::extract::Request) -> Res
 
 /// Ends the session here and, through the shared store, for every instance, until it would
 /// have expired anyway.
-pub async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Response {
+pub async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Response {
     if let Some(session) = auth.session(&headers).await {
         let remaining = session.remaining(SystemTime::now());
         auth.store.mark(&session.revocation(), remaining).await;

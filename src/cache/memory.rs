@@ -1,13 +1,16 @@
 //! The in-process backend: a sharded LRU from `cached`, bounded in entries, each entry with its
 //! own expiry.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use cached::{time::Instant, Expires, ShardedExpiringLruCache};
 
+use super::payload::Payload;
+
 #[derive(Clone)]
 struct Entry {
-    value: Arc<str>,
+    /// Its text, and what the caller decoded it into on the first hit.
+    value: Payload,
     /// When the value stops being fresh (ms since the epoch); it is kept, stale, until
     /// `expires_at`.
     fresh_until_ms: u64,
@@ -36,12 +39,12 @@ impl MemoryCache {
     }
 
     /// The value and the moment it stops being fresh (ms since the epoch).
-    pub fn get(&self, key: &str) -> Option<(Arc<str>, u64)> {
+    pub fn get(&self, key: &str) -> Option<(Payload, u64)> {
         self.entries.get(key).map(|e| (e.value, e.fresh_until_ms))
     }
 
     /// Keeps `value` for `ttl`; it counts as fresh until `fresh_until_ms`.
-    pub fn set(&self, key: &str, value: Arc<str>, fresh_until_ms: u64, ttl: Duration) {
+    pub fn set(&self, key: &str, value: Payload, fresh_until_ms: u64, ttl: Duration) {
         let expires_at = Instant::now() + ttl;
         self.entries.set(
             key.to_owned(),
@@ -90,7 +93,7 @@ mod tests {
         c.set("k:long", "b".into(), 0, Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(c.get("k:short"), None);
-        assert_eq!(c.get("k:long").map(|(v, _)| v).as_deref(), Some("b"));
+        assert_eq!(c.get("k:long").map(|(v, _)| v), Some("b".into()));
     }
 
     #[test]

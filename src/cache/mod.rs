@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod history;
 pub mod invalidation;
 pub mod memory;
+pub mod payload;
 pub mod redis;
 
 use std::{
@@ -23,6 +24,7 @@ use std::{
     time::Duration,
 };
 
+pub use self::payload::Payload;
 use self::{
     breaker::Breaker,
     memory::MemoryCache,
@@ -46,9 +48,9 @@ pub enum CacheError {
 /// What a read found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    Fresh(Arc<str>),
+    Fresh(Payload),
     /// Expired, but inside the grace period.
-    Stale(Arc<str>),
+    Stale(Payload),
     Miss,
 }
 
@@ -228,7 +230,7 @@ impl CacheService {
     }
 
     /// A fresh value for `key`, without touching the stats (used while waiting on a lock).
-    pub async fn peek_fresh(&self, key: &str) -> Option<Arc<str>> {
+    pub async fn peek_fresh(&self, key: &str) -> Option<Payload> {
         match self.lookup(key, false).await {
             Lookup::Fresh(v) => Some(v),
             _ => None,
@@ -239,7 +241,8 @@ impl CacheService {
         let now = envelope::now_ms();
         let mut stale = None;
         if self.memory_in_use() {
-            // The hit path: an `Arc` clone, no copy of the payload.
+            // The hit path: `Arc` clones, no copy of the payload, and what the caller decoded
+            // on an earlier hit comes with it.
             if let Some((payload, fresh_until)) = self.memory.get(key) {
                 if now < fresh_until {
                     if counted {
@@ -260,7 +263,7 @@ impl CacheService {
                         if counted {
                             self.count(&self.counters.l2_hits);
                         }
-                        let payload: Arc<str> = Arc::from(payload);
+                        let payload = Payload::from(payload);
                         if self.l1_enabled {
                             self.memory.set(
                                 key,
@@ -271,7 +274,7 @@ impl CacheService {
                         }
                         return Lookup::Fresh(payload);
                     }
-                    Some((payload, _)) => stale = Some(Arc::from(payload)),
+                    Some((payload, _)) => stale = Some(Payload::from(payload)),
                     None => {}
                 },
                 Ok(None) => {}
@@ -303,7 +306,8 @@ impl CacheService {
             // As an L1 in front of a working Redis the entry lives briefly; as the only store it
             // lives as long as Redis would have kept it.
             let life = if stored { keep.min(self.l1_ttl) } else { keep };
-            self.memory.set(key, Arc::from(payload), fresh_until, life);
+            self.memory
+                .set(key, Payload::from(payload), fresh_until, life);
             stored = true;
         }
         if stored {
@@ -462,7 +466,7 @@ impl CacheService {
     pub async fn mark(&self, name: &str, ttl: Duration) {
         let key = self.state_key(&format!("mark:{name}"));
         let until = envelope::now_ms() + ttl.as_millis() as u64;
-        self.marks.set(&key, Arc::from(""), until, ttl);
+        self.marks.set(&key, Payload::from(""), until, ttl);
         if self.redis.is_none() {
             return;
         }
@@ -522,7 +526,7 @@ impl CacheService {
         match redis.time_left(&key).await {
             Ok(Some(ttl)) => {
                 let until = envelope::now_ms() + ttl.as_millis() as u64;
-                self.marks.set(&key, Arc::from(""), until, ttl);
+                self.marks.set(&key, Payload::from(""), until, ttl);
                 true
             }
             Ok(None) => false,

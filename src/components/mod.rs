@@ -2,5 +2,6 @@
 
 pub mod chart;
 pub mod check;
+pub mod hydrated;
 pub mod nav;
 pub mod template_select;

@@ -46,7 +46,10 @@ pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
     key.push(':');
     key.push_str(parts.section);
     key.push(':');
-    key.push_str(&hex::encode(h.finalize()));
+    let mut digest = [0u8; 64];
+    if hex::encode_to_slice(h.finalize(), &mut digest).is_ok() {
+        key.push_str(std::str::from_utf8(&digest).unwrap_or_default());
+    }
     key
 }
 

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod request;
 pub mod single_flight;
 pub mod stream;
+pub mod text;
 
 use std::{
     collections::HashMap,
@@ -25,10 +26,11 @@ pub use self::request::{PlanRequest, SectionRequest};
 use self::{
     key::{generation_key, KeyParts},
     single_flight::SingleFlight,
+    text::Text,
 };
 use crate::{
     ai::{AiError, AiService, GenerateInput, Usage},
-    cache::{CacheService, HeldLock, LockAttempt, Lookup},
+    cache::{CacheService, HeldLock, LockAttempt, Lookup, Payload},
     model::{FieldProblem, GenerateBody, PlanBody, SectionCheck},
     prompt,
     templates::{Registry, Section},
@@ -41,7 +43,9 @@ const LOCK_POLL: Duration = Duration::from_millis(50);
 /// A generated (or cached) section.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Generated {
-    pub content: String,
+    /// Shared with the cache entry it came from: a hit copies no text and escapes it no more.
+    #[schema(value_type = String)]
+    pub content: Text,
     pub section_title: String,
     pub cached: bool,
     /// An expired entry served because the model failed.
@@ -51,7 +55,8 @@ pub struct Generated {
     pub model: String,
     pub elapsed_ms: u64,
     /// The text held against the elements of GB/T 29639-2020 the section must cover.
-    pub check: SectionCheck,
+    #[schema(value_type = SectionCheck)]
+    pub check: Arc<SectionCheck>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -92,10 +97,11 @@ impl GenerationError {
     }
 }
 
-/// What the cache holds for a section.
+/// What the cache holds for a section. Its text and check are shared, not copied, by the
+/// answers made from it.
 #[derive(Clone, Serialize, Deserialize)]
 struct CachedSection {
-    content: String,
+    content: Text,
     model: String,
     generated_at: u64,
     /// What the model call that wrote it used; what each hit saves.
@@ -107,15 +113,15 @@ struct CachedSection {
     /// The text held against the section's elements, made once when it was written (the
     /// elements are part of the key's prompt version), so a hit does not check again.
     #[serde(default)]
-    check: Option<SectionCheck>,
+    check: Option<Arc<SectionCheck>>,
 }
 
 impl CachedSection {
     /// A new answer for `section`, checked.
     fn new(section: &Section, content: String, model: &str, usage: Usage, took: Duration) -> Self {
         Self {
-            check: Some(section.check(&content)),
-            content,
+            check: Some(Arc::new(section.check(&content))),
+            content: content.into(),
             model: model.to_owned(),
             generated_at: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -128,10 +134,10 @@ impl CachedSection {
 
     /// Its check against `section`'s elements: as stored, or made now for an entry written
     /// without one.
-    fn check(&self, section: &Section) -> SectionCheck {
+    fn check(&self, section: &Section) -> Arc<SectionCheck> {
         self.check
             .clone()
-            .unwrap_or_else(|| section.check(&self.content))
+            .unwrap_or_else(|| Arc::new(section.check(&self.content)))
     }
 
     /// Counts a served copy of this answer as saved for `payer`.
@@ -163,6 +169,13 @@ impl CachedSection {
         serde_json::from_str(raw)
             .map_err(|e| tracing::warn!("缓存条目无法解析，按未命中处理: {e}"))
             .ok()
+    }
+
+    /// A cache entry as this section, decoded once per in-process entry (see `Payload`).
+    fn from_payload(payload: &Payload) -> Option<Self> {
+        payload
+            .decoded(Self::parse)
+            .map(|section| CachedSection::clone(&section))
     }
 }
 
@@ -327,8 +340,8 @@ impl GenerationService {
             return (None, None);
         }
         match self.cache.get(key).await {
-            Lookup::Fresh(raw) => (CachedSection::parse(&raw), None),
-            Lookup::Stale(raw) => (None, CachedSection::parse(&raw)),
+            Lookup::Fresh(payload) => (CachedSection::from_payload(&payload), None),
+            Lookup::Stale(payload) => (None, CachedSection::from_payload(&payload)),
             Lookup::Miss => (None, None),
         }
     }
@@ -419,7 +432,7 @@ async fn claim(
                     cache
                         .peek_fresh(key)
                         .await
-                        .and_then(|raw| CachedSection::parse(&raw))
+                        .and_then(|payload| CachedSection::from_payload(&payload))
                 };
                 return Ok(match meanwhile {
                     Some(section) => {
@@ -453,7 +466,7 @@ async fn wait_for_owner(
         if let Some(section) = cache
             .peek_fresh(key)
             .await
-            .and_then(|raw| CachedSection::parse(&raw))
+            .and_then(|payload| CachedSection::from_payload(&payload))
         {
             return Ok(Some(section));
         }

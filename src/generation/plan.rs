@@ -151,11 +151,11 @@ fn whole(generated: Generated) -> SectionEvents {
             stale: generated.stale,
         },
         SectionEvent::Text {
-            text: generated.content,
+            text: generated.content.to_string(),
         },
         SectionEvent::Done {
             elapsed_ms: generated.elapsed_ms,
-            check: generated.check,
+            check: Arc::unwrap_or_clone(generated.check),
         },
     ]))
 }

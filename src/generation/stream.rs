@@ -82,11 +82,11 @@ impl GenerationService {
             let events = [
                 start(&entry.model, true, stale),
                 SectionEvent::Text {
-                    text: entry.content.clone(),
+                    text: entry.content.to_string(),
                 },
                 SectionEvent::Done {
                     elapsed_ms: started.elapsed().as_millis() as u64,
-                    check: entry.check(section),
+                    check: Arc::unwrap_or_clone(entry.check(section)),
                 },
             ];
             Box::pin(futures::stream::iter(events))
@@ -238,7 +238,7 @@ async fn drive(
         started.elapsed(),
     );
     section.keep(&keep).await;
-    let check = section.check(&sink.section);
+    let check = Arc::unwrap_or_clone(section.check(&sink.section));
     sink.release().await;
     reader
         .send(SectionEvent::Done {

@@ -2,12 +2,16 @@
 //! AI counters, and clearing the cache. Refreshes itself every few seconds.
 
 use leptos::prelude::*;
+use leptos_router::{lazy_route, LazyRoute};
 
 use std::collections::BTreeMap;
 
 use crate::{
     browser,
-    components::{chart::TrafficChart, nav::use_viewer, template_select::TemplateSelect},
+    components::{
+        chart::TrafficChart, hydrated::use_hydrated, nav::use_viewer,
+        template_select::TemplateSelect,
+    },
     model::{
         Dashboard, EnterpriseData, FieldKind, FieldProblem, InstanceView, PlanBody, Role, Scope,
         Spend, TemplateView, UsageStats, WarmupJobView,
@@ -46,6 +50,20 @@ pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem
     ))
 }
 
+/// The dashboard as a route whose code loads when it is opened.
+pub struct DashboardRoute;
+
+#[lazy_route]
+impl LazyRoute for DashboardRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <DashboardPage /> }.into_any()
+    }
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let viewer = use_viewer();
@@ -66,6 +84,7 @@ fn Board() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let clear = ServerAction::<ClearCache>::new();
     let start = ServerAction::<StartWarmup>::new();
+    let hydrated = use_hydrated();
     let data = Resource::new(
         move || (tick.get(), clear.version().get(), start.version().get()),
         |_| load_dashboard(),
@@ -111,7 +130,7 @@ fn Board() -> impl IntoView {
                 <button
                     type="button"
                     class="danger"
-                    disabled=move || clear.pending().get()
+                    disabled=move || !hydrated.get() || clear.pending().get()
                     on:click=on_clear
                 >
                     {move || if clear.pending().get() { "正在清除…" } else { "清除缓存" }}
@@ -443,6 +462,7 @@ fn WarmupPanel(
 
 #[component]
 fn WarmupForm(templates: Vec<TemplateView>, start: ServerAction<StartWarmup>) -> impl IntoView {
+    let hydrated = use_hydrated();
     let templates = StoredValue::new(templates);
     let template_id = RwSignal::new(templates.with_value(|t| t[0].id.clone()));
     let values = RwSignal::new(BTreeMap::<String, String>::new());
@@ -526,7 +546,7 @@ fn WarmupForm(templates: Vec<TemplateView>, start: ServerAction<StartWarmup>) ->
                 />
             </div>
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || start.pending().get()>
+                <button type="submit" class="primary" disabled=move || !hydrated.get() || start.pending().get()>
                     "预热全部章节"
                 </button>
             </div>

@@ -2,6 +2,7 @@
 //! loaded from outside the app.
 
 use leptos::prelude::*;
+use leptos_router::{lazy_route, LazyRoute};
 
 use crate::model::{DocsView, OperationView};
 
@@ -11,6 +12,20 @@ pub async fn load_docs() -> Result<DocsView, ServerFnError> {
     Ok(crate::pages::server::docs::view(
         std::str::from_utf8(&state.openapi).unwrap_or("{}"),
     ))
+}
+
+/// The documentation as a route whose code loads when it is opened.
+pub struct DocsRoute;
+
+#[lazy_route]
+impl LazyRoute for DocsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <DocsPage /> }.into_any()
+    }
 }
 
 #[component]

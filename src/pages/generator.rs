@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::plan::{enterprise_data, write_into, PlanPanel, PlanStore};
+use super::plan::{enterprise_data, write_into, LazyPlanPanel, PlanStore};
 use crate::{
     browser,
     components::{
@@ -298,7 +298,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
                 <QuotaLine refresh=Signal::derive(move || (busy(), plan_busy.get())) />
             </form>
             <ResultPanel single copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
-            <PlanPanel store=plan />
+            <LazyPlanPanel store=plan />
         </div>
     }
 }

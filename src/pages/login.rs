@@ -2,7 +2,21 @@
 //! `/login?token=…` link is handled by the server before this page is rendered.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{hooks::use_query_map, lazy_route, LazyRoute};
+
+/// The login form as a route whose code loads when it is opened.
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LoginPage /> }.into_any()
+    }
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

@@ -260,8 +260,24 @@ impl LineBuffer {
     }
 }
 
+/// The plan's cards, whose code arrives in its own wasm chunk once the page is usable: a
+/// plan is only ever shown in the browser (it lives in `localStorage` or is being written), so
+/// the server renders nothing here and the form works before the cards' code is loaded.
 #[component]
-pub fn PlanPanel(store: PlanStore) -> impl IntoView {
+pub fn LazyPlanPanel(store: PlanStore) -> impl IntoView {
+    let ready = RwSignal::new(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| ready.set(true));
+    move || ready.get().then(|| Suspend::new(plan_panel(store)))
+}
+
+#[lazy]
+fn plan_panel(store: PlanStore) -> AnyView {
+    view! { <PlanPanel store /> }.into_any()
+}
+
+#[component]
+fn PlanPanel(store: PlanStore) -> impl IntoView {
     let plan = store.plan;
     // Only a new plan rebuilds the cards; streamed text and typing update them in place.
     let shape = Memo::new(move |_| {

@@ -114,9 +114,14 @@ pub async fn spawn_app_with(file: Option<&str>, env: &[(&str, String)]) -> TestA
     }
     let settings = Settings::from_sources(file.map(|text| ("test.toml", text)), &vars)
         .expect("test settings are valid");
+    // The build's site, unless a test brings its own files.
+    let site_root = vars
+        .get("LEPTOS_SITE_ROOT")
+        .cloned()
+        .unwrap_or_else(|| "target/site".into());
     let options = LeptosOptions::builder()
         .output_name("yueen")
-        .site_root("target/site")
+        .site_root(site_root)
         .build();
     let app = Application::build(settings, options)
         .await

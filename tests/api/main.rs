@@ -2,6 +2,7 @@
 #![cfg(feature = "ssr")]
 
 mod ai_retry;
+mod assets;
 mod balancer;
 mod binary;
 mod check;
