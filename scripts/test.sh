@@ -8,8 +8,19 @@ cd "$(dirname "$0")/.."
 # Every process this run starts carries the tag; none may outlive the run.
 mark_run
 redis_dir=""
+front_pid=""
+# A process and everything it started (the background wasm build: cargo-leptos, cargo, rustc).
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
 finish() {
   local status=$?
+  if [ -n "$front_pid" ] && kill -0 "$front_pid" 2>/dev/null; then
+    kill_tree "$front_pid"
+    wait "$front_pid" 2>/dev/null || true
+  fi
   if [ -n "$redis_dir" ]; then
     kill "$(cat "$redis_dir/redis.pid" 2>/dev/null)" 2>/dev/null || true
   fi
@@ -25,8 +36,13 @@ log "检查代码格式与模块依赖（模块之间的 use 不成环）"
 cargo fmt --check
 python3 scripts/module_cycles.py
 
-log "构建服务端与 wasm（cargo leptos build --split：按页面拆分 wasm）"
-cargo leptos build --split
+# The wasm (split by page, hashed names, as released) builds beside the server and the Rust
+# tests, which do not need it: cargo-leptos would build the two one after the other.
+log "构建 wasm（后台进行，cargo leptos build --split --frontend-only）与服务端"
+front_log=$(mktemp)
+cargo leptos build --split --frontend-only >"$front_log" 2>&1 &
+front_pid=$!
+cargo leptos build --server-only
 
 log "Rust 单元测试与 HTTP 集成测试"
 # Bounded: a hung test must fail the run, not stall it.
@@ -34,6 +50,14 @@ timeout 20m cargo leptos test
 
 log "API 模糊测试（schemathesis，按 OpenAPI 文档，约 90 秒）"
 timeout 10m bash scripts/fuzz-api.sh
+
+log "等待 wasm 构建完成"
+if ! wait "$front_pid"; then
+  tail -40 "$front_log" >&2
+  echo "wasm 构建失败" >&2
+  exit 1
+fi
+rm -f "$front_log"
 
 log "基准测试脚本冒烟运行（bench/run.sh --smoke，几秒钟）"
 timeout 5m bash bench/run.sh --smoke
