@@ -193,8 +193,9 @@ if [ $SMOKE = 0 ]; then
     echo "Chromium (Playwright, \`bench/first-use.js\`), a new profile per run (cold cache), network"
     echo "emulation 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip, CPU slowed 4×. \"Usable\" is"
     echo "measured from the start of navigation until the page is hydrated (\`<html data-hydrated>\`,"
-    echo "set once every part of the page, its lazily loaded chunk included, answers to input) and, on"
-    echo "\`/\`, the \"生成章节\" button is enabled. Bytes are the wasm and JS transferred by then."; echo
+    echo "set once the page's code, a lazily loaded page's own chunk included, has hydrated it) and, on"
+    echo "\`/\`, the \"生成章节\" button is enabled. Bytes are the wasm and JS received by then (on \`/\`,"
+    echo "the plan cards' chunk, requested once the page is hydrated, is mostly still on its way)."; echo
     echo "$PAGES"; echo
     echo "$BUNDLE"; echo
     echo "## Targets"; echo

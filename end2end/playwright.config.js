@@ -8,9 +8,12 @@ const baseURL = `http://127.0.0.1:${port}`;
 const failingPort = port + 1;
 const upstreamPort = port + 2;
 
+// The memory and Redis rounds may run at once: each keeps its logs and results apart.
+const mode = process.env.E2E_REDIS_URL ? 'redis' : 'memory';
+
 const serverEnv = {
   LEPTOS_SITE_ROOT: 'target/site',
-  LOG_DIR: 'target/e2e-logs',
+  LOG_DIR: `target/e2e-logs/${mode}`,
   ADMIN_TOKEN: 'e2e-admin-token',
   USER_TOKENS: 'e2e-user-token',
   // Empty means unset, and stops a developer's .env from switching on a real model.
@@ -32,7 +35,7 @@ module.exports = defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  outputDir: 'test-results',
+  outputDir: `test-results/${mode}`,
   use: {
     baseURL,
     screenshot: 'only-on-failure',
@@ -76,7 +79,7 @@ module.exports = defineConfig({
       env: {
         ...serverEnv,
         LEPTOS_SITE_ADDR: `127.0.0.1:${failingPort}`,
-        LOG_DIR: 'target/e2e-logs-failing',
+        LOG_DIR: `target/e2e-logs/${mode}-failing`,
         OPENAI_API_KEY: 'sk-e2e-fake-key',
         OPENAI_BASE_URL: `http://127.0.0.1:${upstreamPort}/v1`,
         AI_MAX_RETRIES: '1',

@@ -10,14 +10,15 @@ cd "$(dirname "$0")/.."
 ensure_apt python3:python3
 
 SCHEMATHESIS_VERSION=4.32.5
-VENV=target/tools/schemathesis
+# A tool of this machine, like cargo-leptos: kept outside the checkout, installed once.
+VENV=$(realpath -m "${SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/yueen/schemathesis-$SCHEMATHESIS_VERSION}")
 BIN=${FUZZ_SERVER_BIN:-target/debug/yueen}
 TOKEN=fuzz-admin-token-0123
 MAX_TIME=${FUZZ_MAX_TIME:-90}
 
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   log "安装 schemathesis $SCHEMATHESIS_VERSION（Python 虚拟环境 $VENV）"
-  rm -rf "$VENV"
+  rm -rf "$VENV"; mkdir -p "$(dirname "$VENV")"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     # Debian's python3 needs its venv package for ensurepip.
     as_root apt-get update -qq
@@ -46,7 +47,7 @@ for _ in $(seq 100); do
 done
 
 # Run from the scratch directory: schemathesis keeps its state in the working directory.
-st="$PWD/$VENV/bin/schemathesis"
+st="$VENV/bin/schemathesis"
 config="$PWD/scripts/schemathesis.toml"
 (cd "$work" && "$st" --no-color --config-file "$config" run "http://127.0.0.1:$port/api/openapi.json" \
   --checks all -H "Authorization: Bearer $TOKEN" --max-time "$MAX_TIME")

@@ -114,15 +114,30 @@ pub fn compression() -> CompressionLayer<impl Predicate> {
 pub async fn cache_policy(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let mut response = next.run(req).await;
-    if response.headers().contains_key(header::CACHE_CONTROL) {
-        return response;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        if let Some(policy) = policy_for(&path, &response) {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        }
     }
-    if let Some(policy) = policy_for(&path, &response) {
+    // A precompressed copy is chosen by `Accept-Encoding`, and `ServeDir` does not say so: a
+    // shared cache must not hand the brotli copy to a client that did not ask for it.
+    if path.starts_with("/pkg/") && !varies_by_encoding(response.headers()) {
         response
             .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
+}
+
+fn varies_by_encoding(headers: &header::HeaderMap) -> bool {
+    headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("accept-encoding"))
 }
 
 fn policy_for(path: &str, response: &Response) -> Option<&'static str> {

@@ -79,8 +79,9 @@ pub fn focus(id: &str) {
     let _ = id;
 }
 
-/// Marks the document as interactive (`<html data-hydrated>`): the page's code has loaded,
-/// every part of it included, and it answers to input. What the benchmarks and tests wait for.
+/// Marks the document as interactive (`<html data-hydrated>`): the page's code has loaded (a
+/// lazily loaded page's own chunk included) and hydrated it. Parts loaded after that (the plan
+/// cards) come later. What the benchmarks and tests wait for.
 pub fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     if let Some(root) = web_sys::window()

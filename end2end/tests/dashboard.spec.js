@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, watchConsole, uniqueName, shot } = require('./support');
+const { ADMIN, USER, loginWithLink, watchConsole, waitInteractive, uniqueName, shot } = require('./support');
 
 function seedRequest(name) {
   return {
@@ -21,6 +21,7 @@ async function statValue(page, key) {
 test('the dashboard refreshes by itself and its counters follow the traffic', async ({ page, request }) => {
   const problems = watchConsole(page);
   await loginWithLink(page, ADMIN, '/admin/cache');
+  await waitInteractive(page);
   await expect(page.locator('h1')).toHaveText('缓存看板');
   await expect(page.getByTestId('ai-mode')).toHaveText('模拟生成器');
   const expectedBackend = process.env.E2E_REDIS_URL ? 'Redis + 本地 L1' : '内存';
@@ -58,6 +59,7 @@ test('an admin clears the cache after confirming', async ({ page, request }) => 
   const body = seedRequest(uniqueName('清除企业'));
   await request.post('/api/ai/generate', { data: body, headers });
   await loginWithLink(page, ADMIN, '/admin/cache');
+  await waitInteractive(page);
   await expect(page.getByRole('button', { name: '清除缓存' })).toBeEnabled();
 
   let asked = '';
@@ -78,6 +80,7 @@ test('dismissing the confirmation clears nothing', async ({ page, request }) => 
   const body = seedRequest(uniqueName('保留企业'));
   await request.post('/api/ai/generate', { data: body, headers });
   await loginWithLink(page, ADMIN, '/admin/cache');
+  await waitInteractive(page);
   await expect(page.getByRole('button', { name: '清除缓存' })).toBeEnabled();
   page.once('dialog', (dialog) => dialog.dismiss());
   await page.getByRole('button', { name: '清除缓存' }).click();
@@ -99,6 +102,7 @@ test('an admin warms up every section of a template and sees it finish', async (
   const problems = watchConsole(page);
   const name = uniqueName('预热企业');
   await loginWithLink(page, ADMIN, '/admin/cache');
+  await waitInteractive(page);
   await expect(page.getByRole('button', { name: '预热全部章节' })).toBeEnabled();
   await page.selectOption('select[name="warmup_template_id"]', 'emergency_plan');
   await page.fill('input[name="warmup_enterprise_name"]', name);
@@ -126,6 +130,7 @@ test('an admin warms up every section of a template and sees it finish', async (
 
 test('a warm-up with missing fields says which', async ({ page }) => {
   await loginWithLink(page, ADMIN, '/admin/cache');
+  await waitInteractive(page);
   await expect(page.getByRole('button', { name: '预热全部章节' })).toBeEnabled();
   await page.getByRole('button', { name: '预热全部章节' }).click();
   await expect(page.getByTestId('warmup-started')).toContainText('请填写企业名称');

@@ -23,9 +23,17 @@ function watchConsole(page) {
   return problems;
 }
 
+/**
+ * Waits until the page's code (a lazily loaded page's own chunk included) has hydrated it. The
+ * debug build's wasm is several megabytes: while both test rounds share the machine, this can
+ * take longer than an ordinary expectation waits.
+ */
+async function waitInteractive(page) {
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(1, { timeout: 30_000 });
+}
+
 async function waitHydrated(page) {
-  // The whole page, its lazily loaded chunks included, is interactive...
-  await expect(page.locator('html[data-hydrated]')).toHaveCount(1);
+  await waitInteractive(page);
   // ...and the generate button, rendered disabled, enabled by it.
   await expect(page.getByRole('button', { name: '生成章节' })).toBeEnabled();
 }
@@ -49,4 +57,4 @@ function uniqueName(prefix) {
 }
 
 module.exports = {
-  QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot };
+  QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitInteractive, waitHydrated, fillSeedForm, uniqueName, shot };

@@ -47,9 +47,8 @@ pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
     key.push_str(parts.section);
     key.push(':');
     let mut digest = [0u8; 64];
-    if hex::encode_to_slice(h.finalize(), &mut digest).is_ok() {
-        key.push_str(std::str::from_utf8(&digest).unwrap_or_default());
-    }
+    hex::encode_to_slice(h.finalize(), &mut digest).expect("32 bytes fill 64 hex digits");
+    key.push_str(std::str::from_utf8(&digest).expect("hex digits are ASCII"));
     key
 }
 

@@ -57,6 +57,8 @@ async fn hashed_files_are_immutable_and_sent_precompressed() {
     );
     assert_eq!(header(&br, "content-encoding"), Some("br"));
     assert_eq!(header(&br, "content-type"), Some("application/wasm"));
+    // A shared cache keeps one copy per encoding.
+    assert_eq!(header(&br, "vary"), Some("accept-encoding"));
     assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli copy");
 
     let gz = get(&app, &path, "gzip").await;
@@ -65,6 +67,7 @@ async fn hashed_files_are_immutable_and_sent_precompressed() {
 
     let plain = get(&app, &path, "identity").await;
     assert_eq!(header(&plain, "content-encoding"), None);
+    assert_eq!(header(&plain, "vary"), Some("accept-encoding"));
     assert_eq!(plain.bytes().await.unwrap().as_ref(), b"\0asm plain");
 }
 
