@@ -50,7 +50,9 @@ python3 scripts/module_cycles.py
 # the API fuzzer, none of which needs it; with hashed names cargo-leptos would build it and the
 # server one after the other.
 log "构建服务端（wasm 在后台构建：cargo leptos build --split --frontend-only）"
-bg_start wasm cargo leptos build --split --frontend-only
+# At a lower priority: the server and its tests are on the critical path, the wasm is not
+# needed until the browser tests.
+bg_start wasm nice -n 10 cargo leptos build --split --frontend-only
 cargo leptos build --server-only
 
 log "API 模糊测试在后台开始（schemathesis，按 OpenAPI 文档，约 90 秒）"
