@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 SMOKE=0; [ "${1:-}" = "--smoke" ] && SMOKE=1
 . bench/lib.sh
+. scripts/leptos-env.sh
 
 command -v wrk >/dev/null || { sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo; $sudo_ apt-get install -y -qq wrk; }
 
@@ -16,11 +17,11 @@ if [ $SMOKE = 0 ]; then
     export PATH="$PWD/target/tools/node_modules/.bin:$PATH"
   fi
   cargo leptos build --release --split --precompress
-  cargo build --release --no-default-features --features ssr --bin yueen-baseline
+  with_leptos_env release cargo build --release --no-default-features --features ssr --bin yueen-baseline
 else
   # The test command has built both already (`cargo leptos build`, `cargo leptos test`).
   [ -x "$BIN" ] || cargo leptos build --split
-  [ -x "$BASE_BIN" ] || cargo build --features ssr --bin yueen-baseline
+  [ -x "$BASE_BIN" ] || with_leptos_env debug cargo build --no-default-features --features ssr --bin yueen-baseline
 fi
 
 start_redis; REDIS_PORT=$RP; REDIS_PID=$RPID
@@ -48,8 +49,9 @@ R[baseline]=${R[baseline_$MID]}; R[l1_hits]=${R[l1_$MID]}; R[redis_hits]=${R[red
 # min–max over the rounds of a scenario's ratio to its round's baseline, or of its p99.
 spread() { # SCENARIO ratio|p99
   for r in $(seq $ROUNDS); do
-    if [ "$2" = ratio ]; then ratio "$(field "${R[$1_$r]}" rps)" "$(field "${R[baseline_$r]}" rps)"
-    else field "${R[$1_$r]}" p99_ms; fi; echo
+    if [ "$2" = ratio ]; then v=$(ratio "$(field "${R[$1_$r]}" rps)" "$(field "${R[baseline_$r]}" rps)")
+    else v=$(field "${R[$1_$r]}" p99_ms); fi
+    echo "$v"
   done | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}'
 }
 # Every round must meet a goal for the run to meet it.

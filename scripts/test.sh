@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 . scripts/leftovers.sh
+. scripts/leptos-env.sh
 # Every process this run starts carries the tag; none may outlive the run.
 mark_run
 redis_dir=""
@@ -63,11 +64,7 @@ log "Rust 单元测试与 HTTP 集成测试"
 # nothing is compiled twice). `cargo leptos test` would also run the library's tests a second
 # time built for the browser side on this machine: the same tests, and a third build of the
 # framework. Bounded: a hung test must fail the run, not stall it.
-LEPTOS_OUTPUT_NAME=yueen LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
-  LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. \
-  LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=true LEPTOS_HASH_FILE_NAME=hash.txt \
-  RUSTFLAGS="--cfg erase_components" \
-  timeout 20m cargo test --no-default-features --features ssr
+with_leptos_env debug timeout 20m cargo test --no-default-features --features ssr
 
 log "API 模糊测试结果"
 bg_wait fuzz

@@ -5,7 +5,7 @@
 mod link;
 mod scripts;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, time::Duration};
 
 use rand::RngCore;
 use redis::{AsyncCommands, Client};
@@ -117,7 +117,8 @@ impl RedisCache {
     }
 
     /// The value and its remaining time to live, in one round trip.
-    pub async fn get(&self, key: &str) -> Result<Option<(Arc<str>, Duration)>, CacheError> {
+    /// The value and its time to live. As Redis sent it: the caller takes what it keeps.
+    pub async fn get(&self, key: &str) -> Result<Option<(String, Duration)>, CacheError> {
         let mut conn = self.conn();
         let (value, pttl): (Option<String>, i64) = self
             .bounded(
@@ -129,10 +130,7 @@ impl RedisCache {
                     .query_async(&mut conn),
             )
             .await?;
-        Ok(value.map(|v| {
-            let ttl = Duration::from_millis(pttl.max(0) as u64);
-            (Arc::from(v), ttl)
-        }))
+        Ok(value.map(|v| (v, Duration::from_millis(pttl.max(0) as u64))))
     }
 
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
