@@ -96,8 +96,12 @@ pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> 
 /// precompressed copy. Streams are left alone, so each event leaves as it is written.
 pub fn compression() -> CompressionLayer<impl Predicate> {
     let worth_it = SizeAbove::new(1024)
-        .and(NotForContentType::const_new("text/event-stream"))
-        .and(NotForContentType::const_new("application/octet-stream"))
+        .and(NotForContentType::const_new(
+            crate::headers::STREAM_TYPES[0],
+        ))
+        .and(NotForContentType::const_new(
+            crate::headers::STREAM_TYPES[1],
+        ))
         .and(NotForContentType::IMAGES)
         // Word files are zip archives already.
         .and(NotForContentType::const_new(
@@ -160,7 +164,7 @@ fn policy_for(path: &str, response: &Response) -> Option<&'static str> {
             REVALIDATE
         });
     }
-    let static_file = found && !path.starts_with("/api/") && path.rsplit('/').next()?.contains('.');
+    let static_file = found && path.rsplit('/').next()?.contains('.');
     static_file.then_some(PLAIN_FILE)
 }
 

@@ -58,10 +58,13 @@ pub fn secure(response: &mut Response) {
     }
 }
 
-/// Server-sent events, and the byte streams of the pages' streaming server functions.
+/// Content types of answers written as they are produced: server-sent events, and the byte
+/// streams of the pages' streaming server functions. Not buffered by a proxy, not compressed.
+pub const STREAM_TYPES: [&str; 2] = ["text/event-stream", "application/octet-stream"];
+
 fn is_stream(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/event-stream") || t == "application/octet-stream")
+        .is_some_and(|t| STREAM_TYPES.iter().any(|s| t.starts_with(s)))
 }
