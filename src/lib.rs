@@ -20,6 +20,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
 #[cfg(feature = "ssr")]
+pub mod china_time;
+#[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
@@ -39,6 +41,8 @@ pub mod headers;
 pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod ops;
+#[cfg(feature = "ssr")]
+pub mod plans;
 #[cfg(feature = "ssr")]
 pub mod prompt;
 #[cfg(feature = "ssr")]

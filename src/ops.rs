@@ -35,12 +35,14 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// 200 while requests can be served, degraded or not; 503 once shutting down.
+/// 200 while requests can be served, degraded (Redis or the plans' database down) or not; 503
+/// once shutting down.
 async fn readyz(State(state): State<AppState>) -> Response {
     let ready = state.ready.load(Ordering::Relaxed);
     let cache = state.generation.cache().stats();
     let ai = state.generation.ai().stats();
-    let status = match (ready, cache.degraded) {
+    let database = state.plans.health().await.is_ok();
+    let status = match (ready, cache.degraded || !database) {
         (false, _) => "stopping",
         (true, true) => "degraded",
         (true, false) => "ready",
@@ -54,6 +56,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "breaker": cache.breaker,
         },
         "ai": { "mode": ai.mode, "model": ai.model },
+        "database": { "engine": state.plans.engine().as_str(), "available": database },
         "templates": state.generation.registry().templates().len(),
     }));
     let code = if ready {

@@ -36,7 +36,9 @@ use crate::{
     export,
     generation::GenerationService,
     metrics::Metrics,
-    ops, serve, shutdown,
+    ops,
+    plans::PlanService,
+    serve, shutdown,
     state::{AppState, Shared},
     templates::Registry,
     usage::{ledger::Prices, Accounts},
@@ -47,6 +49,8 @@ use crate::{
 pub enum StartupError {
     #[error("{0}")]
     Templates(#[from] crate::templates::RegistryError),
+    #[error("预案库配置错误: {0}")]
+    Store(String),
     #[error("无法创建 HTTP 客户端: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("无法监听地址 {addr}: {source}")]
@@ -72,8 +76,12 @@ impl Application {
         settings: Settings,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
-        let registry = Registry::load(settings.server.templates_path.as_deref())?;
+        let registry = Arc::new(Registry::load(settings.server.templates_path.as_deref())?);
         tracing::info!("已加载 {} 个预案模板", registry.templates().len());
+        let plans = Arc::new(
+            PlanService::new(&settings.store, registry.clone()).map_err(StartupError::Store)?,
+        );
+        plans.spawn_housekeeping();
 
         let cache = CacheService::start(&settings.cache).await;
         let ai = Arc::new(AiService::from_settings(&settings.ai)?);
@@ -123,7 +131,7 @@ impl Application {
         };
         let openapi = api::openapi::document(&registry).into();
         let generation = Arc::new(
-            GenerationService::new(Arc::new(registry), cache.clone(), ai, accounts)
+            GenerationService::new(registry, cache.clone(), ai, accounts)
                 .with_plan_concurrency(settings.ai.plan_concurrency)
                 .keeping_incomplete(settings.cache.keep_incomplete),
         );
@@ -143,6 +151,7 @@ impl Application {
                 settings.server.report_interval,
             )),
             generation,
+            plans,
             body_limit: settings.server.body_limit_bytes,
             history,
             metrics,

@@ -10,7 +10,7 @@ use leptos::config::LeptosOptions;
 
 use crate::{
     auth::Auth, cache::history::History, deployment::Deployment, generation::GenerationService,
-    metrics::Metrics, warmup::Warmup,
+    metrics::Metrics, plans::PlanService, warmup::Warmup,
 };
 
 /// Cloned for every request by axum's `State`, so it is one `Arc`.
@@ -48,6 +48,8 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub generation: Arc<GenerationService>,
+    /// Writers' saved plans and their versions.
+    pub plans: Arc<PlanService>,
     /// Behind one `Arc`: the gate and the origin check take it for every request.
     pub auth: Arc<Auth>,
     pub body_limit: usize,

@@ -14,7 +14,12 @@ use utoipa::{
     IntoResponses, ToSchema,
 };
 
-use crate::{generation::GenerationError, model::FieldProblem, usage::limits::LimitError};
+use crate::{
+    generation::GenerationError,
+    model::{FieldProblem, SavedPlan},
+    plans::StoreError,
+    usage::limits::LimitError,
+};
 
 /// Every error: `success` is false.
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,6 +38,9 @@ pub struct ErrorBody {
     /// Present for validation errors: every rejected field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<FieldProblem>>,
+    /// Present for a save that conflicts (409): the plan as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<SavedPlan>>,
 }
 
 #[derive(Debug)]
@@ -51,6 +59,7 @@ impl ApiError {
                 code: code.to_owned(),
                 message: message.into(),
                 details: None,
+                current: None,
             },
             retry_after: None,
         }
@@ -138,6 +147,30 @@ impl From<GenerationError> for ApiError {
             GenerationError::Ai(_) => StatusCode::BAD_GATEWAY,
         };
         Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            StoreError::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            StoreError::NoVersion => (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND"),
+            StoreError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            StoreError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            StoreError::TooMany(_) | StoreError::TooManyVersions(_) => {
+                (StatusCode::FORBIDDEN, "PLAN_LIMIT")
+            }
+            StoreError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
+            StoreError::Full => (StatusCode::INSUFFICIENT_STORAGE, "STORE_FULL"),
+        };
+        let mut error = Self::new(status, code, message);
+        match e {
+            StoreError::Conflict(current) => error.body.current = Some(current),
+            StoreError::Unavailable => error.retry_after = Some(std::time::Duration::from_secs(5)),
+            _ => {}
+        }
+        error
     }
 }
 
@@ -230,6 +263,46 @@ impl IntoResponses for ClearErrors {
             (403, "需要管理员令牌"),
             GUESSING,
             (503, "Redis 不可用，未能清除"),
+        ])
+    }
+}
+
+const STORE_DOWN: (u16, &str) = (503, "预案库暂时无法访问（带 Retry-After）");
+
+/// Reading a saved plan or its versions.
+pub struct StoreReadErrors;
+
+impl IntoResponses for StoreReadErrors {
+    fn responses() -> Documented {
+        documented(&[
+            UNAUTHORIZED,
+            (404, "预案或版本不存在（或属于其他用户）"),
+            INVALID,
+            GUESSING,
+            STORE_DOWN,
+        ])
+    }
+}
+
+/// Writing a saved plan.
+pub struct StoreWriteErrors;
+
+impl IntoResponses for StoreWriteErrors {
+    fn responses() -> Documented {
+        documented(&[
+            BAD_JSON,
+            UNAUTHORIZED,
+            (403, "预案数量或手动保存的版本数已达上限（PLAN_LIMIT）"),
+            (404, "预案或版本不存在（或属于其他用户）"),
+            (
+                409,
+                "base_revision 不是最新的：预案已在别处修改，未写入；error.current 为当前的预案",
+            ),
+            TOO_LARGE,
+            INVALID,
+            GUESSING,
+            STORE_DOWN,
+            (507, "预案库存储空间已满"),
         ])
     }
 }

@@ -1,11 +1,12 @@
 //! The JSON body extractor: reads the body itself so that bad JSON, a body of the wrong shape
 //! or an oversized body all answer in the API's error shape and in Chinese. A body of the wrong
-//! shape is named by the path of its first wrong field.
+//! shape is named by the path of its first wrong field. Path and query parameters answer in
+//! that shape too.
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, Request},
-    http::StatusCode,
+    extract::{FromRequest, FromRequestParts, Path, Query, Request},
+    http::{request::Parts, StatusCode},
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
@@ -18,16 +19,61 @@ use crate::{
 
 pub struct JsonBody<T>(pub T);
 
+/// Room beside the plan in a plan request's body (title, note, revision).
+pub const PLAN_BODY_SLACK: usize = 16 * 1024;
+
+/// Path parameters; a segment of the wrong shape names no resource: 404 in the API's shape.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::not_found("预案或版本不存在"))
+    }
+}
+
+/// Query parameters; one of the wrong shape is 422 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| {
+                let text = e.body_text();
+                let text = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                ApiError::validation(vec![FieldProblem {
+                    field: "query".into(),
+                    message: format!("查询参数不正确：{text}"),
+                }])
+            })
+    }
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = if req.uri().path().starts_with("/api/plans") {
+            crate::plans::MAX_PLAN_BYTES + PLAN_BODY_SLACK
+        } else {
+            state.body_limit
+        };
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "PAYLOAD_TOO_LARGE",
-                    format!("请求体过大，上限为 {} 字节", state.body_limit),
+                    format!("请求体过大，上限为 {limit} 字节"),
                 )
             } else {
                 ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "无法读取请求体")

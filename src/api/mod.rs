@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod handlers;
 pub mod openapi;
+mod plans;
 mod responses;
 
 use axum::{
@@ -29,9 +30,38 @@ pub fn router(body_limit: usize) -> Router<AppState> {
         .route("/api/ai/cache", delete(handlers::clear_cache))
         .route("/api/templates", get(handlers::templates))
         .route("/api/openapi.json", get(handlers::openapi_json))
+        .merge(plan_routes())
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .route("/api", any(not_found))
         .route("/api/", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
+}
+
+/// The saved plans, whose bodies carry a whole plan: a limit of their own.
+fn plan_routes() -> Router<AppState> {
+    let id = "/api/plans/{id}";
+    Router::new()
+        .route("/api/plans", get(plans::list).post(plans::create))
+        .route(id, get(plans::get).put(plans::update).delete(plans::delete))
+        .route("/api/plans/{id}/undelete", post(plans::undelete))
+        .route("/api/plans/{id}/duplicate", post(plans::duplicate))
+        .route(
+            "/api/plans/{id}/versions",
+            get(plans::versions).post(plans::save_version),
+        )
+        .route("/api/plans/{id}/versions/{version}", get(plans::version))
+        .route(
+            "/api/plans/{id}/versions/{version}/restore",
+            post(plans::restore),
+        )
+        .route("/api/plans/{id}/diff", get(plans::diff))
+        .route("/api/plans/{id}/export/docx", get(plans::export_docx))
+        .route(
+            "/api/plans/{id}/export/markdown",
+            get(plans::export_markdown),
+        )
+        .layer(DefaultBodyLimit::max(
+            crate::plans::MAX_PLAN_BYTES + extract::PLAN_BODY_SLACK,
+        ))
 }

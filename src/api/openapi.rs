@@ -11,16 +11,18 @@ use utoipa::{
 
 use super::{
     error::{ErrorBody, ErrorResponse},
-    handlers,
+    handlers, plans,
     responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
 };
 use crate::{
     domain::enterprise::info_schema,
     generation::Generated,
     model::{
-        AiStats, BreakerStats, CacheStats, FieldKind, FieldProblem, FieldSpec, GenerateBody,
-        InstanceView, PlanBody, PlanOutcome, PlanSection, Scope, SectionEvent, SectionFailure,
-        SectionStatus, Spend, TierStats, Tiers, UsageStats, UserLimits, UserUsage,
+        AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan, FieldKind,
+        FieldProblem, FieldSpec, GenerateBody, InstanceView, NewPlan, NewVersion, Plan, PlanBody,
+        PlanMeta, PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, Scope,
+        SectionDiff, SectionEvent, SectionFailure, SectionStatus, Spend, TierStats, Tiers,
+        UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
     },
     templates::{Registry, Section, Template},
 };
@@ -57,6 +59,20 @@ impl Modify for BearerAuth {
         handlers::cache_stats,
         handlers::clear_cache,
         handlers::templates,
+        plans::list,
+        plans::create,
+        plans::get,
+        plans::update,
+        plans::delete,
+        plans::undelete,
+        plans::duplicate,
+        plans::versions,
+        plans::save_version,
+        plans::version,
+        plans::restore,
+        plans::diff,
+        plans::export_docx,
+        plans::export_markdown,
     ),
     components(schemas(
         GenerateBody, PlanBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
@@ -64,11 +80,18 @@ impl Modify for BearerAuth {
         Template, Section, FieldSpec, FieldKind, Generated, PlanResponse, PlanOutcome,
         crate::model::ElementSpec, crate::model::ElementCheck, crate::model::SectionCheck,
         PlanSection, SectionStatus, SectionFailure, SectionEvent, UsageStats, Spend, UserUsage,
-        UserLimits, Scope, InstanceView
+        UserLimits, Scope, InstanceView, Plan, PlanMeta, SavedPlan, PlanSummary, VersionSummary,
+        VersionKind, PlanVersion, NewPlan, PlanUpdate, NewVersion, DuplicatePlan, SectionDiff,
+        DiffRow, DiffSpan, DiffKind, plans::PlanListResponse, plans::SavedPlanResponse,
+        plans::VersionListResponse, plans::VersionResponse, plans::NewVersionResponse,
+        plans::DiffResponse, plans::DeletedResponse, plans::Sort
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "ai", description = "生成与缓存"))
+    tags(
+        (name = "ai", description = "生成与缓存"),
+        (name = "plans", description = "保存的预案与版本：只对令牌所属的用户可见")
+    )
 )]
 struct ApiDoc;
 

@@ -28,6 +28,55 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub ai: AiSettings,
     pub limits: LimitSettings,
+    pub store: StoreSettings,
+}
+
+/// Where writers' plans are kept, and how much of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// `postgres://…` (what several instances share) or `sqlite://…`; unset: the SQLite file
+    /// `yueen.db` under `data_dir`, made on first start.
+    #[serde(deserialize_with = "values::database_url")]
+    pub database_url: Option<SecretString>,
+    #[serde(deserialize_with = "values::path")]
+    pub data_dir: PathBuf,
+    /// Automatic versions (one per generated section) kept per plan; named ones are all kept.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 10_000>")]
+    pub auto_versions: usize,
+    /// Named versions a plan may have.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 10_000>")]
+    pub named_versions: usize,
+    /// Plans (the trash included) one user may keep.
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
+    pub max_plans_per_user: usize,
+    /// Days a deleted plan can still be restored.
+    #[serde(deserialize_with = "values::count_u32::<_, 1, 3650>")]
+    pub trash_days: u32,
+    /// Deadline for every database call (waiting for a connection included).
+    #[serde(
+        rename = "timeout_ms",
+        deserialize_with = "values::millis::<_, 100, 60_000>"
+    )]
+    pub timeout: Duration,
+    /// Connections this instance keeps open at most.
+    #[serde(deserialize_with = "values::count_u32::<_, 1, 1_000>")]
+    pub max_connections: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            auto_versions: 50,
+            named_versions: 200,
+            max_plans_per_user: 1000,
+            trash_days: 30,
+            timeout: Duration::from_secs(5),
+            max_connections: 8,
+        }
+    }
 }
 
 /// How much one user may ask for; unset is unlimited. The `[limits]` table holds everyone's

@@ -75,6 +75,14 @@ pub const ENV: &[(&str, &str)] = &[
         "limits.concurrent_generations",
     ),
     ("LIMIT_TOKENS_PER_DAY", "limits.tokens_per_day"),
+    ("DATABASE_URL", "store.database_url"),
+    ("DATA_DIR", "store.data_dir"),
+    ("PLAN_AUTO_VERSIONS", "store.auto_versions"),
+    ("PLAN_NAMED_VERSIONS", "store.named_versions"),
+    ("PLAN_MAX_PER_USER", "store.max_plans_per_user"),
+    ("PLAN_TRASH_DAYS", "store.trash_days"),
+    ("DATABASE_TIMEOUT_MS", "store.timeout_ms"),
+    ("DATABASE_MAX_CONNECTIONS", "store.max_connections"),
 ];
 
 const ENV_LAYER: &str = "环境变量";
@@ -87,6 +95,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "ai.api_key",
     "cache.redis_url",
     "cache.cluster_urls",
+    "store.database_url",
 ];
 
 /// The config file's values, named after the file.

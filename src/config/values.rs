@@ -335,6 +335,24 @@ pub fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretS
     Ok(text(d)?.map(SecretString::from))
 }
 
+/// `postgres://`, `postgresql://` or `sqlite:`. Reported without the value: it may hold a
+/// password.
+pub fn database_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    let Some(v) = text(d)? else {
+        return Ok(None);
+    };
+    let scheme = v.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "postgres" | "postgresql" | "sqlite") {
+        return Err(de::Error::custom(
+            "应以 postgres://、postgresql:// 或 sqlite: 开头",
+        ));
+    }
+    if Url::parse(&v).is_err() {
+        return Err(de::Error::custom("不是有效的数据库地址"));
+    }
+    Ok(Some(SecretString::from(v)))
+}
+
 /// The cache key prefix: no spaces or control characters, at most 64 bytes.
 pub fn key_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v: String = serde::Deserialize::deserialize(d)?;

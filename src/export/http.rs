@@ -1,7 +1,7 @@
 //! `POST /export/docx` and `POST /export/markdown`: the plan the page sends (a form field
 //! `plan` holding JSON) back as a download named after the enterprise and the date.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::{
     extract::State,
@@ -13,7 +13,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use crate::{
-    export::{docx, markdown, PlanDocument},
+    export::{docx, markdown, ExportFormat, PlanDocument},
     state::AppState,
     templates::Registry,
 };
@@ -29,28 +29,51 @@ pub struct ExportForm {
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 pub async fn docx(State(state): State<AppState>, Form(form): Form<ExportForm>) -> Response {
-    let plan = match read(&form, state.generation.registry()) {
-        Ok(plan) => plan,
-        Err(response) => return *response,
-    };
-    match docx::render(&plan) {
-        Ok(bytes) => download(&plan.file_name("docx"), DOCX_TYPE, bytes),
-        Err(e) => {
-            tracing::error!("{e}");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-        }
-    }
+    export(&state, &form, ExportFormat::Docx)
 }
 
 pub async fn markdown(State(state): State<AppState>, Form(form): Form<ExportForm>) -> Response {
-    match read(&form, state.generation.registry()) {
-        Ok(plan) => download(
+    export(&state, &form, ExportFormat::Markdown)
+}
+
+fn export(state: &AppState, form: &ExportForm, format: ExportFormat) -> Response {
+    let plan = match read(form, state.generation.registry()) {
+        Ok(plan) => plan,
+        Err(response) => return *response,
+    };
+    render(&plan, format).unwrap_or_else(|e| {
+        tracing::error!("{e}");
+        problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+    })
+}
+
+/// A saved plan as a download, with the self-check appendix when `self_check`.
+pub fn download_plan(
+    plan: &crate::model::Plan,
+    registry: &Registry,
+    self_check: bool,
+    format: ExportFormat,
+) -> Result<Response, String> {
+    let mut document = PlanDocument::from_plan(plan, registry).map_err(|e| e.to_string())?;
+    document.date = crate::china_time::date(SystemTime::now());
+    if !self_check {
+        document.self_check.clear();
+    }
+    render(&document, format).map_err(|e| e.to_string())
+}
+
+fn render(
+    plan: &PlanDocument,
+    format: ExportFormat,
+) -> Result<Response, crate::export::ExportError> {
+    Ok(match format {
+        ExportFormat::Docx => download(&plan.file_name("docx"), DOCX_TYPE, docx::render(plan)?),
+        ExportFormat::Markdown => download(
             &plan.file_name("md"),
             "text/markdown; charset=utf-8",
-            markdown::render(&plan).into_bytes(),
+            markdown::render(plan).into_bytes(),
         ),
-        Err(response) => *response,
-    }
+    })
 }
 
 fn read(form: &ExportForm, registry: &Registry) -> Result<PlanDocument, Box<Response>> {
@@ -61,7 +84,7 @@ fn read(form: &ExportForm, registry: &Registry) -> Result<PlanDocument, Box<Resp
         Box::new(problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))
     })?;
     if plan.date.trim().is_empty() {
-        plan.date = china_date(SystemTime::now());
+        plan.date = crate::china_time::date(SystemTime::now());
     }
     if form.self_check.is_none() {
         plan.self_check.clear();
@@ -112,45 +135,4 @@ fn problem(status: StatusCode, message: &str) -> Response {
         ),
     )
         .into_response()
-}
-
-/// Today's date in China (UTC+8), `YYYY-MM-DD`.
-fn china_date(now: SystemTime) -> String {
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-        + 8 * 3600;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to a Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn dates_in_china_time() {
-        assert_eq!(china_date(UNIX_EPOCH), "1970-01-01");
-        // 2026-11-25 16:30 UTC is already the 26th in Beijing.
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_624_200);
-        assert_eq!(china_date(t), "2026-11-26");
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
 }

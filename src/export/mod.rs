@@ -6,6 +6,13 @@ pub mod docx;
 pub mod http;
 pub mod markdown;
 
+/// The files a plan is exported as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Docx,
+    Markdown,
+}
+
 use crate::{
     model::{
         check::{clause_rows, CoveringSection},
@@ -15,11 +22,11 @@ use crate::{
 };
 
 /// The most sections a plan can have; more is not a plan but a mistake.
-const MAX_SECTIONS: usize = 50;
+pub const MAX_SECTIONS: usize = 50;
 /// The most characters a section may hold (a generous page count, far above any model answer).
-const MAX_SECTION_CHARS: usize = 50_000;
+pub const MAX_SECTION_CHARS: usize = 50_000;
 /// The most characters of a name, a title or the date.
-const MAX_NAME_CHARS: usize = 100;
+pub const MAX_NAME_CHARS: usize = 100;
 /// The largest form the export endpoints read: every section full, URL-encoded (up to nine
 /// bytes a Chinese character).
 pub const MAX_FORM_BYTES: usize = 8 * 1024 * 1024;
@@ -161,6 +168,11 @@ impl PlanDocument {
     pub fn from_json(raw: &str, registry: &Registry) -> Result<Self, ExportError> {
         let sent: Plan =
             serde_json::from_str(raw).map_err(|e| ExportError::Malformed(e.to_string()))?;
+        Self::from_plan(&sent, registry)
+    }
+
+    /// A plan (sent by the page, or saved) as it is printed, once checked.
+    pub fn from_plan(sent: &Plan, registry: &Registry) -> Result<Self, ExportError> {
         if sent.sections.len() > MAX_SECTIONS {
             return Err(ExportError::TooManySections);
         }
@@ -190,7 +202,7 @@ impl PlanDocument {
             chapters,
             self_check: registry
                 .template(&sent.template_id)
-                .map(|t| self_check(t, &sent))
+                .map(|t| self_check(t, sent))
                 .unwrap_or_default(),
         };
         for (name, value) in [

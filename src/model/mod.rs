@@ -7,6 +7,7 @@ pub mod deployment;
 pub mod docs;
 pub mod plan;
 pub mod request;
+pub mod saved;
 pub mod section;
 pub mod stats;
 pub mod template;
@@ -20,6 +21,10 @@ pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
 pub use plan::{Plan, PlanMeta};
 pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,
+};
+pub use saved::{
+    DiffKind, DiffRow, DiffSpan, DuplicatePlan, NewPlan, NewVersion, PlanCounts, PlanSummary,
+    PlanUpdate, PlanVersion, SaveOutcome, SavedPlan, SectionDiff, VersionKind, VersionSummary,
 };
 pub use section::{
     PlanEvent, PlanOutcome, PlanSection, SectionEvent, SectionFailure, SectionStatus,

@@ -10,6 +10,7 @@ use super::{
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// Changes with every new plan, so answers for a replaced plan are dropped.
     pub run: u64,
@@ -33,6 +34,7 @@ pub struct Plan {
 
 /// The plan's own particulars, filled in by the writer before exporting.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanMeta {
     /// 应急预案编号.
     #[serde(default)]

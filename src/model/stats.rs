@@ -109,4 +109,6 @@ pub struct Dashboard {
     pub history_step_secs: u64,
     /// Newest first.
     pub warmups: Vec<WarmupJobView>,
+    /// How many plans writers keep (never their text).
+    pub plans: super::PlanCounts,
 }

@@ -161,6 +161,7 @@ fn Stats(d: Dashboard) -> impl IntoView {
         instances,
         history,
         history_step_secs,
+        plans,
         ..
     } = d;
     let scope_line = match scope {
@@ -247,6 +248,23 @@ fn Stats(d: Dashboard) -> impl IntoView {
             </div>
         </section>
         <UsagePanel usage />
+        <section class="panel" data-testid="plan-store">
+            <h2>"预案库"</h2>
+            <div class="status-line">
+                <span class="pill" class:warn=!plans.available>
+                    {if plans.engine == "postgres" { "PostgreSQL" } else { "SQLite（嵌入式）" }}
+                </span>
+                <span class="pill" class:warn=!plans.available>
+                    {if plans.available { "正常" } else { "无法访问：写作者的修改暂存在各自浏览器中" }}
+                </span>
+            </div>
+            <div class="stats">
+                {stat("plans", "预案", plans.plans.to_string())}
+                {stat("writers", "编写人", plans.writers.to_string())}
+                {stat("in_trash", "回收站", plans.in_trash.to_string())}
+                {stat("versions", "版本", plans.versions.to_string())}
+            </div>
+        </section>
     }
 }
 

@@ -37,6 +37,8 @@ pub fn seed_body() -> Value {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
+    /// The app's own data directory (its SQLite file), removed with the app.
+    pub data: Arc<tempfile::TempDir>,
 }
 
 impl TestApp {
@@ -109,6 +111,8 @@ pub async fn spawn_app_with(file: Option<&str>, env: &[(&str, String)]) -> TestA
         ("ADMIN_TOKEN".into(), ADMIN.into()),
         ("USER_TOKENS".into(), USER.into()),
     ]);
+    let data = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
+    vars.insert("DATA_DIR".into(), data.path().display().to_string());
     for (k, v) in env {
         vars.insert(k.to_string(), v.clone());
     }
@@ -131,6 +135,7 @@ pub async fn spawn_app_with(file: Option<&str>, env: &[(&str, String)]) -> TestA
     TestApp {
         addr,
         http: reqwest::Client::new(),
+        data,
     }
 }
 

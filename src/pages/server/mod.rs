@@ -113,6 +113,7 @@ pub async fn dashboard(state: &AppState) -> Dashboard {
         history: view.history,
         history_step_secs: view.history_step_secs,
         warmups: state.warmup.jobs(),
+        plans: state.plans.counts().await,
     }
 }
 

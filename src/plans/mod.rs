@@ -1,0 +1,774 @@
+//! Writers' plans on the server: saved as they change, each user's own, with versions. The
+//! service checks what it is given, runs each change as one transaction on the database
+//! (`db`, `records`) and answers in the wire types of `model::saved`. It never waits past its
+//! deadline, and a database that is down is an error the page keeps working through (its
+//! text stays in the browser until a save lands).
+
+pub mod db;
+pub mod diff;
+mod records;
+
+use std::{sync::Arc, time::Duration};
+
+use rand::RngCore;
+use sqlx::{AnyConnection, AnyPool};
+use tokio::sync::Mutex;
+
+use crate::{
+    china_time::{now_ms, rfc3339},
+    config::StoreSettings,
+    export::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
+    model::{
+        saved::{MAX_NOTE_CHARS, MAX_TITLE_CHARS},
+        DuplicatePlan, NewPlan, NewVersion, Plan, PlanCounts, PlanSummary, PlanUpdate, PlanVersion,
+        SaveOutcome, SavedPlan, SectionDiff, SectionStatus, VersionKind, VersionSummary,
+    },
+    templates::Registry,
+};
+pub use db::Engine;
+use records::{ListQuery, PlanRecord, VersionRecord};
+
+/// The largest plan kept, as JSON: every section full, with room to spare.
+pub const MAX_PLAN_BYTES: usize = 4 * 1024 * 1024;
+/// The most plans one list answer holds.
+pub const MAX_PAGE: i64 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("预案不存在或已删除")]
+    NotFound,
+    #[error("版本不存在")]
+    NoVersion,
+    #[error("此预案已在其他窗口或设备上修改")]
+    Conflict(Box<SavedPlan>),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("预案数量已达上限（{0} 份，含回收站），请先删除不再需要的预案")]
+    TooMany(usize),
+    #[error("手动保存的版本已达上限（{0} 个）")]
+    TooManyVersions(usize),
+    #[error("预案库暂时无法访问，您的修改仍保留在本机浏览器中，恢复后会自动保存")]
+    Unavailable,
+    #[error("预案库存储空间已满，请联系管理员；您的修改仍保留在本机浏览器中")]
+    Full,
+}
+
+/// How a list of plans is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub search: String,
+    pub trash: bool,
+    pub by_title: bool,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+pub struct PlanService {
+    pool: AnyPool,
+    engine: Engine,
+    settings: StoreSettings,
+    registry: Arc<Registry>,
+    /// Set once the schema is up to date; until then every call tries to bring it there.
+    migrated: std::sync::atomic::AtomicBool,
+    migrating: Mutex<()>,
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl PlanService {
+    /// The service over the configured database. Connections are made when first needed: a
+    /// database that is down now is an error per call, not at startup.
+    pub fn new(settings: &StoreSettings, registry: Arc<Registry>) -> Result<Self, String> {
+        let (options, engine) = db::options(settings.database_url.as_ref(), &settings.data_dir)?;
+        let pool = db::pool(options, engine, settings.max_connections, settings.timeout);
+        Ok(Self {
+            pool,
+            engine,
+            settings: settings.clone(),
+            registry,
+            migrated: false.into(),
+            migrating: Mutex::new(()),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn trash_days(&self) -> u32 {
+        self.settings.trash_days
+    }
+
+    /// Brings the schema up to date, once; several instances starting at once take turns.
+    pub async fn prepare(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _turn = self.migrating.lock().await;
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        match tokio::time::timeout(self.settings.timeout * 3, db::migrate(&self.pool)).await {
+            Ok(Ok(())) => {
+                self.migrated.store(true, Ordering::Release);
+                tracing::info!("预案库已就绪（{}）", self.engine.as_str());
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("预案库结构更新失败: {e}");
+                Err(StoreError::Unavailable)
+            }
+            Err(_) => {
+                tracing::warn!("预案库结构更新超时");
+                Err(StoreError::Unavailable)
+            }
+        }
+    }
+
+    /// Runs `work` on a connection (in a write transaction when `write`), within the deadline.
+    async fn run<T>(
+        &self,
+        operation: &'static str,
+        write: bool,
+        work: impl for<'c> AsyncFnOnce(&'c mut AnyConnection) -> Result<T, Failure>,
+    ) -> Result<T> {
+        self.prepare().await?;
+        let attempt = async {
+            if write {
+                let mut tx = self
+                    .pool
+                    .begin_with(self.engine.begin_write())
+                    .await
+                    .map_err(Failure::Db)?;
+                let value = work(&mut tx).await?;
+                tx.commit().await.map_err(Failure::Db)?;
+                Ok(value)
+            } else {
+                let mut conn = self.pool.acquire().await.map_err(Failure::Db)?;
+                work(&mut conn).await
+            }
+        };
+        match tokio::time::timeout(self.settings.timeout, attempt).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Failure::Store(e))) => Err(e),
+            Ok(Err(Failure::Db(e))) => Err(db::classify(operation, e)),
+            Err(_) => {
+                tracing::warn!("预案库操作超时（{operation}）");
+                Err(StoreError::Unavailable)
+            }
+        }
+    }
+
+    /// The database answers.
+    pub async fn health(&self) -> Result<()> {
+        self.run("health", false, async |conn| {
+            sqlx::query("SELECT 1").execute(conn).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn list(&self, owner: &str, params: &ListParams) -> Result<(Vec<PlanSummary>, i64)> {
+        if params.search.chars().count() > MAX_TITLE_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "搜索词不能超过 {MAX_TITLE_CHARS} 个字"
+            )));
+        }
+        let query = ListQuery {
+            search: params.search.trim(),
+            trash: params.trash,
+            by_title: params.by_title,
+            limit: params.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE),
+            offset: params.offset.max(0),
+        };
+        let trash_ms = self.trash_ms();
+        self.run("list", false, async |conn| {
+            Ok(records::list(conn, owner, &query, trash_ms).await?)
+        })
+        .await
+    }
+
+    pub async fn get(&self, owner: &str, id: &str) -> Result<SavedPlan> {
+        check_id(id)?;
+        self.run("get", false, async |conn| {
+            let record = live(records::find(conn, owner, id).await?)?;
+            Ok(saved(record)?)
+        })
+        .await
+    }
+
+    pub async fn create(&self, owner: &str, new: NewPlan) -> Result<SavedPlan> {
+        let id = match new.id {
+            Some(id) => {
+                check_id(&id)?;
+                id
+            }
+            None => new_id(),
+        };
+        self.check_template(&new.plan)?;
+        let body = encode(&new.plan)?;
+        let title = title_or_default(new.title.as_deref(), &new.plan)?;
+        let now = now_ms();
+        let record = record_of(id, title, &new.plan, body, 1, now, now);
+        let max = self.settings.max_plans_per_user;
+        self.run("create", true, async |conn| {
+            if let Some(existing) = records::find(conn, owner, &record.id).await? {
+                // The same plan sent again (its first answer was lost) is already saved;
+                // anything else under that id is a different text, kept apart.
+                if existing.body == record.body && existing.deleted_at.is_none() {
+                    return Ok(saved(existing)?);
+                }
+                return Err(StoreError::Conflict(Box::new(saved(existing)?)).into());
+            }
+            if records::count_of(conn, owner).await? >= max as i64 {
+                return Err(StoreError::TooMany(max).into());
+            }
+            records::insert(conn, owner, &record).await?;
+            Ok(saved(record)?)
+        })
+        .await
+    }
+
+    /// Changes a plan; `Conflict` (nothing written) when `base_revision` is not the latest.
+    pub async fn update(&self, owner: &str, id: &str, update: PlanUpdate) -> Result<SavedPlan> {
+        check_id(id)?;
+        let title = update.title.as_deref().map(check_title).transpose()?;
+        let snapshot = update.snapshot.as_deref().map(check_note).transpose()?;
+        let body = update.plan.as_ref().map(encode).transpose()?;
+        if update.base_revision.is_some_and(|r| r < 0) {
+            return Err(StoreError::Invalid("base_revision 不能为负数".into()));
+        }
+        let keep = self.settings.auto_versions as i64;
+        self.run("update", true, async |conn| {
+            let current = live(records::find(conn, owner, id).await?)?;
+            if update.base_revision.is_some_and(|r| r != current.revision) {
+                return Err(StoreError::Conflict(Box::new(saved(current)?)).into());
+            }
+            let unchanged = body.as_ref().is_none_or(|b| *b == current.body)
+                && title.as_ref().is_none_or(|t| *t == current.title);
+            if unchanged && snapshot.is_none() {
+                return Ok(saved(current)?);
+            }
+            let now = now_ms();
+            if update.keep_replaced {
+                keep_version(
+                    conn,
+                    owner,
+                    &current,
+                    VersionKind::Conflict,
+                    "保存冲突时被替换的另一处内容",
+                    now,
+                )
+                .await?;
+            }
+            let next = match (&update.plan, body) {
+                (Some(plan), Some(body)) => record_of(
+                    current.id.clone(),
+                    title.unwrap_or_else(|| current.title.clone()),
+                    plan,
+                    body,
+                    current.revision + 1,
+                    current.created_at,
+                    now,
+                ),
+                _ => PlanRecord {
+                    title: title.unwrap_or_else(|| current.title.clone()),
+                    revision: current.revision + 1,
+                    updated_at: now,
+                    ..current
+                },
+            };
+            records::update(conn, owner, &next).await?;
+            if let Some(note) = &snapshot {
+                keep_version(conn, owner, &next, VersionKind::Auto, note, now).await?;
+            }
+            if update.keep_replaced || snapshot.is_some() {
+                records::prune_versions(conn, owner, id, keep).await?;
+            }
+            Ok(saved(next)?)
+        })
+        .await
+    }
+
+    /// What the page's save comes to: saved, or the plan as changed elsewhere.
+    pub async fn save(
+        &self,
+        owner: &str,
+        id: &str,
+        update: PlanUpdate,
+        create: Option<NewPlan>,
+    ) -> Result<SaveOutcome> {
+        let result = match create {
+            Some(new) => self.create(owner, new).await,
+            None => self.update(owner, id, update).await,
+        };
+        match result {
+            Ok(plan) => Ok(SaveOutcome::Saved {
+                revision: plan.revision,
+                updated_at: plan.updated_at,
+            }),
+            Err(StoreError::Conflict(current)) => Ok(SaveOutcome::Conflict(current)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Moves a plan to the trash; it can be brought back for `trash_days`.
+    pub async fn delete(&self, owner: &str, id: &str) -> Result<()> {
+        check_id(id)?;
+        self.run("delete", true, async |conn| {
+            if records::set_deleted(conn, owner, id, Some(now_ms())).await? {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound.into())
+            }
+        })
+        .await
+    }
+
+    /// Brings a plan back from the trash.
+    pub async fn undelete(&self, owner: &str, id: &str) -> Result<SavedPlan> {
+        check_id(id)?;
+        self.run("undelete", true, async |conn| {
+            if !records::set_deleted(conn, owner, id, None).await? {
+                return Err(StoreError::NotFound.into());
+            }
+            let record = live(records::find(conn, owner, id).await?)?;
+            Ok(saved(record)?)
+        })
+        .await
+    }
+
+    /// Removes for good what has been in the trash longer than `trash_days`.
+    pub async fn purge_trash(&self) -> Result<u64> {
+        let cutoff = now_ms() - self.trash_ms();
+        self.run("purge", true, async |conn| {
+            Ok(records::purge(conn, cutoff).await?)
+        })
+        .await
+    }
+
+    /// A copy of a plan under a new id, without its versions.
+    pub async fn duplicate(&self, owner: &str, id: &str, copy: DuplicatePlan) -> Result<SavedPlan> {
+        let source = self.get(owner, id).await?;
+        let title = match copy.title {
+            Some(title) => title,
+            None => {
+                let base: String = source.title.chars().take(MAX_TITLE_CHARS - 4).collect();
+                format!("{base}（副本）")
+            }
+        };
+        self.create(
+            owner,
+            NewPlan {
+                id: None,
+                title: Some(title),
+                plan: source.plan,
+            },
+        )
+        .await
+    }
+
+    pub async fn versions(&self, owner: &str, id: &str) -> Result<Vec<VersionSummary>> {
+        check_id(id)?;
+        self.run("versions", false, async |conn| {
+            live(records::find(conn, owner, id).await?)?;
+            Ok(records::versions(conn, owner, id).await?)
+        })
+        .await
+    }
+
+    /// One version with the plan as it was; version 0 is the plan as saved now.
+    pub async fn version(&self, owner: &str, id: &str, version: i64) -> Result<PlanVersion> {
+        check_id(id)?;
+        self.run("version", false, async |conn| {
+            let current = live(records::find(conn, owner, id).await?)?;
+            if version == 0 {
+                return Ok(PlanVersion {
+                    summary: VersionSummary {
+                        version: 0,
+                        kind: VersionKind::Named,
+                        note: "当前内容".into(),
+                        title: current.title.clone(),
+                        created_at: rfc3339(current.updated_at),
+                    },
+                    plan: decode(&current.body)?,
+                });
+            }
+            let (summary, body) = records::version(conn, owner, id, version)
+                .await?
+                .ok_or(StoreError::NoVersion)?;
+            Ok(PlanVersion {
+                summary,
+                plan: decode(&body)?,
+            })
+        })
+        .await
+    }
+
+    /// Keeps the plan (as saved, or as sent) as a named version.
+    pub async fn save_version(
+        &self,
+        owner: &str,
+        id: &str,
+        new: NewVersion,
+    ) -> Result<VersionSummary> {
+        check_id(id)?;
+        let note = check_note(&new.note)?;
+        if note.is_empty() {
+            return Err(StoreError::Invalid("请填写版本说明".into()));
+        }
+        let body = new.plan.as_ref().map(encode).transpose()?;
+        let max = self.settings.named_versions;
+        self.run("save_version", true, async |conn| {
+            let current = live(records::find(conn, owner, id).await?)?;
+            if records::count_named(conn, owner, id).await? >= max as i64 {
+                return Err(StoreError::TooManyVersions(max).into());
+            }
+            let kept = PlanRecord {
+                body: body.unwrap_or_else(|| current.body.clone()),
+                ..current
+            };
+            Ok(keep_version(conn, owner, &kept, VersionKind::Named, &note, now_ms()).await?)
+        })
+        .await
+    }
+
+    /// Makes an earlier version the plan's content again: the content it replaces is kept as
+    /// a version first, and the restored content is a new version of its own.
+    pub async fn restore(&self, owner: &str, id: &str, version: i64) -> Result<SavedPlan> {
+        check_id(id)?;
+        let keep = self.settings.auto_versions as i64;
+        self.run("restore", true, async |conn| {
+            let current = live(records::find(conn, owner, id).await?)?;
+            let (_, body) = records::version(conn, owner, id, version)
+                .await?
+                .ok_or(StoreError::NoVersion)?;
+            let plan = decode(&body)?;
+            let now = now_ms();
+            let before = format!("恢复版本 {version} 之前的内容");
+            keep_version(conn, owner, &current, VersionKind::Auto, &before, now).await?;
+            let next = record_of(
+                current.id.clone(),
+                current.title.clone(),
+                &plan,
+                body,
+                current.revision + 1,
+                current.created_at,
+                now,
+            );
+            records::update(conn, owner, &next).await?;
+            let note = format!("恢复自版本 {version}");
+            keep_version(conn, owner, &next, VersionKind::Restore, &note, now).await?;
+            records::prune_versions(conn, owner, id, keep).await?;
+            Ok(saved(next)?)
+        })
+        .await
+    }
+
+    /// Section `section_id` of version `from` against version `to` (0: as saved now).
+    pub async fn diff(
+        &self,
+        owner: &str,
+        id: &str,
+        section_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<SectionDiff> {
+        let old = self.version(owner, id, from).await?.plan;
+        let new = self.version(owner, id, to).await?.plan;
+        let text = |plan: &Plan| {
+            plan.sections
+                .iter()
+                .find(|s| s.section_id == section_id)
+                .map(|s| (s.section_title.clone(), s.text().to_owned()))
+        };
+        let (left, right) = (text(&old), text(&new));
+        let section_title = right
+            .as_ref()
+            .or(left.as_ref())
+            .map(|(title, _)| title.clone())
+            .ok_or_else(|| StoreError::Invalid("两个版本中都没有这个章节".into()))?;
+        let (left, right) = (
+            left.map(|(_, t)| t).unwrap_or_default(),
+            right.map(|(_, t)| t).unwrap_or_default(),
+        );
+        // CPU-bound for long texts: off the async workers.
+        let rows = {
+            let (l, r) = (left.clone(), right.clone());
+            tokio::task::spawn_blocking(move || diff::rows(&l, &r))
+                .await
+                .map_err(|_| StoreError::Unavailable)?
+        };
+        Ok(SectionDiff {
+            section_id: section_id.to_owned(),
+            section_title,
+            from,
+            to,
+            changed: left != right,
+            rows,
+        })
+    }
+
+    /// How many plans there are, for the administrator (never their text).
+    pub async fn counts(&self) -> PlanCounts {
+        let counted = self
+            .run("counts", false, async |conn| {
+                Ok(records::counts(conn).await?)
+            })
+            .await;
+        match counted {
+            Ok([plans, writers, in_trash, versions]) => PlanCounts {
+                engine: self.engine.as_str().to_owned(),
+                available: true,
+                plans,
+                writers,
+                in_trash,
+                versions,
+            },
+            Err(_) => PlanCounts {
+                engine: self.engine.as_str().to_owned(),
+                ..PlanCounts::default()
+            },
+        }
+    }
+
+    /// Empties the trash of what is too old, now and every hour, for as long as the service
+    /// lives.
+    pub fn spawn_housekeeping(self: &Arc<Self>) {
+        let service = Arc::downgrade(self);
+        tokio::spawn(async move {
+            if let Some(service) = service.upgrade() {
+                // Up to date before the first writer comes, when the database is there.
+                let _ = service.prepare().await;
+            }
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while let Some(service) = {
+                tick.tick().await;
+                service.upgrade()
+            } {
+                match service.purge_trash().await {
+                    Ok(0) | Err(_) => {}
+                    Ok(n) => tracing::info!("已永久删除回收站中超过期限的预案 {n} 份"),
+                }
+            }
+        });
+    }
+
+    fn trash_ms(&self) -> i64 {
+        i64::from(self.settings.trash_days) * 86_400_000
+    }
+
+    /// A new plan must be of a template this server has.
+    fn check_template(&self, plan: &Plan) -> Result<()> {
+        if self.registry.template(&plan.template_id).is_none() {
+            return Err(StoreError::Invalid(format!(
+                "未知的预案模板：{}",
+                plan.template_id.chars().take(64).collect::<String>()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A database error or one of ours, inside a transaction.
+enum Failure {
+    Db(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// Keeps `plan` as a version and answers what was kept.
+async fn keep_version(
+    conn: &mut AnyConnection,
+    owner: &str,
+    plan: &PlanRecord,
+    kind: VersionKind,
+    note: &str,
+    now: i64,
+) -> Result<VersionSummary, sqlx::Error> {
+    let version = records::next_version(conn, owner, &plan.id).await?;
+    records::insert_version(
+        conn,
+        owner,
+        &plan.id,
+        &VersionRecord {
+            version,
+            kind,
+            note,
+            title: &plan.title,
+            body: &plan.body,
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(VersionSummary {
+        version,
+        kind,
+        note: note.to_owned(),
+        title: plan.title.clone(),
+        created_at: rfc3339(now),
+    })
+}
+
+/// A plan in the trash is not there for anything but listing and bringing back.
+fn live(record: Option<PlanRecord>) -> Result<PlanRecord, StoreError> {
+    record
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or(StoreError::NotFound)
+}
+
+fn saved(record: PlanRecord) -> Result<SavedPlan, StoreError> {
+    Ok(SavedPlan {
+        plan: decode(&record.body)?,
+        id: record.id,
+        title: record.title,
+        revision: record.revision,
+        created_at: rfc3339(record.created_at),
+        updated_at: rfc3339(record.updated_at),
+    })
+}
+
+fn decode(body: &str) -> Result<Plan, StoreError> {
+    serde_json::from_str(body).map_err(|e| {
+        tracing::error!("预案库中的预案无法读取: {e}");
+        StoreError::Invalid("该预案的数据已损坏，无法读取".into())
+    })
+}
+
+fn record_of(
+    id: String,
+    title: String,
+    plan: &Plan,
+    body: String,
+    revision: i64,
+    created_at: i64,
+    updated_at: i64,
+) -> PlanRecord {
+    PlanRecord {
+        id,
+        title,
+        template_id: plan.template_id.clone(),
+        template_name: plan.template_name.clone(),
+        enterprise_name: plan.enterprise_name.clone(),
+        sections_done: plan
+            .sections
+            .iter()
+            .filter(|s| s.status == SectionStatus::Done)
+            .count() as i64,
+        sections_total: plan.sections.len() as i64,
+        body,
+        revision,
+        created_at,
+        updated_at,
+        deleted_at: None,
+    }
+}
+
+/// 32 random lowercase hex digits.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn check_id(id: &str) -> Result<(), StoreError> {
+    if id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(())
+    } else {
+        // A malformed id cannot name any plan: the same answer as another user's.
+        Err(StoreError::NotFound)
+    }
+}
+
+fn check_title(title: &str) -> Result<String, StoreError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(StoreError::Invalid("预案名称不能为空".into()));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "预案名称不能超过 {MAX_TITLE_CHARS} 个字"
+        )));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(StoreError::Invalid("预案名称不能包含控制字符".into()));
+    }
+    Ok(title.to_owned())
+}
+
+fn check_note(note: &str) -> Result<String, StoreError> {
+    let note = note.trim();
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "版本说明不能超过 {MAX_NOTE_CHARS} 个字"
+        )));
+    }
+    Ok(note.chars().filter(|c| !c.is_control()).collect())
+}
+
+/// The title given, or `<企业名称>-<预案类型>`.
+fn title_or_default(title: Option<&str>, plan: &Plan) -> Result<String, StoreError> {
+    match title {
+        Some(title) => check_title(title),
+        None => {
+            let name = match plan.enterprise_name.trim() {
+                "" => "未命名企业",
+                name => name,
+            };
+            let title = format!("{name}-{}", plan.template_name.trim());
+            Ok(title.chars().take(MAX_TITLE_CHARS).collect())
+        }
+    }
+}
+
+/// The plan as stored, once it is within bounds.
+fn encode(plan: &Plan) -> Result<String, StoreError> {
+    let invalid = |m: String| Err(StoreError::Invalid(m));
+    if plan.sections.len() > MAX_SECTIONS {
+        return invalid(format!("章节过多（最多 {MAX_SECTIONS} 个）"));
+    }
+    if let Some(s) = plan
+        .sections
+        .iter()
+        .find(|s| s.text().chars().count() > MAX_SECTION_CHARS)
+    {
+        let title: String = s.section_title.chars().take(MAX_NAME_CHARS).collect();
+        return invalid(format!("章节“{title}”过长（最多 {MAX_SECTION_CHARS} 字）"));
+    }
+    for (name, value) in [
+        ("企业名称", &plan.enterprise_name),
+        ("预案类型", &plan.template_name),
+        ("预案编号", &plan.meta.number),
+        ("版本号", &plan.meta.version),
+        ("主要负责人", &plan.meta.principal),
+    ]
+    .into_iter()
+    .chain(plan.sections.iter().map(|s| ("章节标题", &s.section_title)))
+    {
+        if value.chars().count() > MAX_NAME_CHARS {
+            return invalid(format!("{name}过长（最多 {MAX_NAME_CHARS} 字）"));
+        }
+    }
+    let body = serde_json::to_string(plan)
+        .map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;
+    if body.len() > MAX_PLAN_BYTES {
+        return invalid(format!(
+            "预案过大（最多 {} MiB）",
+            MAX_PLAN_BYTES / 1024 / 1024
+        ));
+    }
+    Ok(body)
+}
