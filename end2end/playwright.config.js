@@ -1,5 +1,7 @@
 // Browser tests run in Debian's Chromium (Playwright cannot download its own here) against the
 // real server binary built by `cargo leptos build`, started from the project root.
+const fs = require('fs');
+const path = require('path');
 const { defineConfig } = require('@playwright/test');
 
 const port = Number(process.env.E2E_PORT || 3107);
@@ -11,7 +13,17 @@ const upstreamPort = port + 2;
 // The memory and Redis rounds may run at once: each keeps its logs and results apart.
 const mode = process.env.E2E_REDIS_URL ? 'redis' : 'memory';
 
+// Each round saves plans in a SQLite file of its own, new for every run. Workers load this file
+// too (TEST_WORKER_INDEX set), while the servers run: only the runner clears the files.
+const dataDir = `target/e2e-data/${mode}`;
+if (process.env.TEST_WORKER_INDEX === undefined) {
+  for (const dir of [dataDir, `${dataDir}-failing`]) {
+    fs.rmSync(path.join(__dirname, '..', dir), { recursive: true, force: true });
+  }
+}
+
 const serverEnv = {
+  DATA_DIR: dataDir,
   LEPTOS_SITE_ROOT: 'target/site',
   LOG_DIR: `target/e2e-logs/${mode}`,
   ADMIN_TOKEN: 'e2e-admin-token',
@@ -80,6 +92,7 @@ module.exports = defineConfig({
         ...serverEnv,
         LEPTOS_SITE_ADDR: `127.0.0.1:${failingPort}`,
         LOG_DIR: `target/e2e-logs/${mode}-failing`,
+        DATA_DIR: `${dataDir}-failing`,
         OPENAI_API_KEY: 'sk-e2e-fake-key',
         OPENAI_BASE_URL: `http://127.0.0.1:${upstreamPort}/v1`,
         AI_MAX_RETRIES: '1',

@@ -62,25 +62,38 @@ ensure_test_tools() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-docx
   fi
   ensure_nginx
+  ensure_postgres
   if [ ! -x end2end/node_modules/.bin/playwright ]; then
     log "安装浏览器测试依赖（end2end/）"
     (cd end2end && npm ci --no-audit --no-fund)
   fi
 }
 
-# nginx for the balancer test (tests/api/balancer.rs runs deploy/nginx.conf). The package would
-# start a system nginx on port 80; a policy-rc.d that says no keeps it from doing so.
-ensure_nginx() {
-  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 && return 0
-  log "安装 nginx（负载均衡测试用，不启动系统服务）"
+# Installs Debian packages whose services must not start (the tests run their own servers on
+# free ports): a policy-rc.d that says no keeps the package from starting them.
+apt_without_services() {
   local policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     policy=/usr/sbin/policy-rc.d
     as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod +x $policy"
   fi
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nginx-light 2>/dev/null ||
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nginx
+  local status=0
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" 2>/dev/null || status=$?
   [ -n "$policy" ] && as_root rm -f "$policy"
-  return 0
+  return $status
+}
+
+# nginx for the balancer test (tests/api/balancer.rs runs deploy/nginx.conf).
+ensure_nginx() {
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 && return 0
+  log "安装 nginx（负载均衡测试用，不启动系统服务）"
+  apt_without_services nginx-light || apt_without_services nginx
+}
+
+# PostgreSQL's programs for the saved-plan tests (tests/api/postgres.rs runs initdb + pg_ctl).
+ensure_postgres() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+  log "安装 PostgreSQL（预案库测试用，不启动系统服务）"
+  apt_without_services postgresql
 }

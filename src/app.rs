@@ -9,7 +9,7 @@ use crate::{
     components::nav::{provide_viewer, TopBar},
     pages::{
         dashboard::DashboardRoute, docs::DocsRoute, generator::GeneratorPage, login::LoginRoute,
-        not_found::NotFound,
+        not_found::NotFound, plan::PlanStore, plans::PlansRoute, versions::VersionsRoute,
     },
 };
 
@@ -38,6 +38,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_viewer();
+    // The plan being written, kept (and saved) across the app's pages.
+    provide_context(PlanStore::new());
     view! {
         <Title text="Yueen 应急预案编写助手" />
         <Router>
@@ -49,6 +51,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                     <Route path=path!("/admin/cache") view={Lazy::<DashboardRoute>::new()} />
                     <Route path=path!("/docs") view={Lazy::<DocsRoute>::new()} />
+                    <Route path=path!("/plans") view={Lazy::<PlansRoute>::new()} />
+                    <Route path=path!("/plans/:id/versions") view={Lazy::<VersionsRoute>::new()} />
                 </Routes>
             </main>
         </Router>

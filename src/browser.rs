@@ -91,3 +91,77 @@ pub fn mark_hydrated() {
         let _ = root.set_attribute("data-hydrated", "");
     }
 }
+
+/// Removes a value from `localStorage`.
+pub fn remove(key: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.remove_item(key);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = key;
+}
+
+/// The `localStorage` keys that start with `prefix`.
+pub fn keys(prefix: &str) -> Vec<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+            return Vec::new();
+        };
+        let count = storage.length().unwrap_or(0);
+        (0..count)
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|k| k.starts_with(prefix))
+            .collect()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = prefix;
+        Vec::new()
+    }
+}
+
+/// 32 random lowercase hex digits from the browser's cryptographic generator (which, unlike
+/// `randomUUID`, also works on a plain-HTTP intranet address).
+pub fn random_id() -> String {
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_mut))]
+    let mut bytes = [0u8; 16];
+    #[cfg(feature = "hydrate")]
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Asks for a line of text; `None` when cancelled or there is no window.
+pub fn prompt(message: &str, default: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.prompt_with_message_and_default(message, default).ok())
+            .flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (message, default);
+        None
+    }
+}
+
+/// Runs `f` whenever the browser says it is back online.
+pub fn on_online(f: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{closure::Closure, JsCast};
+        if let Some(window) = web_sys::window() {
+            let callback = Closure::<dyn Fn()>::new(f);
+            let _ = window
+                .add_event_listener_with_callback("online", callback.as_ref().unchecked_ref());
+            // Listens for the page's whole life.
+            callback.forget();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = f;
+}

@@ -352,6 +352,11 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
         )
         .nest("/pkg", pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Server functions read their bodies themselves: bounded here, by the largest a page
+        // sends (an export form; a saved plan is smaller).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            crate::export::MAX_FORM_BYTES,
+        ))
         .layer(assets::compression())
         .layer(middleware::from_fn(assets::cache_policy))
         .layer(middleware::from_fn_with_state(

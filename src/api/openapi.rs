@@ -18,11 +18,11 @@ use crate::{
     domain::enterprise::info_schema,
     generation::Generated,
     model::{
-        AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan, FieldKind,
-        FieldProblem, FieldSpec, GenerateBody, InstanceView, NewPlan, NewVersion, Plan, PlanBody,
-        PlanMeta, PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, Scope,
-        SectionDiff, SectionEvent, SectionFailure, SectionStatus, Spend, TierStats, Tiers,
-        UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
+        AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan,
+        EnterpriseData, FieldKind, FieldProblem, FieldSpec, GenerateBody, InstanceView, NewPlan,
+        NewVersion, Plan, PlanBody, PlanMeta, PlanOutcome, PlanSection, PlanSummary, PlanUpdate,
+        PlanVersion, SavedPlan, Scope, SectionDiff, SectionEvent, SectionFailure, SectionStatus,
+        Spend, TierStats, Tiers, UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
     },
     templates::{Registry, Section, Template},
 };
@@ -80,7 +80,7 @@ impl Modify for BearerAuth {
         Template, Section, FieldSpec, FieldKind, Generated, PlanResponse, PlanOutcome,
         crate::model::ElementSpec, crate::model::ElementCheck, crate::model::SectionCheck,
         PlanSection, SectionStatus, SectionFailure, SectionEvent, UsageStats, Spend, UserUsage,
-        UserLimits, Scope, InstanceView, Plan, PlanMeta, SavedPlan, PlanSummary, VersionSummary,
+        UserLimits, Scope, InstanceView, Plan, PlanMeta, EnterpriseData, SavedPlan, PlanSummary, VersionSummary,
         VersionKind, PlanVersion, NewPlan, PlanUpdate, NewVersion, DuplicatePlan, SectionDiff,
         DiffRow, DiffSpan, DiffKind, plans::PlanListResponse, plans::SavedPlanResponse,
         plans::VersionListResponse, plans::VersionResponse, plans::NewVersionResponse,
@@ -200,8 +200,13 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
             info_schema(template),
         );
     }
+    // The general pieces leave, unless something else still refers to them (a saved plan
+    // holds the enterprise data as it was sent, whatever its template).
+    let text = serde_json::to_string(&*schemas).unwrap_or_default();
     for general in ["EnterpriseData", "FieldInput", "SectionId"] {
-        schemas.remove(general);
+        if !text.contains(&format!("\"#/components/schemas/{general}\"")) {
+            schemas.remove(general);
+        }
     }
 }
 
@@ -274,9 +279,15 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!("post_or_facility")));
-        for general in ["EnterpriseData", "FieldInput", "SectionId"] {
-            assert!(schemas.get(general).is_none(), "{general}");
-        }
+        assert!(schemas.get("SectionId").is_none());
+        // The request bodies name each template's fields; only a saved plan, whatever its
+        // template, keeps the general enterprise data.
+        let bodies = serde_json::to_string(&schemas["GenerateBody.emergency_plan"]).unwrap();
+        assert!(!bodies.contains("schemas/EnterpriseData\""), "{bodies}");
+        assert_eq!(
+            schemas["Plan"]["properties"]["data"]["$ref"],
+            "#/components/schemas/EnterpriseData"
+        );
     }
 
     #[test]

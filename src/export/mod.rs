@@ -16,17 +16,12 @@ pub enum ExportFormat {
 use crate::{
     model::{
         check::{clause_rows, CoveringSection},
+        plan::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
         ClauseRow, Plan, PlanMeta, SectionStatus,
     },
     templates::{Registry, Template},
 };
 
-/// The most sections a plan can have; more is not a plan but a mistake.
-pub const MAX_SECTIONS: usize = 50;
-/// The most characters a section may hold (a generous page count, far above any model answer).
-pub const MAX_SECTION_CHARS: usize = 50_000;
-/// The most characters of a name, a title or the date.
-pub const MAX_NAME_CHARS: usize = 100;
 /// The largest form the export endpoints read: every section full, URL-encoded (up to nine
 /// bytes a Chinese character).
 pub const MAX_FORM_BYTES: usize = 8 * 1024 * 1024;

@@ -9,6 +9,13 @@ use super::{
     MAX_CONTEXT_CHARS,
 };
 
+/// The most sections a plan can have; more is not a plan but a mistake.
+pub const MAX_SECTIONS: usize = 50;
+/// The most characters a section may hold (a generous page count, far above any model answer).
+pub const MAX_SECTION_CHARS: usize = 50_000;
+/// The most characters of a name, a title or the date.
+pub const MAX_NAME_CHARS: usize = 100;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Plan {

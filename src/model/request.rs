@@ -72,6 +72,22 @@ impl EnterpriseData {
             .collect();
         Self { enterprise_info }
     }
+
+    /// The values as the form shows them again.
+    pub fn to_form(&self) -> BTreeMap<String, String> {
+        self.enterprise_info
+            .iter()
+            .filter_map(|(id, input)| {
+                let value = match input {
+                    FieldInput::Text(text) => text.clone(),
+                    FieldInput::Integer(n) => n.to_string(),
+                    FieldInput::Number(n) => n.to_string(),
+                    FieldInput::Null | FieldInput::Other => return None,
+                };
+                Some((id.clone(), value))
+            })
+            .collect()
+    }
 }
 
 /// Reads a `T` only from a JSON object. Serde would also build a struct from an array of its

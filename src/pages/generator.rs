@@ -76,7 +76,7 @@ pub fn GeneratorPage() -> impl IntoView {
             <h1>"生成预案章节"</h1>
             <p class="lead">
                 "依据 GB/T 29639-2020，根据企业信息生成综合应急预案、专项应急预案和现场处置方案的章节。"
-                "带 * 的为必填项；填写内容会自动保存在本机浏览器中。"
+                "带 * 的为必填项；填写内容会自动保存在本机浏览器中，生成的整份预案自动保存到“我的预案”。"
             </p>
         </section>
         <Suspense fallback=|| view! { <p class="muted">"正在加载模板…"</p> }>
@@ -159,7 +159,52 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         })
     });
 
-    let plan = PlanStore::new();
+    // The app's one plan store: a save still on its way when the writer opens another page
+    // lands all the same.
+    let plan = expect_context::<PlanStore>();
+    // `/?plan=<id>` (from 我的预案) opens that saved plan, form included; otherwise the page picks
+    // up the plan this browser had last, once it knows whose browser buffers to read.
+    let opening = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("plan"));
+    {
+        let opening = opening.clone();
+        let viewer = crate::components::nav::use_viewer();
+        Effect::new(move |begun: Option<bool>| {
+            if begun == Some(true) {
+                return true;
+            }
+            let Some(Ok(Some(me))) = viewer.get() else {
+                return false;
+            };
+            plan.sync.begin(me.name, opening.clone());
+            true
+        });
+    }
+    if opening.is_some() {
+        Effect::new(move |_| {
+            if plan.sync.opened.get() == 0 {
+                return;
+            }
+            let Some((template_id, values)) = plan.plan().with_untracked(|p| {
+                p.as_ref()
+                    .map(|p| (p.template_id.clone(), p.data.to_form()))
+            }) else {
+                return;
+            };
+            let first_section = templates.with_value(|list| {
+                list.iter()
+                    .find(|t| t.id == template_id)
+                    .and_then(|t| t.sections.first())
+                    .map(|s| s.id.clone())
+            });
+            if let Some(section_id) = first_section {
+                draft.set(Draft {
+                    template_id,
+                    section_id,
+                    values,
+                });
+            }
+        });
+    }
     // The form's values when they pass the checks; otherwise the problems are shown.
     let checked = move || -> Option<(Draft, BTreeMap<String, String>)> {
         let d = draft.get_untracked();
@@ -298,8 +343,27 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
                 <QuotaLine refresh=Signal::derive(move || (busy(), plan_busy.get())) />
             </form>
             <ResultPanel single copied on_refresh=move || submit(true) busy=Signal::derive(busy) />
+            <OpenProblem store=plan />
             <LazyPlanPanel store=plan />
         </div>
+    }
+}
+
+/// Why a plan asked for (`/?plan=<id>`) could not be opened; once open, the plan's own panel
+/// says how its saving goes.
+#[component]
+fn OpenProblem(store: PlanStore) -> impl IntoView {
+    let sync = store.sync;
+    move || {
+        let missing = store.plan().with(Option::is_none);
+        match sync.state.get() {
+            crate::pages::sync::SaveState::Refused(why) if missing => Some(view! {
+                <p class="alert" role="alert" data-testid="open-problem">
+                    {why} " " <a href="/plans">"返回我的预案"</a>
+                </p>
+            }),
+            _ => None,
+        }
     }
 }
 

@@ -8,5 +8,10 @@ pub mod generator;
 pub mod login;
 pub mod not_found;
 pub mod plan;
+pub mod plans;
+pub mod save_status;
+pub mod saved;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod sync;
+pub mod versions;

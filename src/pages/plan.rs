@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
+use super::{
+    save_status::{ConflictBanner, SaveStatus, VersionBar},
+    sync::{Sync, EDIT_DELAY_MS},
+};
 use crate::{
     browser,
     components::check::{CheckLine, SelfCheckTable},
@@ -17,8 +21,6 @@ use crate::{
         SectionEvent, SectionId, SectionStatus, TemplateView,
     },
 };
-
-const PLAN_KEY: &str = "yueen.plan.v2";
 
 /// One section, streamed as newline-delimited `SectionEvent`s.
 #[server(
@@ -64,10 +66,12 @@ pub fn enterprise_data(
     })
 }
 
-/// The plan on this page, shared by the form (which starts it) and the panel.
+/// The plan on this page, shared by the form (which starts it) and the panel, and kept saved
+/// by `sync`.
 #[derive(Clone, Copy)]
 pub struct PlanStore {
     plan: RwSignal<Option<Plan>>,
+    pub sync: Sync,
 }
 
 impl Default for PlanStore {
@@ -77,27 +81,17 @@ impl Default for PlanStore {
 }
 
 impl PlanStore {
-    /// Reads the saved plan once hydrated and saves every change after.
     pub fn new() -> Self {
         let plan = RwSignal::new(None::<Plan>);
-        let loaded = RwSignal::new(false);
-        Effect::new(move |_| {
-            if let Some(saved) =
-                browser::load(PLAN_KEY).and_then(|s| serde_json::from_str::<Plan>(&s).ok())
-            {
-                plan.set(Some(saved.restored()));
-            }
-            loaded.set(true);
-        });
-        Effect::new(move |_| {
-            let json = plan.with(|p| p.as_ref().and_then(|p| serde_json::to_string(p).ok()));
-            if loaded.get() {
-                if let Some(json) = json {
-                    browser::save(PLAN_KEY, &json);
-                }
-            }
-        });
-        Self { plan }
+        Self {
+            plan,
+            sync: Sync::new(plan),
+        }
+    }
+
+    /// The plan as it stands, for reading.
+    pub fn plan(&self) -> RwSignal<Option<Plan>> {
+        self.plan
     }
 
     pub fn busy(&self) -> Signal<bool> {
@@ -105,12 +99,13 @@ impl PlanStore {
         Signal::derive(move || plan.with(|p| p.as_ref().is_some_and(Plan::busy)))
     }
 
-    /// Starts a new plan for `template` and `fields`, after asking when edits would be lost.
+    /// Starts a new plan for `template` and `fields`. The plan on the page so far stays saved
+    /// under its own name; the new one is saved as its sections are written.
     pub fn start(&self, template: &TemplateView, data: EnterpriseData) {
-        let edited = self
+        let busy = self
             .plan
-            .with_untracked(|p| p.as_ref().is_some_and(Plan::edited));
-        if edited && !browser::confirm("重新生成整份预案会覆盖您编辑过的章节，是否继续？")
+            .with_untracked(|p| p.as_ref().is_some_and(Plan::busy));
+        if busy && !browser::confirm("当前预案还在生成中，开始新的预案会中断它，是否继续？")
         {
             return;
         }
@@ -122,29 +117,47 @@ impl PlanStore {
             data: data.clone(),
             refresh: None,
         };
-        self.plan.set(Some(Plan::new(template, data, run)));
+        let sync = self.sync;
+        sync.start(Plan::new(template, data, run));
+        let id = sync.id.get_untracked();
         let plan = self.plan;
         // Applies a change when the plan is still the one this call belongs to.
         let update = move |f: &mut dyn FnMut(&mut Plan)| {
+            let mut applied = false;
+            if sync.id.get_untracked() != id {
+                return false;
+            }
             plan.update(|p| {
                 if let Some(p) = p.as_mut().filter(|p| p.run == run) {
                     f(p);
+                    applied = true;
                 }
-            })
+            });
+            applied
         };
         leptos::task::spawn_local(async move {
             let outcome = follow(stream_plan(body).await, |event: PlanEvent| {
-                update(&mut |p| p.apply(event.clone()))
+                let ended = ended_note(&event.event, "生成", &event.section_id, plan);
+                if update(&mut |p| p.apply(event.clone())) {
+                    if let Some(note) = ended {
+                        sync.changed(note, 300);
+                    }
+                }
             })
             .await;
             let cut = outcome
                 .err()
                 .unwrap_or_else(|| "连接在章节写完前中断".to_owned());
+            let mut cut_any = false;
             update(&mut |p| {
                 for s in p.sections.iter_mut().filter(|s| !s.is_settled()) {
                     s.fail("INTERRUPTED", &format!("{cut}，可点击“重试”"));
+                    cut_any = true;
                 }
             });
+            if cut_any {
+                sync.changed(None, 0);
+            }
         });
     }
 
@@ -157,18 +170,78 @@ impl PlanStore {
         }) else {
             return;
         };
-        if edited && !browser::confirm("该章节已编辑，重新生成会覆盖您的修改，是否继续？")
+        if edited
+            && !browser::confirm(
+                "该章节已编辑，重新生成会替换您的修改（修改前的内容可在版本历史中找回），是否继续？",
+            )
         {
             return;
         }
-        leptos::task::spawn_local(write_section(plan, run, index, refresh));
+        let sync = self.sync;
+        let id = std::sync::Arc::new(sync.id.get_untracked());
+        // Only into the plan it was asked for, even if another is opened meanwhile.
+        let current = move || sync.id.with_untracked(|now| now == &*id);
+        leptos::task::spawn_local(async move {
+            write_section(plan, run, index, refresh, current.clone()).await;
+            if !current() {
+                return;
+            }
+            let note = plan.with_untracked(|p| {
+                let s = p.as_ref()?.sections.get(index)?;
+                let verb = if refresh { "重新生成" } else { "重试" };
+                Some(
+                    (s.status == SectionStatus::Done)
+                        .then(|| format!("{verb}：{}. {}", index + 1, s.section_title)),
+                )
+            });
+            if let Some(note) = note {
+                sync.changed(note, 0);
+            }
+        });
+    }
+
+    /// The writer changed the plan's text or particulars.
+    fn edited(&self) {
+        self.sync.changed(None, EDIT_DELAY_MS);
+    }
+}
+
+/// When `event` ends its section: `Some(note)` for the automatic version if it was written
+/// to the end, `Some(None)` if it failed.
+fn ended_note(
+    event: &SectionEvent,
+    verb: &str,
+    section_id: &str,
+    plan: RwSignal<Option<Plan>>,
+) -> Option<Option<String>> {
+    match event {
+        SectionEvent::Done { .. } => Some(plan.with_untracked(|p| {
+            let p = p.as_ref()?;
+            let at = p.sections.iter().position(|s| s.section_id == section_id)?;
+            Some(format!(
+                "{verb}：{}. {}",
+                at + 1,
+                p.sections[at].section_title
+            ))
+        })),
+        SectionEvent::Error { .. } => Some(None),
+        _ => None,
     }
 }
 
 /// Streams one section of the plan again, piece by piece. The section's old text stays until
 /// the first new piece arrives, and stays if the new answer fails before any text.
-async fn write_section(plan: RwSignal<Option<Plan>>, run: u64, index: usize, refresh: bool) {
+async fn write_section(
+    plan: RwSignal<Option<Plan>>,
+    run: u64,
+    index: usize,
+    refresh: bool,
+    current: impl Fn() -> bool + 'static,
+) {
     let update = move |f: &mut dyn FnMut(&mut PlanSection)| {
+        if !current() {
+            return;
+        }
         plan.update(|p| {
             if let Some(s) = p
                 .as_mut()
@@ -279,12 +352,14 @@ fn plan_panel(store: PlanStore) -> AnyView {
 #[component]
 fn PlanPanel(store: PlanStore) -> impl IntoView {
     let plan = store.plan;
+    let sync = store.sync;
     // Only a new plan rebuilds the cards; streamed text and typing update them in place.
     let shape = Memo::new(move |_| {
+        let id = sync.id.get();
         plan.with(|p| {
             p.as_ref().map(|p| {
                 (
-                    p.run,
+                    (id, p.run),
                     p.enterprise_name.clone(),
                     p.template_name.clone(),
                     p.sections.len(),
@@ -327,9 +402,14 @@ fn PlanPanel(store: PlanStore) -> impl IntoView {
                                 </span>
                             </div>
                         </header>
+                        <div class="plan-save">
+                            <SaveStatus sync />
+                            <VersionBar sync />
+                        </div>
+                        <ConflictBanner sync plan />
                         <form class="plan-export" method="post" action="/export/docx" on:submit=fill_form>
                             <input type="hidden" name="plan" node_ref=plan_input />
-                            <MetaInputs plan />
+                            <MetaInputs store />
                             <label class="check-option">
                                 <input type="checkbox" name="self_check" value="1" checked />
                                 "附上要素自查表"
@@ -356,7 +436,8 @@ fn PlanPanel(store: PlanStore) -> impl IntoView {
 /// The plan's number, version and 主要负责人 for the cover and the approval page (Annex C),
 /// kept with the plan. Not form fields of their own: they travel inside the plan.
 #[component]
-fn MetaInputs(plan: RwSignal<Option<Plan>>) -> impl IntoView {
+fn MetaInputs(store: PlanStore) -> impl IntoView {
+    let plan = store.plan;
     let field = |label: &'static str,
                  max: u32,
                  get: fn(&PlanMeta) -> String,
@@ -368,6 +449,7 @@ fn MetaInputs(plan: RwSignal<Option<Plan>>) -> impl IntoView {
                     set(&mut p.meta, value);
                 }
             });
+            store.edited();
         };
         view! {
             <label class="meta-field">
@@ -435,6 +517,7 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
                 p.edit(index, text);
             }
         });
+        store.edited();
     };
     view! {
         <article class="plan-section" data-testid="plan-section" data-status=move || status().as_str()>

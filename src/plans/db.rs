@@ -101,7 +101,9 @@ pub fn pool(
         // restarted database is met with fresh connections.
         .idle_timeout(Duration::from_secs(300))
         .max_lifetime(Duration::from_secs(1800))
-        .test_before_acquire(false)
+        // A connection is checked before use: after the database restarts, the dead ones are
+        // replaced instead of failing the next saves.
+        .test_before_acquire(true)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if engine == Engine::Sqlite {

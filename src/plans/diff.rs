@@ -14,6 +14,9 @@ const CHARS_DEADLINE: Duration = Duration::from_millis(20);
 
 /// The rows of the side-by-side view of `old` (left) against `new` (right).
 pub fn rows(old: &str, new: &str) -> Vec<DiffRow> {
+    // A last line without its line break is still the same line as one with it.
+    let (old, new) = (terminated(old), terminated(new));
+    let (old, new) = (old.as_ref(), new.as_ref());
     let lines = TextDiff::configure()
         .timeout(LINES_DEADLINE)
         .diff_lines(old, new);
@@ -45,6 +48,14 @@ pub fn rows(old: &str, new: &str) -> Vec<DiffRow> {
         }
     }
     rows
+}
+
+fn terminated(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_empty() || text.ends_with('\n') {
+        text.into()
+    } else {
+        format!("{text}\n").into()
+    }
 }
 
 fn trim_eol(line: &str) -> &str {

@@ -17,8 +17,8 @@ use tokio::sync::Mutex;
 use crate::{
     china_time::{now_ms, rfc3339},
     config::StoreSettings,
-    export::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
     model::{
+        plan::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
         saved::{MAX_NOTE_CHARS, MAX_TITLE_CHARS},
         DuplicatePlan, NewPlan, NewVersion, Plan, PlanCounts, PlanSummary, PlanUpdate, PlanVersion,
         SaveOutcome, SavedPlan, SectionDiff, SectionStatus, VersionKind, VersionSummary,
@@ -242,11 +242,15 @@ impl PlanService {
         let keep = self.settings.auto_versions as i64;
         self.run("update", true, async |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
-            if update.base_revision.is_some_and(|r| r != current.revision) {
-                return Err(StoreError::Conflict(Box::new(saved(current)?)).into());
-            }
             let unchanged = body.as_ref().is_none_or(|b| *b == current.body)
                 && title.as_ref().is_none_or(|t| *t == current.title);
+            if let Some(base) = update.base_revision.filter(|r| *r != current.revision) {
+                // The same change sent again (its answer was lost) is already saved.
+                if base + 1 == current.revision && unchanged && body.is_some() {
+                    return Ok(saved(current)?);
+                }
+                return Err(StoreError::Conflict(Box::new(saved(current)?)).into());
+            }
             if unchanged && snapshot.is_none() {
                 return Ok(saved(current)?);
             }
@@ -262,24 +266,28 @@ impl PlanService {
                 )
                 .await?;
             }
+            let read = current.revision;
+            // The revision counts changes of content: a new title alone (a rename on the list
+            // page) does not make an open editor's next save a conflict.
             let next = match (&update.plan, body) {
-                (Some(plan), Some(body)) => record_of(
+                (Some(plan), Some(body)) if body != current.body => record_of(
                     current.id.clone(),
                     title.unwrap_or_else(|| current.title.clone()),
                     plan,
                     body,
-                    current.revision + 1,
+                    read + 1,
                     current.created_at,
                     now,
                 ),
                 _ => PlanRecord {
                     title: title.unwrap_or_else(|| current.title.clone()),
-                    revision: current.revision + 1,
                     updated_at: now,
                     ..current
                 },
             };
-            records::update(conn, owner, &next).await?;
+            if !records::update(conn, owner, &next, read).await? {
+                return Err(changed_meanwhile(conn, owner, id).await);
+            }
             if let Some(note) = &snapshot {
                 keep_version(conn, owner, &next, VersionKind::Auto, note, now).await?;
             }
@@ -300,7 +308,19 @@ impl PlanService {
         create: Option<NewPlan>,
     ) -> Result<SaveOutcome> {
         let result = match create {
-            Some(new) => self.create(owner, new).await,
+            // A plan first saved with sections already generated (it was started offline)
+            // keeps its automatic version too.
+            Some(new) => match (self.create(owner, new).await, update.snapshot) {
+                (Ok(created), Some(note)) if created.revision == 1 => {
+                    let snapshot = PlanUpdate {
+                        base_revision: Some(created.revision),
+                        snapshot: Some(note),
+                        ..PlanUpdate::default()
+                    };
+                    self.update(owner, id, snapshot).await
+                }
+                (result, _) => result,
+            },
             None => self.update(owner, id, update).await,
         };
         match result {
@@ -434,6 +454,31 @@ impl PlanService {
         .await
     }
 
+    /// Keeps a text the writer chose against in a conflict (the page's own, or one left in a
+    /// browser unsaved) as a `conflict` version: pruned like automatic ones, apart from them,
+    /// and not counted against the named versions.
+    pub async fn keep_conflict_copy(
+        &self,
+        owner: &str,
+        id: &str,
+        plan: &Plan,
+        note: &str,
+    ) -> Result<VersionSummary> {
+        check_id(id)?;
+        let note = check_note(note)?;
+        let body = encode(plan)?;
+        let keep = self.settings.auto_versions as i64;
+        self.run("keep_conflict_copy", true, async |conn| {
+            let current = live(records::find(conn, owner, id).await?)?;
+            let kept = PlanRecord { body, ..current };
+            let summary =
+                keep_version(conn, owner, &kept, VersionKind::Conflict, &note, now_ms()).await?;
+            records::prune_versions(conn, owner, id, keep).await?;
+            Ok(summary)
+        })
+        .await
+    }
+
     /// Makes an earlier version the plan's content again: the content it replaces is kept as
     /// a version first, and the restored content is a new version of its own.
     pub async fn restore(&self, owner: &str, id: &str, version: i64) -> Result<SavedPlan> {
@@ -457,7 +502,9 @@ impl PlanService {
                 current.created_at,
                 now,
             );
-            records::update(conn, owner, &next).await?;
+            if !records::update(conn, owner, &next, current.revision).await? {
+                return Err(changed_meanwhile(conn, owner, id).await);
+            }
             let note = format!("恢复自版本 {version}");
             keep_version(conn, owner, &next, VersionKind::Restore, &note, now).await?;
             records::prune_versions(conn, owner, id, keep).await?;
@@ -587,6 +634,18 @@ impl From<sqlx::Error> for Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         Failure::Store(e)
+    }
+}
+
+/// The conflict to answer when another writer changed the plan between our read and our
+/// write: the plan as that writer left it.
+async fn changed_meanwhile(conn: &mut AnyConnection, owner: &str, id: &str) -> Failure {
+    match records::find(conn, owner, id).await {
+        Ok(found) => match live(found).and_then(saved) {
+            Ok(current) => StoreError::Conflict(Box::new(current)).into(),
+            Err(e) => e.into(),
+        },
+        Err(e) => e.into(),
     }
 }
 

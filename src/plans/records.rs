@@ -96,13 +96,14 @@ pub async fn list(
     query: &ListQuery<'_>,
     trash_ms: i64,
 ) -> Result<(Vec<PlanSummary>, i64), sqlx::Error> {
-    let pattern = format!("%{}%", escape_like(&query.search.to_lowercase()));
+    // SQLite's LOWER folds ASCII only: so does the pattern.
+    let pattern = format!("%{}%", escape_like(&query.search.to_ascii_lowercase()));
     let state = if query.trash {
         "deleted_at IS NOT NULL"
     } else {
         "deleted_at IS NULL"
     };
-    let filter = format!("WHERE owner = $1 AND {state} AND LOWER(title) LIKE $2 ESCAPE '\\'");
+    let filter = format!("WHERE owner = $1 AND {state} AND LOWER(title) LIKE $2 ESCAPE '!'");
     let order = if query.by_title {
         "title ASC, updated_at DESC"
     } else {
@@ -134,8 +135,8 @@ pub async fn list(
 fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
         }
         out.push(c);
     }
@@ -177,15 +178,19 @@ pub async fn insert(
     Ok(())
 }
 
-/// Writes the plan's title, content and revision as `plan` holds them.
+/// Writes the plan's title, content and revision as `plan` holds them, if the plan is still
+/// at revision `read` (what the caller read it at): false when another writer came first. This
+/// compare-and-set, not a read lock, is what keeps two saves on PostgreSQL from both passing
+/// the revision check.
 pub async fn update(
     conn: &mut AnyConnection,
     owner: &str,
     plan: &PlanRecord,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    read: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE plans SET title = $3, template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10 \
-         WHERE owner = $1 AND id = $2",
+         WHERE owner = $1 AND id = $2 AND revision = $11 AND deleted_at IS NULL",
     )
     .bind(owner)
     .bind(&plan.id)
@@ -197,9 +202,10 @@ pub async fn update(
     .bind(&plan.body)
     .bind(plan.revision)
     .bind(plan.updated_at)
+    .bind(read)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Moves the plan to the trash (`Some(now)`) or back (`None`); false when there was nothing
@@ -295,22 +301,26 @@ pub async fn insert_version(
     Ok(())
 }
 
-/// Keeps only the latest `keep` versions that were not saved by name.
+/// Keeps only the latest `keep` automatic versions (generations and restores), and apart from
+/// them the latest `keep` texts kept from conflicts; named versions are never pruned.
 pub async fn prune_versions(
     conn: &mut AnyConnection,
     owner: &str,
     plan_id: &str,
     keep: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind <> 'named' AND version NOT IN \
-         (SELECT version FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind <> 'named' ORDER BY version DESC LIMIT $3)",
-    )
-    .bind(owner)
-    .bind(plan_id)
-    .bind(keep)
-    .execute(conn)
-    .await?;
+    for kinds in ["('auto', 'restore')", "('conflict')"] {
+        let sql = format!(
+            "DELETE FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind IN {kinds} AND version NOT IN \
+             (SELECT version FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind IN {kinds} ORDER BY version DESC LIMIT $3)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(plan_id)
+            .bind(keep)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -600,3 +600,38 @@ async fn the_database_stopped_mid_edit_refuses_clearly_and_recovers() {
     let (_, ready) = call(&app, ADMIN, "GET", "/readyz", None).await;
     assert_eq!(ready["database"]["available"], true);
 }
+
+/// Two instances saving on the same revision at the same moment (PostgreSQL, its default
+/// isolation): one is saved, the other told of the conflict; neither overwrites the other.
+#[tokio::test]
+async fn simultaneous_saves_on_one_revision_never_both_win() {
+    let pg = Postgres::start();
+    let url = pg.url("races");
+    let a = spawn_app(&[("DATABASE_URL", url.clone())]).await;
+    let b = spawn_app(&[("DATABASE_URL", url)]).await;
+    let id = create(&a, USER, &plan("同时修改前")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/plans/{id}");
+    for round in 0..5 {
+        let (_, now) = call(&a, USER, "GET", &path, None).await;
+        let base = now["plan"]["revision"].as_i64().unwrap();
+        let body = |text: String| Some(json!({ "plan": plan(&text), "base_revision": base }));
+        let (first, second) = tokio::join!(
+            call(&a, USER, "PUT", &path, body(format!("甲-{round}"))),
+            call(&b, USER, "PUT", &path, body(format!("乙-{round}"))),
+        );
+        let mut statuses = [first.0, second.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "round {round}: {} / {}",
+            first.1,
+            second.1
+        );
+        let (_, after) = call(&b, USER, "GET", &path, None).await;
+        assert_eq!(after["plan"]["revision"], base + 1);
+    }
+}

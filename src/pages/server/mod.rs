@@ -140,3 +140,8 @@ pub fn start_template_warmup(
         .warmup
         .start_plan(state.generation.clone(), label, plan))
 }
+
+/// A failure of the plans' store, as the page shows it.
+pub fn store_error(e: crate::plans::StoreError) -> ServerFnError {
+    ServerFnError::new(e.to_string())
+}
