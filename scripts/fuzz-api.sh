@@ -36,7 +36,7 @@ done
 work=$(mktemp -d)
 # The fuzzer sends wrong tokens on purpose (its auth checks); the per-address throttle on wrong
 # tokens would then answer everything else with 429 and hide the rest of the API from it.
-LOGIN_ATTEMPTS_PER_MINUTE=10000 SHUTDOWN_DRAIN_SECS=0 LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LOG_DIR="$work/logs" \
+LOGIN_ATTEMPTS_PER_MINUTE=10000 SHUTDOWN_DRAIN_SECS=0 LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LOG_DIR="$work/logs" DATA_DIR="$work/data" \
   ADMIN_TOKEN=$TOKEN USER_TOKENS= OPENAI_API_KEY= REDIS_URL= AI_MOCK_CHUNK_DELAY_MS=0 \
   RUST_LOG=warn "$BIN" >"$work/app.log" 2>&1 &
 app=$!

@@ -156,6 +156,7 @@ impl From<StoreError> for ApiError {
         let (status, code) = match &e {
             StoreError::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             StoreError::NoVersion => (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND"),
+            StoreError::NoSection => (StatusCode::NOT_FOUND, "SECTION_NOT_FOUND"),
             StoreError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             StoreError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             StoreError::TooMany(_) | StoreError::TooManyVersions(_) => {
@@ -276,7 +277,8 @@ impl IntoResponses for StoreReadErrors {
     fn responses() -> Documented {
         documented(&[
             UNAUTHORIZED,
-            (404, "预案或版本不存在（或属于其他用户）"),
+            (404, "预案、版本或章节不存在（或属于其他用户）"),
+            (409, "预案还不能导出（没有企业名称或没有任何章节正文）"),
             INVALID,
             GUESSING,
             STORE_DOWN,

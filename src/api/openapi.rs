@@ -200,6 +200,14 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
             info_schema(template),
         );
     }
+    // A plan saved through the API is of one of this server's templates.
+    let ids: Vec<Value> = registry.templates().iter().map(|t| json!(t.id)).collect();
+    if let Some(template_id) = schemas
+        .get_mut("Plan")
+        .and_then(|p| p.pointer_mut("/properties/template_id"))
+    {
+        template_id["enum"] = Value::Array(ids);
+    }
     // The general pieces leave, unless something else still refers to them (a saved plan
     // holds the enterprise data as it was sent, whatever its template).
     let text = serde_json::to_string(&*schemas).unwrap_or_default();

@@ -111,7 +111,7 @@ pub enum Sort {
 #[into_params(parameter_in = Query)]
 pub struct DiffQuery {
     /// The section's id in its template.
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub section: String,
     /// The older version (0: as saved now).
     #[param(minimum = 0)]
@@ -484,6 +484,6 @@ async fn export(
         query.self_check,
         format,
     )
-    .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "EXPORT_FAILED", e))
+    .map_err(|e| ApiError::new(StatusCode::CONFLICT, "EXPORT_FAILED", e))
     .map(IntoResponse::into_response)
 }

@@ -38,10 +38,12 @@ pub struct SectionCheck {
     pub elements: Vec<ElementCheck>,
     /// How many elements are missing.
     #[cfg_attr(feature = "ssr", schema(example = 0))]
+    #[serde(deserialize_with = "super::whole::u32")]
     pub missing: u32,
     /// How many `（待补充：…）` placeholders the text holds: facts the enterprise data did not
     /// give, to be filled in before the plan is filed.
     #[cfg_attr(feature = "ssr", schema(example = 2))]
+    #[serde(deserialize_with = "super::whole::u32")]
     pub placeholders: u32,
 }
 

@@ -12,6 +12,7 @@ pub mod section;
 pub mod stats;
 pub mod template;
 pub mod usage;
+pub mod whole;
 
 use serde::{Deserialize, Serialize};
 

@@ -20,13 +20,17 @@ pub const MAX_NAME_CHARS: usize = 100;
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// Changes with every new plan, so answers for a replaced plan are dropped.
+    #[serde(deserialize_with = "super::whole::u64")]
     pub run: u64,
     pub template_id: String,
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub template_name: String,
     pub context_section: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub enterprise_name: String,
     /// The enterprise as it was when the plan started; sections written again use it.
     pub data: EnterpriseData,
+    #[cfg_attr(feature = "ssr", schema(max_items = 50))]
     pub sections: Vec<PlanSection>,
     /// The clauses of GB/T 29639-2020 this type of plan covers, in the standard's order.
     #[serde(default)]
@@ -45,12 +49,15 @@ pub struct Plan {
 pub struct PlanMeta {
     /// 应急预案编号.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub number: String,
     /// 应急预案版本号.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub version: String,
     /// 主要负责人, who approves the plan.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub principal: String,
 }
 

@@ -124,10 +124,17 @@ pub struct PlanVersion {
 pub struct NewPlan {
     /// 32 lowercase hex digits; leave out to have one made up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^[0-9a-f]{32}$"))]
     pub id: Option<String>,
     /// Defaults to `<企业名称>-<预案类型>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub title: Option<String>,
     pub plan: Plan,
 }
@@ -138,13 +145,23 @@ pub struct NewPlan {
 #[serde(deny_unknown_fields)]
 pub struct PlanUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     /// The revision this change was made on. When the plan has changed since, nothing is
     /// written and the answer is 409 with the plan as it is now. Leave out to overwrite.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option_i64"
+    )]
     #[cfg_attr(feature = "ssr", schema(minimum = 0))]
     pub base_revision: Option<i64>,
     /// Keep the plan after this change as an automatic version, with this note (the page
@@ -164,7 +181,12 @@ pub struct PlanUpdate {
 pub struct NewVersion {
     #[cfg_attr(
         feature = "ssr",
-        schema(example = "2026 年修订送审稿", max_length = 200)
+        schema(
+            example = "2026 年修订送审稿",
+            min_length = 1,
+            max_length = 200,
+            pattern = r"\S"
+        )
     )]
     pub note: String,
     /// The plan to keep; leave out to keep the plan as saved now. The page sends its own text
@@ -180,7 +202,13 @@ pub struct NewVersion {
 pub struct DuplicatePlan {
     /// Defaults to the plan's title with `（副本）`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub title: Option<String>,
 }
 

@@ -100,8 +100,10 @@ pub struct SectionFailure {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanSection {
     pub section_id: String,
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub section_title: String,
     /// The text; null when none was written (a section that failed before its first piece).
+    #[cfg_attr(feature = "ssr", schema(max_length = 50000))]
     pub content: Option<String>,
     pub status: SectionStatus,
     pub cached: bool,
@@ -109,7 +111,7 @@ pub struct PlanSection {
     pub stale: bool,
     #[serde(default)]
     pub model: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::option_u64")]
     pub elapsed_ms: Option<u64>,
     pub error: Option<SectionFailure>,
     /// The text held against the standard's elements (once complete).

@@ -39,6 +39,8 @@ pub enum StoreError {
     NotFound,
     #[error("版本不存在")]
     NoVersion,
+    #[error("两个版本中都没有这个章节")]
+    NoSection,
     #[error("此预案已在其他窗口或设备上修改")]
     Conflict(Box<SavedPlan>),
     #[error("{0}")]
@@ -235,6 +237,9 @@ impl PlanService {
         check_id(id)?;
         let title = update.title.as_deref().map(check_title).transpose()?;
         let snapshot = update.snapshot.as_deref().map(check_note).transpose()?;
+        if let Some(plan) = &update.plan {
+            self.check_template(plan)?;
+        }
         let body = update.plan.as_ref().map(encode).transpose()?;
         if update.base_revision.is_some_and(|r| r < 0) {
             return Err(StoreError::Invalid("base_revision 不能为负数".into()));
@@ -246,7 +251,7 @@ impl PlanService {
                 && title.as_ref().is_none_or(|t| *t == current.title);
             if let Some(base) = update.base_revision.filter(|r| *r != current.revision) {
                 // The same change sent again (its answer was lost) is already saved.
-                if base + 1 == current.revision && unchanged && body.is_some() {
+                if base.checked_add(1) == Some(current.revision) && unchanged && body.is_some() {
                     return Ok(saved(current)?);
                 }
                 return Err(StoreError::Conflict(Box::new(saved(current)?)).into());
@@ -438,6 +443,9 @@ impl PlanService {
         if note.is_empty() {
             return Err(StoreError::Invalid("请填写版本说明".into()));
         }
+        if let Some(plan) = &new.plan {
+            self.check_template(plan)?;
+        }
         let body = new.plan.as_ref().map(encode).transpose()?;
         let max = self.settings.named_versions;
         self.run("save_version", true, async |conn| {
@@ -466,6 +474,7 @@ impl PlanService {
     ) -> Result<VersionSummary> {
         check_id(id)?;
         let note = check_note(note)?;
+        self.check_template(plan)?;
         let body = encode(plan)?;
         let keep = self.settings.auto_versions as i64;
         self.run("keep_conflict_copy", true, async |conn| {
@@ -535,7 +544,7 @@ impl PlanService {
             .as_ref()
             .or(left.as_ref())
             .map(|(title, _)| title.clone())
-            .ok_or_else(|| StoreError::Invalid("两个版本中都没有这个章节".into()))?;
+            .ok_or(StoreError::NoSection)?;
         let (left, right) = (
             left.map(|(_, t)| t).unwrap_or_default(),
             right.map(|(_, t)| t).unwrap_or_default(),
@@ -752,8 +761,13 @@ fn check_id(id: &str) -> Result<(), StoreError> {
     }
 }
 
+/// Blank to a writer: Unicode white space and the byte-order mark.
+fn blank(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
 fn check_title(title: &str) -> Result<String, StoreError> {
-    let title = title.trim();
+    let title = title.trim_matches(blank);
     if title.is_empty() {
         return Err(StoreError::Invalid("预案名称不能为空".into()));
     }
@@ -769,7 +783,7 @@ fn check_title(title: &str) -> Result<String, StoreError> {
 }
 
 fn check_note(note: &str) -> Result<String, StoreError> {
-    let note = note.trim();
+    let note = note.trim_matches(blank);
     if note.chars().count() > MAX_NOTE_CHARS {
         return Err(StoreError::Invalid(format!(
             "版本说明不能超过 {MAX_NOTE_CHARS} 个字"
@@ -790,6 +804,16 @@ fn title_or_default(title: Option<&str>, plan: &Plan) -> Result<String, StoreErr
             let title = format!("{name}-{}", plan.template_name.trim());
             Ok(title.chars().take(MAX_TITLE_CHARS).collect())
         }
+    }
+}
+
+/// Whether a number in `value` is past what the document promises (64-bit signed integers).
+fn has_huge_number(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64().is_some_and(|n| n > i64::MAX as u64),
+        serde_json::Value::Array(items) => items.iter().any(has_huge_number),
+        serde_json::Value::Object(map) => map.values().any(has_huge_number),
+        _ => false,
     }
 }
 
@@ -821,8 +845,12 @@ fn encode(plan: &Plan) -> Result<String, StoreError> {
             return invalid(format!("{name}过长（最多 {MAX_NAME_CHARS} 字）"));
         }
     }
-    let body = serde_json::to_string(plan)
-        .map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;
+    let value =
+        serde_json::to_value(plan).map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;
+    if has_huge_number(&value) {
+        return invalid("预案中的数值过大（整数不能超过 2⁶³−1）".into());
+    }
+    let body = value.to_string();
     if body.len() > MAX_PLAN_BYTES {
         return invalid(format!(
             "预案过大（最多 {} MiB）",
