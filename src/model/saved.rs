@@ -128,13 +128,7 @@ pub struct NewPlan {
     pub id: Option<String>,
     /// Defaults to `<企业名称>-<预案类型>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "ssr",
-        schema(
-            max_length = 100,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
-        )
-    )]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100))]
     pub title: Option<String>,
     pub plan: Plan,
 }
@@ -145,13 +139,7 @@ pub struct NewPlan {
 #[serde(deny_unknown_fields)]
 pub struct PlanUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "ssr",
-        schema(
-            max_length = 100,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
-        )
-    )]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100))]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -181,12 +169,7 @@ pub struct PlanUpdate {
 pub struct NewVersion {
     #[cfg_attr(
         feature = "ssr",
-        schema(
-            example = "2026 年修订送审稿",
-            min_length = 1,
-            max_length = 200,
-            pattern = r"\S"
-        )
+        schema(example = "2026 年修订送审稿", min_length = 1, max_length = 200)
     )]
     pub note: String,
     /// The plan to keep; leave out to keep the plan as saved now. The page sends its own text
@@ -202,13 +185,7 @@ pub struct NewVersion {
 pub struct DuplicatePlan {
     /// Defaults to the plan's title with `（副本）`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "ssr",
-        schema(
-            max_length = 100,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
-        )
-    )]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100))]
     pub title: Option<String>,
 }
 

@@ -20,8 +20,9 @@ use crate::{
     model::{
         plan::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
         saved::{MAX_NOTE_CHARS, MAX_TITLE_CHARS},
-        DuplicatePlan, NewPlan, NewVersion, Plan, PlanCounts, PlanSummary, PlanUpdate, PlanVersion,
-        SaveOutcome, SavedPlan, SectionDiff, SectionStatus, VersionKind, VersionSummary,
+        DuplicatePlan, FieldInput, NewPlan, NewVersion, Plan, PlanCounts, PlanSummary, PlanUpdate,
+        PlanVersion, SaveOutcome, SavedPlan, SectionDiff, SectionStatus, VersionKind,
+        VersionSummary,
     },
     templates::Registry,
 };
@@ -235,7 +236,12 @@ impl PlanService {
     /// Changes a plan; `Conflict` (nothing written) when `base_revision` is not the latest.
     pub async fn update(&self, owner: &str, id: &str, update: PlanUpdate) -> Result<SavedPlan> {
         check_id(id)?;
-        let title = update.title.as_deref().map(check_title).transpose()?;
+        let title = update
+            .title
+            .as_deref()
+            .map(check_title)
+            .transpose()?
+            .flatten();
         let snapshot = update.snapshot.as_deref().map(check_note).transpose()?;
         if let Some(plan) = &update.plan {
             self.check_template(plan)?;
@@ -439,10 +445,10 @@ impl PlanService {
         new: NewVersion,
     ) -> Result<VersionSummary> {
         check_id(id)?;
-        let note = check_note(&new.note)?;
-        if note.is_empty() {
+        if new.note.is_empty() {
             return Err(StoreError::Invalid("请填写版本说明".into()));
         }
+        let note = check_note(&new.note)?;
         if let Some(plan) = &new.plan {
             self.check_template(plan)?;
         }
@@ -766,45 +772,44 @@ fn blank(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}'
 }
 
-fn check_title(title: &str) -> Result<String, StoreError> {
-    let title = title.trim_matches(blank);
-    if title.is_empty() {
-        return Err(StoreError::Invalid("预案名称不能为空".into()));
+/// `text` as kept: without control characters (pasted text carries them) and blank ends.
+/// Empty or past `max` characters as sent is refused, as the document says; what is blank once
+/// cleaned is `None`, for the caller's default.
+fn clean(text: &str, max: usize, what: &str) -> Result<Option<String>, StoreError> {
+    if text.is_empty() {
+        return Err(StoreError::Invalid(format!("{what}不能为空")));
     }
-    if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(StoreError::Invalid(format!(
-            "预案名称不能超过 {MAX_TITLE_CHARS} 个字"
-        )));
+    if text.chars().count() > max {
+        return Err(StoreError::Invalid(format!("{what}不能超过 {max} 个字")));
     }
-    if title.chars().any(char::is_control) {
-        return Err(StoreError::Invalid("预案名称不能包含控制字符".into()));
-    }
-    Ok(title.to_owned())
+    let kept: String = text.chars().filter(|c| !c.is_control()).collect();
+    let kept = kept.trim_matches(blank);
+    Ok((!kept.is_empty()).then(|| kept.to_owned()))
+}
+
+/// A new title; `None` when it is blank (the plan keeps, or gets, its default).
+fn check_title(title: &str) -> Result<Option<String>, StoreError> {
+    clean(title, MAX_TITLE_CHARS, "预案名称")
 }
 
 fn check_note(note: &str) -> Result<String, StoreError> {
-    let note = note.trim_matches(blank);
-    if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(StoreError::Invalid(format!(
-            "版本说明不能超过 {MAX_NOTE_CHARS} 个字"
-        )));
+    if note.is_empty() {
+        return Ok(String::new());
     }
-    Ok(note.chars().filter(|c| !c.is_control()).collect())
+    Ok(clean(note, MAX_NOTE_CHARS, "版本说明")?.unwrap_or_else(|| "（无文字说明）".to_owned()))
 }
 
 /// The title given, or `<企业名称>-<预案类型>`.
 fn title_or_default(title: Option<&str>, plan: &Plan) -> Result<String, StoreError> {
-    match title {
-        Some(title) => check_title(title),
-        None => {
-            let name = match plan.enterprise_name.trim() {
-                "" => "未命名企业",
-                name => name,
-            };
-            let title = format!("{name}-{}", plan.template_name.trim());
-            Ok(title.chars().take(MAX_TITLE_CHARS).collect())
-        }
+    if let Some(title) = title.map(check_title).transpose()?.flatten() {
+        return Ok(title);
     }
+    let name = match plan.enterprise_name.trim() {
+        "" => "未命名企业",
+        name => name,
+    };
+    let title = format!("{name}-{}", plan.template_name.trim());
+    Ok(title.chars().take(MAX_TITLE_CHARS).collect())
 }
 
 /// Whether a number in `value` is past what the document promises (64-bit signed integers).
@@ -844,6 +849,14 @@ fn encode(plan: &Plan) -> Result<String, StoreError> {
         if value.chars().count() > MAX_NAME_CHARS {
             return invalid(format!("{name}过长（最多 {MAX_NAME_CHARS} 字）"));
         }
+    }
+    let odd = |v: &FieldInput| match v {
+        FieldInput::Other => true,
+        FieldInput::Number(n) => n.fract() != 0.0 || !n.is_finite(),
+        _ => false,
+    };
+    if plan.data.enterprise_info.values().any(odd) {
+        return invalid("企业信息的字段值应为文字、整数或 null".into());
     }
     let value =
         serde_json::to_value(plan).map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;

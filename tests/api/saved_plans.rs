@@ -442,10 +442,14 @@ async fn bad_plans_are_refused_in_chinese_and_nothing_is_written() {
         USER,
         "POST",
         "/api/plans",
-        Some(json!({ "plan": plan("x"), "title": " " })),
+        Some(json!({ "plan": plan("x"), "title": "" })),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("预案名称不能为空"));
     let (status, body) = call(
         &app,
         USER,
