@@ -42,6 +42,13 @@ pub struct SavedPlanResponse {
     pub plan: SavedPlan,
 }
 
+fn saved(plan: SavedPlan) -> Json<SavedPlanResponse> {
+    Json(SavedPlanResponse {
+        success: true,
+        plan,
+    })
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct VersionListResponse {
     #[schema(example = true)]
@@ -186,13 +193,7 @@ pub async fn create(
     JsonBody(body): JsonBody<NewPlan>,
 ) -> Result<(StatusCode, Json<SavedPlanResponse>), ApiError> {
     let plan = state.plans.create(&user.name, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SavedPlanResponse {
-            success: true,
-            plan,
-        }),
-    ))
+    Ok((StatusCode::CREATED, saved(plan)))
 }
 
 /// 读取一份预案
@@ -209,10 +210,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SavedPlanResponse>, ApiError> {
     let plan = state.plans.get(&user.name, &id).await?;
-    Ok(Json(SavedPlanResponse {
-        success: true,
-        plan,
-    }))
+    Ok(saved(plan))
 }
 
 /// 修改一份预案
@@ -234,10 +232,7 @@ pub async fn update(
     JsonBody(body): JsonBody<PlanUpdate>,
 ) -> Result<Json<SavedPlanResponse>, ApiError> {
     let plan = state.plans.update(&user.name, &id, body).await?;
-    Ok(Json(SavedPlanResponse {
-        success: true,
-        plan,
-    }))
+    Ok(saved(plan))
 }
 
 /// 删除一份预案（移入回收站）
@@ -276,10 +271,7 @@ pub async fn undelete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SavedPlanResponse>, ApiError> {
     let plan = state.plans.undelete(&user.name, &id).await?;
-    Ok(Json(SavedPlanResponse {
-        success: true,
-        plan,
-    }))
+    Ok(saved(plan))
 }
 
 /// 复制一份预案（如下一年度的修订）
@@ -298,13 +290,7 @@ pub async fn duplicate(
     JsonBody(body): JsonBody<DuplicatePlan>,
 ) -> Result<(StatusCode, Json<SavedPlanResponse>), ApiError> {
     let plan = state.plans.duplicate(&user.name, &id, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SavedPlanResponse {
-            success: true,
-            plan,
-        }),
-    ))
+    Ok((StatusCode::CREATED, saved(plan)))
 }
 
 /// 预案的版本
@@ -398,10 +384,7 @@ pub async fn restore(
     ApiPath((id, version)): ApiPath<(String, i64)>,
 ) -> Result<Json<SavedPlanResponse>, ApiError> {
     let plan = state.plans.restore(&user.name, &id, version).await?;
-    Ok(Json(SavedPlanResponse {
-        success: true,
-        plan,
-    }))
+    Ok(saved(plan))
 }
 
 /// 比较一个章节在两个版本之间的差异
