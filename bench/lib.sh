@@ -37,7 +37,7 @@ start_redis() {
 # this shell, not in a command substitution, so the cleanup trap sees every pid.
 start_app() {
   P=$(free_port)
-  env LEPTOS_SITE_ADDR="127.0.0.1:$P" LEPTOS_SITE_ROOT=target/site LOG_DIR="$WORK/logs-$1" \
+  env LEPTOS_SITE_ADDR="127.0.0.1:$P" LEPTOS_SITE_ROOT=target/site LOG_DIR="$WORK/logs-$1" DATA_DIR="$WORK/data-$1" \
       ADMIN_TOKEN=$TOKEN OPENAI_API_KEY= RUST_LOG=warn SHUTDOWN_DRAIN_SECS=0 "${@:2}" "$BIN" >"$WORK/$1.log" 2>&1 &
   APID=$!; PIDS+=("$APID")
 }

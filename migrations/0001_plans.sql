@@ -16,6 +16,8 @@ CREATE TABLE plans (
     revision BIGINT NOT NULL,
     -- The number the plan's last version took.
     last_version BIGINT NOT NULL,
+    -- Bytes of its text and of all its versions' texts: what counts against the owner's space.
+    stored_bytes BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     -- Set when moved to the trash; the plan is gone for good some days later.
@@ -35,7 +37,10 @@ CREATE TABLE plan_versions (
     note TEXT NOT NULL,
     title TEXT NOT NULL,
     body TEXT NOT NULL,
+    bytes BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (owner, plan_id, version),
     FOREIGN KEY (owner, plan_id) REFERENCES plans (owner, id) ON DELETE CASCADE
 );
+
+CREATE INDEX plan_versions_by_kind ON plan_versions (owner, plan_id, kind, version);

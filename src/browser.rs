@@ -18,14 +18,19 @@ pub fn load(key: &str) -> Option<String> {
     }
 }
 
-/// Stores a value in `localStorage`; a full or disabled storage is ignored.
-pub fn save(key: &str, value: &str) {
+/// Stores a value in `localStorage`; false when the storage is full or disabled.
+pub fn save(key: &str, value: &str) -> bool {
     #[cfg(feature = "hydrate")]
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = storage.set_item(key, value);
+    {
+        web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .is_some_and(|storage| storage.set_item(key, value).is_ok())
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (key, value);
+    {
+        let _ = (key, value);
+        false
+    }
 }
 
 /// Asks the user to confirm; `false` when there is no window.

@@ -159,7 +159,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoSection => (StatusCode::NOT_FOUND, "SECTION_NOT_FOUND"),
             StoreError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             StoreError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
-            StoreError::TooMany(_) | StoreError::TooManyVersions(_) => {
+            StoreError::TooMany(_) | StoreError::TooManyVersions(_) | StoreError::NoRoom(_) => {
                 (StatusCode::FORBIDDEN, "PLAN_LIMIT")
             }
             StoreError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
@@ -294,7 +294,10 @@ impl IntoResponses for StoreWriteErrors {
         documented(&[
             BAD_JSON,
             UNAUTHORIZED,
-            (403, "预案数量或手动保存的版本数已达上限（PLAN_LIMIT）"),
+            (
+                403,
+                "预案数量、手动保存的版本数或存储空间已达上限（PLAN_LIMIT）",
+            ),
             (404, "预案或版本不存在（或属于其他用户）"),
             (
                 409,

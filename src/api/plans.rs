@@ -131,6 +131,15 @@ pub struct DiffQuery {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// `true`: remove a plan that is in the trash for good, with its versions (404 for a plan
+    /// not in the trash).
+    #[serde(default)]
+    pub permanent: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// Append the GB/T 29639-2020 self-check table (default true).
     #[serde(default = "yes")]
@@ -237,23 +246,31 @@ pub async fn update(
 
 /// 删除一份预案（移入回收站）
 ///
-/// 回收站中的预案在 `PLAN_TRASH_DAYS`（默认 30）天内可用 `POST /api/plans/{id}/undelete` 恢复，之后永久删除。
+/// 回收站中的预案在 `PLAN_TRASH_DAYS`（默认 30）天内可用 `POST /api/plans/{id}/undelete` 恢复，之后永久删除；
+/// `permanent=true` 立即永久删除回收站中的预案（腾出存储空间）。
 #[utoipa::path(
     delete,
     path = "/api/plans/{id}",
     tag = "plans",
-    params(("id" = String, Path, description = "预案 id", pattern = "^[0-9a-f]{32}$")),
-    responses((status = 200, description = "已移入回收站", body = DeletedResponse), StoreReadErrors)
+    params(("id" = String, Path, description = "预案 id", pattern = "^[0-9a-f]{32}$"), DeleteQuery),
+    responses((status = 200, description = "已移入回收站或已永久删除", body = DeletedResponse), StoreReadErrors)
 )]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(user): Caller,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Json<DeletedResponse>, ApiError> {
-    state.plans.delete(&user.name, &id).await?;
+    let message = if query.permanent {
+        state.plans.remove(&user.name, &id).await?;
+        "已永久删除".to_owned()
+    } else {
+        state.plans.delete(&user.name, &id).await?;
+        format!("已移入回收站，{} 天内可恢复", state.plans.trash_days())
+    };
     Ok(Json(DeletedResponse {
         success: true,
-        message: format!("已移入回收站，{} 天内可恢复", state.plans.trash_days()),
+        message,
     }))
 }
 

@@ -50,6 +50,9 @@ pub struct StoreSettings {
     /// Plans (the trash included) one user may keep.
     #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
     pub max_plans_per_user: usize,
+    /// Space one user's plans, versions and trash may take, in MiB.
+    #[serde(deserialize_with = "values::count::<_, 1, 10_000_000>")]
+    pub storage_per_user_mib: u64,
     /// Days a deleted plan can still be restored.
     #[serde(deserialize_with = "values::count_u32::<_, 1, 3650>")]
     pub trash_days: u32,
@@ -72,6 +75,7 @@ impl Default for StoreSettings {
             auto_versions: 50,
             named_versions: 200,
             max_plans_per_user: 1000,
+            storage_per_user_mib: 1024,
             trash_days: 30,
             timeout: Duration::from_secs(5),
             max_connections: 8,

@@ -80,6 +80,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("PLAN_AUTO_VERSIONS", "store.auto_versions"),
     ("PLAN_NAMED_VERSIONS", "store.named_versions"),
     ("PLAN_MAX_PER_USER", "store.max_plans_per_user"),
+    ("PLAN_STORAGE_PER_USER_MIB", "store.storage_per_user_mib"),
     ("PLAN_TRASH_DAYS", "store.trash_days"),
     ("DATABASE_TIMEOUT_MS", "store.timeout_ms"),
     ("DATABASE_MAX_CONNECTIONS", "store.max_connections"),

@@ -144,7 +144,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
         let current = draft.get();
         if hydrated.get() {
             if let Ok(json) = serde_json::to_string(&current) {
-                browser::save(DRAFT_KEY, &json);
+                let _ = browser::save(DRAFT_KEY, &json);
             }
         }
     });

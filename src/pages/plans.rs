@@ -141,6 +141,12 @@ fn PlanTable(
                 view! {
                     <button type="button" disabled=move || !hydrated.get()
                         on:click=move |_| act(id.get_value(), PlanChange::Undelete)>"恢复"</button>
+                    <button type="button" class="danger" disabled=move || !hydrated.get() on:click=move |_| {
+                        let ask = format!("永久删除“{}”及其全部版本？此操作不能撤销。", title.get_value());
+                        if browser::confirm(&ask) {
+                            act(id.get_value(), PlanChange::Purge);
+                        }
+                    }>"永久删除"</button>
                 }
                 .into_any()
             } else {

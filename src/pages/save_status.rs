@@ -8,12 +8,17 @@ use crate::model::saved::{short_time, MAX_NOTE_CHARS};
 
 #[component]
 pub fn SaveStatus(sync: Sync) -> impl IntoView {
-    let label = move || match sync.state.get() {
+    let label = move || {
+        match sync.state.get() {
         SaveState::Idle => ("idle", String::new()),
         SaveState::Unsaved => ("unsaved", "有未保存的修改".to_owned()),
         SaveState::Saving => ("saving", "保存中…".to_owned()),
         SaveState::Saved(at) if at.is_empty() => ("saved", "已保存".to_owned()),
         SaveState::Saved(at) => ("saved", format!("已保存 {}", short_time(&at))),
+        SaveState::Offline(why) if !sync.kept_locally.get() => (
+            "offline",
+            format!("离线，且本机浏览器存储已满，最新的修改只在这个页面中：请不要关闭页面，或先导出 Word 保存（{why}）"),
+        ),
         SaveState::Offline(why) => (
             "offline",
             format!("离线：修改已保存在本机浏览器，连接恢复后自动保存（{why}）"),
@@ -23,6 +28,7 @@ pub fn SaveStatus(sync: Sync) -> impl IntoView {
             "refused",
             format!("未能保存到服务器：{why}（内容仍保留在本机浏览器）"),
         ),
+    }
     };
     view! {
         <span

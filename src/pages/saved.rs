@@ -109,6 +109,8 @@ pub enum PlanChange {
     Duplicate,
     Delete,
     Undelete,
+    /// Removes a plan in the trash for good.
+    Purge,
 }
 
 #[server(prefix = "/fn", endpoint = "plan_action")]
@@ -140,6 +142,10 @@ pub async fn plan_action(id: String, action: PlanChange) -> Result<String, Serve
             .undelete(owner, &id)
             .await
             .map(|p| format!("已恢复“{}”", p.title)),
+        PlanChange::Purge => plans
+            .remove(owner, &id)
+            .await
+            .map(|()| "已永久删除".to_owned()),
     };
     done.map_err(crate::pages::server::store_error)
 }

@@ -101,6 +101,8 @@ pub struct Sync {
     retry_ms: RwSignal<u64>,
     /// Raised whenever a plan is opened from the server or the buffer (the form follows it).
     pub opened: RwSignal<u64>,
+    /// Whether the last change made it into `localStorage` (false: full or disabled).
+    pub kept_locally: RwSignal<bool>,
 }
 
 impl Sync {
@@ -120,6 +122,7 @@ impl Sync {
             timer: RwSignal::new(0),
             retry_ms: RwSignal::new(RETRY_FIRST_MS),
             opened: RwSignal::new(0),
+            kept_locally: RwSignal::new(true),
         };
         // Every change goes to the buffer at once: the text survives whatever happens next.
         Effect::new(move |_| {
@@ -139,8 +142,9 @@ impl Sync {
                 })
             });
             if let Some(json) = json {
-                browser::save(&buffer_key(&user, &id), &json);
+                let kept = browser::save(&buffer_key(&user, &id), &json);
                 browser::save(&current_key(&user), &id);
+                sync.kept_locally.set(kept);
             }
         });
         // Once, in the browser: back online, the waiting save goes at once.
@@ -406,7 +410,7 @@ impl Sync {
             buffer.revision = revision;
             buffer.dirty = buffer.plan != sent.plan;
             if let Ok(json) = serde_json::to_string(&buffer) {
-                browser::save(&key, &json);
+                let _ = browser::save(&key, &json);
             }
         }
     }

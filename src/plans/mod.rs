@@ -50,6 +50,8 @@ pub enum StoreError {
     TooMany(usize),
     #[error("手动保存的版本已达上限（{0} 个）")]
     TooManyVersions(usize),
+    #[error("预案存储空间已用完（每人 {0} MiB，含版本和回收站）：请删除不再需要的预案，并在回收站中永久删除")]
+    NoRoom(u64),
     #[error("预案库暂时无法访问，您的修改仍保留在本机浏览器中，恢复后会自动保存")]
     Unavailable,
     #[error("预案库存储空间已满，请联系管理员；您的修改仍保留在本机浏览器中")]
@@ -227,7 +229,9 @@ impl PlanService {
             if records::count_of(conn, owner).await? >= max as i64 {
                 return Err(StoreError::TooMany(max).into());
             }
+            let before = records::bytes_of(conn, owner).await?;
             records::insert(conn, owner, &record).await?;
+            self.check_room(conn, owner, before).await?;
             Ok(saved(record)?)
         })
         .await
@@ -266,6 +270,9 @@ impl PlanService {
                 return Ok(saved(current)?);
             }
             let now = now_ms();
+            let read = current.revision;
+            let new_len = body.as_ref().map_or(current.body.len(), String::len);
+            let before = records::bytes_of(conn, owner).await?;
             if update.keep_replaced {
                 keep_version(
                     conn,
@@ -277,7 +284,7 @@ impl PlanService {
                 )
                 .await?;
             }
-            let read = current.revision;
+            let change = new_len as i64 - current.body.len() as i64;
             // The revision counts changes of content: a new title alone (a rename on the list
             // page) does not make an open editor's next save a conflict.
             let next = match (&update.plan, body) {
@@ -296,7 +303,7 @@ impl PlanService {
                     ..current
                 },
             };
-            if !records::update(conn, owner, &next, read).await? {
+            if !records::update(conn, owner, &next, read, change).await? {
                 return Err(changed_meanwhile(conn, owner, id).await);
             }
             if let Some(note) = &snapshot {
@@ -305,6 +312,7 @@ impl PlanService {
             if update.keep_replaced || snapshot.is_some() {
                 records::prune_versions(conn, owner, id, keep).await?;
             }
+            self.check_room(conn, owner, before).await?;
             Ok(saved(next)?)
         })
         .await
@@ -463,7 +471,11 @@ impl PlanService {
                 body: body.unwrap_or_else(|| current.body.clone()),
                 ..current
             };
-            Ok(keep_version(conn, owner, &kept, VersionKind::Named, &note, now_ms()).await?)
+            let before = records::bytes_of(conn, owner).await?;
+            let summary =
+                keep_version(conn, owner, &kept, VersionKind::Named, &note, now_ms()).await?;
+            self.check_room(conn, owner, before).await?;
+            Ok(summary)
         })
         .await
     }
@@ -486,9 +498,11 @@ impl PlanService {
         self.run("keep_conflict_copy", true, async |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             let kept = PlanRecord { body, ..current };
+            let before = records::bytes_of(conn, owner).await?;
             let summary =
                 keep_version(conn, owner, &kept, VersionKind::Conflict, &note, now_ms()).await?;
             records::prune_versions(conn, owner, id, keep).await?;
+            self.check_room(conn, owner, before).await?;
             Ok(summary)
         })
         .await
@@ -506,6 +520,8 @@ impl PlanService {
                 .ok_or(StoreError::NoVersion)?;
             let plan = decode(&body)?;
             let now = now_ms();
+            let used = records::bytes_of(conn, owner).await?;
+            let change = body.len() as i64 - current.body.len() as i64;
             let before = format!("恢复版本 {version} 之前的内容");
             keep_version(conn, owner, &current, VersionKind::Auto, &before, now).await?;
             let next = record_of(
@@ -517,12 +533,13 @@ impl PlanService {
                 current.created_at,
                 now,
             );
-            if !records::update(conn, owner, &next, current.revision).await? {
+            if !records::update(conn, owner, &next, current.revision, change).await? {
                 return Err(changed_meanwhile(conn, owner, id).await);
             }
             let note = format!("恢复自版本 {version}");
             keep_version(conn, owner, &next, VersionKind::Restore, &note, now).await?;
             records::prune_versions(conn, owner, id, keep).await?;
+            self.check_room(conn, owner, used).await?;
             Ok(saved(next)?)
         })
         .await
@@ -622,6 +639,36 @@ impl PlanService {
         i64::from(self.settings.trash_days) * 86_400_000
     }
 
+    /// After a write (in its transaction): refused, so undone, when it grew `owner`'s space
+    /// past the limit. A write that does not grow it always goes through, so a writer over
+    /// the limit (it was lowered) can still save a shorter text.
+    async fn check_room(
+        &self,
+        conn: &mut AnyConnection,
+        owner: &str,
+        before: i64,
+    ) -> Result<(), Failure> {
+        let max = self.settings.storage_per_user_mib;
+        let after = records::bytes_of(conn, owner).await?;
+        if after > before && after > (max as i64).saturating_mul(1024 * 1024) {
+            return Err(StoreError::NoRoom(max).into());
+        }
+        Ok(())
+    }
+
+    /// Removes a plan in the trash for good, with its versions.
+    pub async fn remove(&self, owner: &str, id: &str) -> Result<()> {
+        check_id(id)?;
+        self.run("remove", true, async |conn| {
+            if records::remove(conn, owner, id).await? {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound.into())
+            }
+        })
+        .await
+    }
+
     /// A new plan must be of a template this server has.
     fn check_template(&self, plan: &Plan) -> Result<()> {
         if self.registry.template(&plan.template_id).is_none() {
@@ -673,7 +720,7 @@ async fn keep_version(
     note: &str,
     now: i64,
 ) -> Result<VersionSummary, sqlx::Error> {
-    let version = records::next_version(conn, owner, &plan.id).await?;
+    let version = records::next_version(conn, owner, &plan.id, plan.body.len() as i64).await?;
     records::insert_version(
         conn,
         owner,

@@ -152,14 +152,41 @@ pub async fn count_of(conn: &mut AnyConnection, owner: &str) -> Result<i64, sqlx
         .try_get("n")
 }
 
+/// Bytes `owner`'s plans and versions hold, the trash included.
+pub async fn bytes_of(conn: &mut AnyConnection, owner: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT CAST(COALESCE(SUM(stored_bytes), 0) AS BIGINT) AS n FROM plans WHERE owner = $1",
+    )
+    .bind(owner)
+    .fetch_one(conn)
+    .await?
+    .try_get("n")
+}
+
+/// Removes a plan in the trash for good, with its versions; false when there is none.
+pub async fn remove(conn: &mut AnyConnection, owner: &str, id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND EXISTS (SELECT 1 FROM plans WHERE owner = $1 AND id = $2 AND deleted_at IS NOT NULL)")
+        .bind(owner)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let done =
+        sqlx::query("DELETE FROM plans WHERE owner = $1 AND id = $2 AND deleted_at IS NOT NULL")
+            .bind(owner)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 pub async fn insert(
     conn: &mut AnyConnection,
     owner: &str,
     plan: &PlanRecord,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO plans (owner, id, title, template_id, template_name, enterprise_name, sections_done, sections_total, body, revision, last_version, created_at, updated_at, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, NULL)",
+        "INSERT INTO plans (owner, id, title, template_id, template_name, enterprise_name, sections_done, sections_total, body, revision, last_version, stored_bytes, created_at, updated_at, deleted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $13, $11, $12, NULL)",
     )
     .bind(owner)
     .bind(&plan.id)
@@ -173,6 +200,7 @@ pub async fn insert(
     .bind(plan.revision)
     .bind(plan.created_at)
     .bind(plan.updated_at)
+    .bind(plan.body.len() as i64)
     .execute(conn)
     .await?;
     Ok(())
@@ -187,9 +215,10 @@ pub async fn update(
     owner: &str,
     plan: &PlanRecord,
     read: i64,
+    growth: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE plans SET title = $3, template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10 \
+        "UPDATE plans SET title = $3, template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10, stored_bytes = stored_bytes + $12 \
          WHERE owner = $1 AND id = $2 AND revision = $11 AND deleted_at IS NULL",
     )
     .bind(owner)
@@ -203,6 +232,7 @@ pub async fn update(
     .bind(plan.revision)
     .bind(plan.updated_at)
     .bind(read)
+    .bind(growth)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -253,18 +283,20 @@ pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::E
     Ok(done.rows_affected())
 }
 
-/// The number the plan's next version takes (the plan's row is locked until the transaction
-/// ends, so two writers never take the same one).
+/// The number the plan's next version takes, a version of `bytes` counted to the plan (the
+/// plan's row is locked until the transaction ends, so two writers never take the same one).
 pub async fn next_version(
     conn: &mut AnyConnection,
     owner: &str,
     id: &str,
+    bytes: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query(
-        "UPDATE plans SET last_version = last_version + 1 WHERE owner = $1 AND id = $2 RETURNING last_version",
+        "UPDATE plans SET last_version = last_version + 1, stored_bytes = stored_bytes + $3 WHERE owner = $1 AND id = $2 RETURNING last_version",
     )
     .bind(owner)
     .bind(id)
+    .bind(bytes)
     .fetch_one(conn)
     .await?
     .try_get("last_version")
@@ -286,7 +318,7 @@ pub async fn insert_version(
     v: &VersionRecord<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO plan_versions (owner, plan_id, version, kind, note, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO plan_versions (owner, plan_id, version, kind, note, title, body, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8)",
     )
     .bind(owner)
     .bind(plan_id)
@@ -296,6 +328,7 @@ pub async fn insert_version(
     .bind(v.title)
     .bind(v.body)
     .bind(v.created_at)
+    .bind(v.body.len() as i64)
     .execute(conn)
     .await?;
     Ok(())
@@ -310,16 +343,36 @@ pub async fn prune_versions(
     keep: i64,
 ) -> Result<(), sqlx::Error> {
     for kinds in ["('auto', 'restore')", "('conflict')"] {
-        let sql = format!(
-            "DELETE FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind IN {kinds} AND version NOT IN \
+        let pruned = format!(
+            "FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind IN {kinds} AND version NOT IN \
              (SELECT version FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND kind IN {kinds} ORDER BY version DESC LIMIT $3)"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let freed: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS n {pruned}"
+        )))
+        .bind(owner)
+        .bind(plan_id)
+        .bind(keep)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+        if freed == 0 {
+            continue;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE {pruned}")))
             .bind(owner)
             .bind(plan_id)
             .bind(keep)
             .execute(&mut *conn)
             .await?;
+        sqlx::query(
+            "UPDATE plans SET stored_bytes = stored_bytes - $3 WHERE owner = $1 AND id = $2",
+        )
+        .bind(owner)
+        .bind(plan_id)
+        .bind(freed)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

@@ -639,3 +639,116 @@ async fn simultaneous_saves_on_one_revision_never_both_win() {
         assert_eq!(after["plan"]["revision"], base + 1);
     }
 }
+
+/// Each user's space is bounded: versions and the trash count, pruned versions free their
+/// share, a write past the limit is refused (and undone), and emptying the trash makes room.
+#[tokio::test]
+async fn each_users_space_is_bounded_and_freed_by_pruning_and_the_trash() {
+    let app = spawn_app(&[
+        ("PLAN_STORAGE_PER_USER_MIB", "1".into()),
+        ("PLAN_AUTO_VERSIONS", "1".into()),
+    ])
+    .await;
+    // About 150 KB of text a plan (three bytes a character).
+    let big = |mark: &str| {
+        let mut p = plan(mark);
+        p.edit(2, format!("{mark}{}", "危".repeat(49_000)));
+        p
+    };
+    let id = create(&app, USER, &big("甲")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Many generations of one plan: only the latest version stays, so the space stays put.
+    for n in 0..8 {
+        let (status, body) = call(
+            &app,
+            USER,
+            "PUT",
+            &format!("/api/plans/{id}"),
+            Some(json!({ "plan": big(&format!("第{n}稿")), "snapshot": format!("生成 {n}") })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "generation {n}: {body}");
+    }
+    // New plans until the space is used up: refused in Chinese, nothing half-written.
+    let mut made = vec![id];
+    let refused = loop {
+        let (status, body) = call(
+            &app,
+            USER,
+            "POST",
+            "/api/plans",
+            Some(json!({ "plan": big("新") })),
+        )
+        .await;
+        if status != StatusCode::CREATED {
+            break (status, body);
+        }
+        made.push(body["plan"]["id"].as_str().unwrap().to_owned());
+        assert!(made.len() < 10, "the limit never came");
+    };
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    assert_eq!(refused.1["error"]["code"], "PLAN_LIMIT");
+    assert!(refused.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("存储空间"));
+    let (_, list) = call(&app, USER, "GET", "/api/plans", None).await;
+    assert_eq!(list["total"], made.len());
+
+    // The trash still counts; removing from it for good makes room.
+    let last = made.pop().unwrap();
+    call(&app, USER, "DELETE", &format!("/api/plans/{last}"), None).await;
+    let (status, _) = call(
+        &app,
+        USER,
+        "POST",
+        "/api/plans",
+        Some(json!({ "plan": big("新") })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call(
+        &app,
+        USER,
+        "DELETE",
+        &format!("/api/plans/{}?permanent=true", made[0]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "only a plan in the trash: {body}"
+    );
+    let (status, body) = call(
+        &app,
+        USER,
+        "DELETE",
+        &format!("/api/plans/{last}?permanent=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["message"], "已永久删除");
+    let (status, body) = call(
+        &app,
+        USER,
+        "POST",
+        "/api/plans",
+        Some(json!({ "plan": big("新") })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Another user's space is their own.
+    let (status, _) = call(
+        &app,
+        ADMIN,
+        "POST",
+        "/api/plans",
+        Some(json!({ "plan": big("管") })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
