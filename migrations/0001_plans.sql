@@ -27,6 +27,8 @@ CREATE TABLE plans (
 
 CREATE INDEX plans_by_update ON plans (owner, updated_at);
 CREATE INDEX plans_in_trash ON plans (deleted_at);
+-- Covers the sum of an owner's space: read without touching the plans' texts.
+CREATE INDEX plans_space ON plans (owner, stored_bytes);
 
 CREATE TABLE plan_versions (
     owner TEXT NOT NULL,

@@ -52,6 +52,9 @@ struct Buffer {
     dirty: bool,
     #[serde(default)]
     notes: Vec<String>,
+    /// Its next save settles a conflict for this text (the other one is kept as a version).
+    #[serde(default)]
+    keep_replaced: bool,
     plan: Plan,
 }
 
@@ -99,6 +102,9 @@ pub struct Sync {
     /// Debounce: only the latest scheduled save runs.
     timer: RwSignal<u64>,
     retry_ms: RwSignal<u64>,
+    /// The plan of a save whose answer never came (it may have landed): a conflict with exactly
+    /// that text is this page's own save, not another writer's.
+    unanswered: RwSignal<Option<Plan>>,
     /// Raised whenever a plan is opened from the server or the buffer (the form follows it).
     pub opened: RwSignal<u64>,
     /// Whether the last change made it into `localStorage` (false: full or disabled).
@@ -123,6 +129,7 @@ impl Sync {
             retry_ms: RwSignal::new(RETRY_FIRST_MS),
             opened: RwSignal::new(0),
             kept_locally: RwSignal::new(true),
+            unanswered: RwSignal::new(None),
         };
         // Every change goes to the buffer at once: the text survives whatever happens next.
         Effect::new(move |_| {
@@ -136,14 +143,23 @@ impl Sync {
                         revision: sync.revision.get(),
                         dirty: sync.dirty.get(),
                         notes: sync.notes.get(),
+                        keep_replaced: sync.keep_replaced.get(),
                         plan: p.clone(),
                     })
                     .ok()
                 })
             });
             if let Some(json) = json {
-                let kept = browser::save(&buffer_key(&user, &id), &json);
-                browser::save(&current_key(&user), &id);
+                let key = buffer_key(&user, &id);
+                let kept = browser::save(&key, &json) || {
+                    // Full: an older copy must not come back after a reload as if it were
+                    // the latest. Dropped, which also frees its space for one more try.
+                    browser::remove(&key);
+                    browser::save(&key, &json)
+                };
+                if kept {
+                    browser::save(&current_key(&user), &id);
+                }
                 sync.kept_locally.set(kept);
             }
         });
@@ -182,9 +198,11 @@ impl Sync {
             self.load_buffer(buffer);
             if refresh {
                 leptos::task::spawn_local(async move {
-                    if let Ok(saved) = load_plan(id).await {
+                    if let Some(Ok(saved)) = within(SAVE_DEADLINE_MS, load_plan(id.clone())).await {
+                        // Only while the page still shows that plan, unchanged.
+                        let same = self.id.get_untracked().as_ref() == Some(&id);
                         let newer = self.revision.get_untracked() < saved.revision;
-                        if newer && !self.dirty.get_untracked() {
+                        if same && newer && !self.dirty.get_untracked() {
                             self.adopt(saved);
                         }
                     }
@@ -212,8 +230,16 @@ impl Sync {
             return;
         }
         self.state.set(SaveState::Saving);
+        let before = self.id.get_untracked();
         leptos::task::spawn_local(async move {
-            match load_plan(id.clone()).await {
+            let loaded = within(SAVE_DEADLINE_MS, load_plan(id.clone()))
+                .await
+                .unwrap_or_else(|| Err(ServerFnError::new("读取超时")));
+            if self.id.get_untracked() != before {
+                // The writer started or opened another plan meanwhile: that one stays.
+                return;
+            }
+            match loaded {
                 Ok(saved) => self.adopt(saved),
                 Err(e) => match read_buffer(&key) {
                     Some(buffer) => {
@@ -235,6 +261,7 @@ impl Sync {
         self.revision.set(buffer.revision);
         self.dirty.set(dirty);
         self.notes.set(buffer.notes);
+        self.keep_replaced.set(buffer.keep_replaced);
         self.plan.set(Some(buffer.plan.restored()));
         self.state.set(if dirty {
             SaveState::Unsaved
@@ -253,6 +280,7 @@ impl Sync {
         self.revision.set(saved.revision);
         self.dirty.set(false);
         self.notes.set(Vec::new());
+        self.keep_replaced.set(false);
         self.plan.set(Some(saved.plan.restored()));
         self.state.set(SaveState::Saved(saved.updated_at));
         self.opened.update(|n| *n += 1);
@@ -284,6 +312,7 @@ impl Sync {
             revision: self.revision.get_untracked(),
             dirty: self.dirty.get_untracked(),
             notes: self.notes.get_untracked(),
+            keep_replaced: self.keep_replaced.get_untracked(),
             plan: self.plan.get_untracked()?,
         })
     }
@@ -346,9 +375,13 @@ impl Sync {
         self.state.set(SaveState::Saving);
         leptos::task::spawn_local(async move {
             let sent = request.clone();
-            let outcome = within(SAVE_DEADLINE_MS, save_plan(request))
-                .await
-                .unwrap_or_else(|| Err(ServerFnError::new("保存超时")));
+            let outcome = match within(SAVE_DEADLINE_MS, save_plan(request)).await {
+                Some(outcome) => outcome,
+                None => {
+                    self.unanswered.set(Some(sent.plan.clone()));
+                    Err(ServerFnError::new("保存超时"))
+                }
+            };
             self.in_flight.set(false);
             if self.id.get_untracked().as_ref() != Some(&id) {
                 // Another plan is on the page now: this answer only concerns the buffer of the
@@ -364,6 +397,7 @@ impl Sync {
                 }) => {
                     self.revision.set(revision);
                     self.keep_replaced.set(false);
+                    self.unanswered.set(None);
                     self.retry_ms.set(RETRY_FIRST_MS);
                     self.notes.update(|all| {
                         all.drain(..notes.len().min(all.len()));
@@ -377,6 +411,15 @@ impl Sync {
                     } else {
                         self.state.set(SaveState::Saved(updated_at));
                     }
+                }
+                Ok(SaveOutcome::Conflict(current))
+                    if self.unanswered.get_untracked().as_ref() == Some(&current.plan) =>
+                {
+                    // Our own earlier save, whose answer was lost: go on from its revision.
+                    self.unanswered.set(None);
+                    self.revision.set(current.revision);
+                    self.state.set(SaveState::Unsaved);
+                    self.schedule(0);
                 }
                 Ok(SaveOutcome::Conflict(current)) => {
                     self.state.set(SaveState::Conflict(current));
@@ -483,6 +526,10 @@ impl Sync {
             let Some(buffer) = read_buffer(&key) else {
                 continue;
             };
+            // Another user's whose name starts like this one's ("a" and "a.b"): not ours.
+            if key != buffer_key(&user, &buffer.id) {
+                continue;
+            }
             if Some(&buffer.id) == current.as_ref() || Some(buffer.id.as_str()) == keep {
                 continue;
             }
@@ -507,7 +554,7 @@ async fn send_buffer(buffer: Buffer) -> bool {
         revision: buffer.revision,
         plan: buffer.plan.clone(),
         snapshot: note_of(&buffer.notes),
-        keep_replaced: false,
+        keep_replaced: buffer.keep_replaced,
     };
     match within(SAVE_DEADLINE_MS, save_plan(request)).await {
         Some(Ok(SaveOutcome::Saved { .. })) => true,
@@ -580,6 +627,7 @@ fn is_refusal(message: &str) -> bool {
         "未知",
         "登录",
         "已损坏",
+        "已用完",
     ]
     .iter()
     .any(|m| message.contains(m))

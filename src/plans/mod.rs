@@ -285,6 +285,7 @@ impl PlanService {
                 .await?;
             }
             let change = new_len as i64 - current.body.len() as i64;
+            let new_title = title.clone();
             // The revision counts changes of content: a new title alone (a rename on the list
             // page) does not make an open editor's next save a conflict.
             let next = match (&update.plan, body) {
@@ -303,7 +304,13 @@ impl PlanService {
                     ..current
                 },
             };
-            if !records::update(conn, owner, &next, read, change).await? {
+            let written = if update.plan.is_none() && snapshot.is_none() && !update.keep_replaced {
+                // A rename alone: whatever the content did meanwhile, the new name goes on it.
+                records::rename(conn, owner, id, &next.title, now).await?
+            } else {
+                records::update(conn, owner, &next, new_title.as_deref(), read, change).await?
+            };
+            if !written {
                 return Err(changed_meanwhile(conn, owner, id).await);
             }
             if let Some(note) = &snapshot {
@@ -533,7 +540,7 @@ impl PlanService {
                 current.created_at,
                 now,
             );
-            if !records::update(conn, owner, &next, current.revision, change).await? {
+            if !records::update(conn, owner, &next, None, current.revision, change).await? {
                 return Err(changed_meanwhile(conn, owner, id).await);
             }
             let note = format!("恢复自版本 {version}");

@@ -206,24 +206,26 @@ pub async fn insert(
     Ok(())
 }
 
-/// Writes the plan's title, content and revision as `plan` holds them, if the plan is still
-/// at revision `read` (what the caller read it at): false when another writer came first. This
-/// compare-and-set, not a read lock, is what keeps two saves on PostgreSQL from both passing
-/// the revision check.
+/// Writes the plan's content and revision as `plan` holds them (and `title` when given), if
+/// the plan is still at revision `read` (what the caller read it at): false when another
+/// writer came first. This compare-and-set, not a read lock, is what keeps two saves on
+/// PostgreSQL from both passing the revision check. A title not given is left as it is in
+/// the row, so a rename committed meanwhile is not undone.
 pub async fn update(
     conn: &mut AnyConnection,
     owner: &str,
     plan: &PlanRecord,
+    title: Option<&str>,
     read: i64,
     growth: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE plans SET title = $3, template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10, stored_bytes = stored_bytes + $12 \
+        "UPDATE plans SET title = COALESCE($3, title), template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10, stored_bytes = stored_bytes + $12 \
          WHERE owner = $1 AND id = $2 AND revision = $11 AND deleted_at IS NULL",
     )
     .bind(owner)
     .bind(&plan.id)
-    .bind(&plan.title)
+    .bind(title)
     .bind(&plan.template_name)
     .bind(&plan.enterprise_name)
     .bind(plan.sections_done)
@@ -233,6 +235,26 @@ pub async fn update(
     .bind(plan.updated_at)
     .bind(read)
     .bind(growth)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives the plan a new title; false when it is gone.
+pub async fn rename(
+    conn: &mut AnyConnection,
+    owner: &str,
+    id: &str,
+    title: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE plans SET title = $3, updated_at = $4 WHERE owner = $1 AND id = $2 AND deleted_at IS NULL",
+    )
+    .bind(owner)
+    .bind(id)
+    .bind(title)
+    .bind(at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
