@@ -238,6 +238,22 @@ async fn exercise(app: &TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // A rename is no change of content: an editor still on revision 4 saves without a
+    // conflict, and the new name stays.
+    assert_eq!(body["plan"]["revision"], 4);
+    let mut edited = second.clone();
+    edited.meta.principal = "王五".into();
+    let (status, body) = call(
+        app,
+        USER,
+        "PUT",
+        &format!("/api/plans/{id}"),
+        Some(json!({ "plan": edited, "base_revision": 4 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["plan"]["title"], "2026 年度预案");
+    assert_eq!(body["plan"]["revision"], 5);
     let (status, copy) = call(
         app,
         USER,
