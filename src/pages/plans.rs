@@ -123,6 +123,12 @@ fn PlanTable(
     hydrated: ReadSignal<bool>,
 ) -> impl IntoView {
     let shown = list.len() as i64;
+    // A change the writer confirms first.
+    let confirmed = move |ask: String, id: String, change: PlanChange| {
+        if browser::confirm(&ask) {
+            act(id, change);
+        }
+    };
     let rows = list
         .into_iter()
         .map(|p| {
@@ -141,12 +147,11 @@ fn PlanTable(
                 view! {
                     <button type="button" disabled=move || !hydrated.get()
                         on:click=move |_| act(id.get_value(), PlanChange::Undelete)>"恢复"</button>
-                    <button type="button" class="danger" disabled=move || !hydrated.get() on:click=move |_| {
-                        let ask = format!("永久删除“{}”及其全部版本？此操作不能撤销。", title.get_value());
-                        if browser::confirm(&ask) {
-                            act(id.get_value(), PlanChange::Purge);
-                        }
-                    }>"永久删除"</button>
+                    <button type="button" class="danger" disabled=move || !hydrated.get() on:click=move |_| confirmed(
+                        format!("永久删除“{}”及其全部版本？此操作不能撤销。", title.get_value()),
+                        id.get_value(),
+                        PlanChange::Purge,
+                    )>"永久删除"</button>
                 }
                 .into_any()
             } else {
@@ -162,12 +167,11 @@ fn PlanTable(
                     }>"重命名"</button>
                     <button type="button" disabled=move || !hydrated.get()
                         on:click=move |_| act(id.get_value(), PlanChange::Duplicate)>"复制"</button>
-                    <button type="button" class="danger" disabled=move || !hydrated.get() on:click=move |_| {
-                        let ask = format!("删除“{}”？删除后可在回收站中恢复。", title.get_value());
-                        if browser::confirm(&ask) {
-                            act(id.get_value(), PlanChange::Delete);
-                        }
-                    }>"删除"</button>
+                    <button type="button" class="danger" disabled=move || !hydrated.get() on:click=move |_| confirmed(
+                        format!("删除“{}”？删除后可在回收站中恢复。", title.get_value()),
+                        id.get_value(),
+                        PlanChange::Delete,
+                    )>"删除"</button>
                 }
                 .into_any()
             };

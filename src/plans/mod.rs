@@ -866,16 +866,6 @@ fn title_or_default(title: Option<&str>, plan: &Plan) -> Result<String, StoreErr
     Ok(title.chars().take(MAX_TITLE_CHARS).collect())
 }
 
-/// Whether a number in `value` is past what the document promises (64-bit signed integers).
-fn has_huge_number(value: &serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::Number(n) => n.as_u64().is_some_and(|n| n > i64::MAX as u64),
-        serde_json::Value::Array(items) => items.iter().any(has_huge_number),
-        serde_json::Value::Object(map) => map.values().any(has_huge_number),
-        _ => false,
-    }
-}
-
 /// The plan as stored, once it is within bounds.
 fn encode(plan: &Plan) -> Result<String, StoreError> {
     let invalid = |m: String| Err(StoreError::Invalid(m));
@@ -912,12 +902,9 @@ fn encode(plan: &Plan) -> Result<String, StoreError> {
     if plan.data.enterprise_info.values().any(odd) {
         return invalid("企业信息的字段值应为文字、整数或 null".into());
     }
-    let value =
-        serde_json::to_value(plan).map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;
-    if has_huge_number(&value) {
-        return invalid("预案中的数值过大（整数不能超过 2⁶³−1）".into());
-    }
-    let body = value.to_string();
+    // Its counters were read within the document's 64-bit bounds (`model::whole`).
+    let body = serde_json::to_string(plan)
+        .map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;
     if body.len() > MAX_PLAN_BYTES {
         return invalid(format!(
             "预案过大（最多 {} MiB）",

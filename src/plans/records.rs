@@ -163,13 +163,9 @@ pub async fn bytes_of(conn: &mut AnyConnection, owner: &str) -> Result<i64, sqlx
     .try_get("n")
 }
 
-/// Removes a plan in the trash for good, with its versions; false when there is none.
+/// Removes a plan in the trash for good, with its versions (the foreign key cascades); false
+/// when there is none.
 pub async fn remove(conn: &mut AnyConnection, owner: &str, id: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM plan_versions WHERE owner = $1 AND plan_id = $2 AND EXISTS (SELECT 1 FROM plans WHERE owner = $1 AND id = $2 AND deleted_at IS NOT NULL)")
-        .bind(owner)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
     let done =
         sqlx::query("DELETE FROM plans WHERE owner = $1 AND id = $2 AND deleted_at IS NOT NULL")
             .bind(owner)
@@ -290,14 +286,9 @@ pub async fn set_deleted(
     Ok(done.rows_affected() > 0)
 }
 
-/// Removes for good the plans in the trash since before `cutoff`, with their versions.
+/// Removes for good the plans in the trash since before `cutoff`, with their versions (the
+/// foreign key cascades).
 pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM plan_versions WHERE EXISTS (SELECT 1 FROM plans p WHERE p.owner = plan_versions.owner AND p.id = plan_versions.plan_id AND p.deleted_at IS NOT NULL AND p.deleted_at < $1)",
-    )
-    .bind(cutoff)
-    .execute(&mut *conn)
-    .await?;
     let done = sqlx::query("DELETE FROM plans WHERE deleted_at IS NOT NULL AND deleted_at < $1")
         .bind(cutoff)
         .execute(conn)

@@ -405,6 +405,17 @@ async fn versions_kept_automatically_are_bounded_and_named_ones_kept() {
         .map(|v| v["note"].as_str().unwrap())
         .collect();
     assert_eq!(notes, ["生成 4", "生成 3", "定稿"]);
+    // Removed for good, its versions go with it: a plan made again under that id has none.
+    call(&app, USER, "DELETE", &format!("/api/plans/{id}"), None).await;
+    let path = format!("/api/plans/{id}?permanent=true");
+    let (status, body) = call(&app, USER, "DELETE", &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let again = json!({ "id": id, "plan": plan("同一个 id") });
+    let (status, body) = call(&app, USER, "POST", "/api/plans", Some(again)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let path = format!("/api/plans/{id}/versions");
+    let (_, versions) = call(&app, USER, "GET", &path, None).await;
+    assert_eq!(versions["versions"], json!([]), "{versions}");
 
     // Past the per-user limit: refused, saying why.
     create(&app, USER, &plan("第二份")).await;
