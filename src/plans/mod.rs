@@ -217,7 +217,8 @@ impl PlanService {
         let now = now_ms();
         let record = record_of(id, title, &new.plan, body, 1, now, now);
         let max = self.settings.max_plans_per_user;
-        self.run("create", true, async |conn| {
+        let plan = new.plan;
+        self.run("create", true, async move |conn| {
             if let Some(existing) = records::find(conn, owner, &record.id).await? {
                 // The same plan sent again (its first answer was lost) is already saved;
                 // anything else under that id is a different text, kept apart.
@@ -232,7 +233,7 @@ impl PlanService {
             let before = records::bytes_of(conn, owner).await?;
             records::insert(conn, owner, &record).await?;
             self.check_room(conn, owner, before).await?;
-            Ok(saved(record)?)
+            Ok(saved_as(record, Some(plan))?)
         })
         .await
     }
@@ -255,7 +256,7 @@ impl PlanService {
             return Err(StoreError::Invalid("base_revision 不能为负数".into()));
         }
         let keep = self.settings.auto_versions as i64;
-        self.run("update", true, async |conn| {
+        self.run("update", true, async move |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             let unchanged = body.as_ref().is_none_or(|b| *b == current.body)
                 && title.as_ref().is_none_or(|t| *t == current.title);
@@ -320,7 +321,8 @@ impl PlanService {
                 records::prune_versions(conn, owner, id, keep).await?;
             }
             self.check_room(conn, owner, before).await?;
-            Ok(saved(next)?)
+            // The plan as sent is the plan as stored: not parsed back from its text.
+            Ok(saved_as(next, update.plan)?)
         })
         .await
     }
@@ -759,8 +761,16 @@ fn live(record: Option<PlanRecord>) -> Result<PlanRecord, StoreError> {
 }
 
 fn saved(record: PlanRecord) -> Result<SavedPlan, StoreError> {
+    saved_as(record, None)
+}
+
+/// The saved plan, `plan` being its content when the caller has it at hand.
+fn saved_as(record: PlanRecord, plan: Option<Plan>) -> Result<SavedPlan, StoreError> {
     Ok(SavedPlan {
-        plan: decode(&record.body)?,
+        plan: match plan {
+            Some(plan) => plan,
+            None => decode(&record.body)?,
+        },
         id: record.id,
         title: record.title,
         revision: record.revision,
