@@ -33,6 +33,8 @@ pub fn VersionsPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
     let changed = RwSignal::new(0u32);
+    // Here, not in the history it reports on: the history is built again after a restore.
+    let message = RwSignal::new(None::<String>);
     let data = Resource::new(move || (id(), changed.get()), |(id, _)| plan_versions(id));
     view! {
         <section class="hero">
@@ -44,7 +46,9 @@ pub fn VersionsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"正在加载…"</p> }>
             {move || {
                 data.get().map(|result| match result {
-                    Ok((plan, versions)) => view! { <History plan versions changed /> }.into_any(),
+                    Ok((plan, versions)) => {
+                        view! { <History plan versions changed message /> }.into_any()
+                    }
                     Err(e) => view! {
                         <p class="alert" role="alert">
                             "无法读取该预案：" {server_message(&e)} " " <a href="/plans">"返回我的预案"</a>
@@ -62,10 +66,10 @@ fn History(
     plan: SavedPlan,
     versions: Vec<VersionSummary>,
     changed: RwSignal<u32>,
+    message: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let id = StoredValue::new(plan.id.clone());
     let hydrated = use_hydrated();
-    let message = RwSignal::new(None::<String>);
     let sections: Vec<(String, String)> = plan
         .plan
         .sections
