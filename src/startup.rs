@@ -18,7 +18,6 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
@@ -91,9 +90,9 @@ impl Application {
             tracing::info!("AI 服务已启动，使用模型: {}", ai.model());
         }
 
-        let generated_admin_token = (settings.auth.admin_token.is_none()
-            && settings.auth.user_tokens.is_empty())
-        .then(random_token);
+        // Only when nobody at all could log in: a configured user of any kind is enough.
+        let generated_admin_token = (!settings.auth.has_users()).then(auth::generated::new_token);
+        warn_of_bare_tokens(&settings.auth);
         let tokens = Tokens::new(&settings.auth, generated_admin_token.as_ref());
 
         let listener = TcpListener::bind(settings.server.addr)
@@ -247,10 +246,8 @@ fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
             settings.auth.session_ttl,
         )),
         store,
-        throttle: Arc::new(auth::throttle::LoginThrottle::new(
-            settings.auth.login_attempts_per_minute,
-        )),
-        token_failures: Arc::new(auth::throttle::TokenFailures::new(
+        confirmed: Arc::default(),
+        failures: Arc::new(auth::throttle::Failures::new(
             settings.auth.login_attempts_per_minute,
         )),
         trusted_proxies: settings.server.trusted_proxies.clone().into(),
@@ -261,20 +258,18 @@ fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
     }
 }
 
-/// Forgets, every minute, the addresses whose login attempts or wrong tokens are back to
-/// nothing, so the throttles hold only recent ones.
+/// Forgets, every minute, the addresses whose wrong tokens are back to nothing, so the
+/// throttle holds only recent ones.
 fn spawn_throttle_sweeper(state: &AppState) {
-    let logins = Arc::downgrade(&state.auth.throttle);
-    let tokens = Arc::downgrade(&state.auth.token_failures);
+    let failures = Arc::downgrade(&state.auth.failures);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while let (Some(logins), Some(tokens)) = {
+        while let Some(failures) = {
             tick.tick().await;
-            (logins.upgrade(), tokens.upgrade())
+            failures.upgrade()
         } {
-            logins.forget_idle();
-            tokens.forget_idle();
+            failures.forget_idle();
         }
     });
 }
@@ -396,10 +391,23 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-fn random_token() -> SecretString {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    SecretString::from(hex::encode(bytes))
+/// `USER_TOKENS` entries without a name are known by their place in the list: removing or
+/// reordering one before them hands their plans, usage and sessions to another token.
+fn warn_of_bare_tokens(auth: &crate::config::AuthSettings) {
+    let bare: Vec<String> = auth
+        .user_tokens
+        .iter()
+        .zip(auth.user_token_names())
+        .filter(|(entry, _)| entry.name.is_none())
+        .map(|(_, name)| name)
+        .collect();
+    if !bare.is_empty() {
+        tracing::warn!(
+            "USER_TOKENS 中有 {} 个令牌没有名称（{}）：它们的身份取决于在列表中的位置，删除或调整前面的令牌会让其预案、用量和会话归到另一个令牌名下。请写成“名称:令牌”，例如 张三:<令牌>",
+            bare.len(),
+            bare.join("、")
+        );
+    }
 }
 
 /// The binary's entry: settings from `Leptos.toml`/`.env`/environment, logs, serve.
@@ -435,6 +443,7 @@ pub async fn run_from_env() -> ExitCode {
     crate::assets::resolve_names(&mut leptos_options);
     crate::assets::check_site(&leptos_options);
     let public_url = settings.server.public_url.clone();
+    let data_dir = settings.store.data_dir.clone();
     let app = match Application::build(settings, leptos_options).await {
         Ok(app) => app,
         Err(e) => {
@@ -445,12 +454,7 @@ pub async fn run_from_env() -> ExitCode {
     let base = public_url.unwrap_or_else(|| format!("http://{}", app.addr()));
     tracing::info!("服务已启动: {base}");
     if let Some(token) = app.generated_admin_token() {
-        // Printed once to the terminal and never logged: the log file must not hold secrets.
-        println!(
-            "\n未配置访问令牌，已生成本次运行的管理员令牌（仅显示这一次）:\n  {}\n登录链接: {base}/login?token={}\n",
-            token.expose_secret(),
-            token.expose_secret()
-        );
+        auth::generated::announce(token, &base, &data_dir);
     }
     match app.run().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::error::ApiError;
 use crate::{
-    auth::{tokens::User, Role},
+    auth::{throttle, tokens::User, Role},
     state::AppState,
 };
 
@@ -22,21 +22,10 @@ pub struct Admin(pub Arc<User>);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    /// The token's user. An address that sent too many wrong tokens this minute is refused
-    /// whatever it sends, until the minute is out.
+    /// The token's user. A valid token always passes; a wrong one is counted against the
+    /// client's address, and past the limit answered 429, slowly.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let auth = &state.auth;
-        let client =
-            crate::serve::client_ip(&parts.extensions, &parts.headers, &auth.trusted_proxies);
-        if let Some(wait) = client.and_then(|c| auth.token_failures.refused(c)) {
-            let mut error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_FAILED_ATTEMPTS",
-                "该地址的无效令牌过多，请稍后再试",
-            );
-            error.retry_after = Some(wait);
-            return Err(error);
-        }
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -54,19 +43,26 @@ impl FromRequestParts<AppState> for Caller {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .and_then(|t| auth.tokens.user_of(t));
-        match user {
-            Some(user) => Ok(Caller(user)),
-            None => {
-                if let Some(client) = client {
-                    auth.token_failures.failed(client);
-                }
-                Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHORIZED",
-                    "访问令牌无效",
-                ))
-            }
+        if let Some(user) = user {
+            return Ok(Caller(user));
         }
+        let client =
+            crate::serve::client_ip(&parts.extensions, &parts.headers, &auth.trusted_proxies);
+        if let Some(wait) = client.and_then(|c| auth.failures.failed(c).err()) {
+            tokio::time::sleep(throttle::SLOWDOWN).await;
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_FAILED_ATTEMPTS",
+                "该地址的无效令牌过多，请稍后再试",
+            );
+            error.retry_after = Some(wait);
+            return Err(error);
+        }
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "访问令牌无效",
+        ))
     }
 }
 

@@ -164,6 +164,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
             StoreError::Full => (StatusCode::INSUFFICIENT_STORAGE, "STORE_FULL"),
+            StoreError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         };
         let mut error = Self::new(status, code, message);
         match e {

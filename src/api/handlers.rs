@@ -126,7 +126,8 @@ pub async fn generate_plan(
 /// Redis 未配置或不可用时为 `instance`，只含本实例自启动以来的计数。`instances` 列出最近一小时上报过的实例及其是否在线
 /// （含主机名与内网地址，只对管理员列出；其他用户得到空列表）。
 /// `usage` 给出 tokens、费用（`AI_PRICE_*`）和缓存节省的 tokens、费用与时间，`by_user` 按用户列出，
-/// 含各自的限额和今日剩余额度。
+/// 含各自的限额和今日剩余额度。管理员看到所有用户；普通用户只看到自己：`by_user` 只含本人，
+/// `usage` 的合计与今日数字也只是本人的。
 #[utoipa::path(
     get,
     path = "/api/ai/cache/stats",
@@ -138,13 +139,19 @@ pub async fn generate_plan(
 )]
 pub async fn cache_stats(State(state): State<AppState>, caller: Caller) -> Json<StatsResponse> {
     let view = state.deployment.view().await;
+    // A writer sees their own usage and limits; who else writes, and what they spend, is the
+    // administrators' to see.
     let admin = caller.0.role == crate::model::Role::Admin;
     Json(StatsResponse {
         success: true,
         scope: view.scope,
         stats: view.stats,
         ai: view.ai,
-        usage: view.usage,
+        usage: if admin {
+            view.usage
+        } else {
+            view.usage.only(&caller.0.name)
+        },
         instances: if admin { view.instances } else { Vec::new() },
     })
 }

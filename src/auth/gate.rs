@@ -26,14 +26,16 @@ pub async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -
     let path = req.uri().path().to_owned();
     if path == "/login" && req.method() == Method::GET {
         if let Some(form) = login::link_form(req.uri().query()) {
-            return login::by_link(&auth, &req, form);
+            return login::by_link(&auth, req.headers(), req.extensions(), form).await;
         }
     }
     if sessionless(&path) {
         req.extensions_mut().insert(Viewer(None));
         return next.run(req).await;
     }
-    let user = auth.session(req.headers()).await.map(|s| s.user);
+    let session = auth.session(req.headers()).await;
+    let unconfirmed = session.as_ref().err() == Some(&super::NoSession::Unconfirmed);
+    let user = session.ok().map(|s| s.user);
     let role = user.as_ref().map(|u| u.role);
     req.extensions_mut().insert(Viewer(user));
     if is_public(&path) {
@@ -41,7 +43,12 @@ pub async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -
     }
     match role {
         None if path.starts_with("/fn/") => {
-            (StatusCode::UNAUTHORIZED, "登录已失效，请重新登录").into_response()
+            let message = if unconfirmed {
+                "暂时无法确认登录状态，请重新登录"
+            } else {
+                "登录已失效，请重新登录"
+            };
+            (StatusCode::UNAUTHORIZED, message).into_response()
         }
         None => {
             let target = req
@@ -49,7 +56,7 @@ pub async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -
                 .path_and_query()
                 .map(|pq| pq.as_str())
                 .unwrap_or("/");
-            login::redirect_to_login(Some(target), None)
+            login::redirect_to_login(Some(target), unconfirmed.then_some("unconfirmed"))
         }
         Some(Role::User) if path == "/admin" || path.starts_with("/admin/") => {
             let mut response = next.run(req).await;

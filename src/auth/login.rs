@@ -89,11 +89,25 @@ pub fn link_form(query: Option<&str>) -> Option<LoginForm> {
     token.map(|token| LoginForm { token, next })
 }
 
-/// Logs in with `form` for the client at `client`: throttled per address, a new session on a
-/// known token.
-fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Response {
-    if let Some(wait) = client.and_then(|c| auth.throttle.attempt(c).err()) {
-        tracing::warn!("登录尝试过于频繁，已暂时拒绝");
+/// Logs in with `form` for the client at `client`: a new session on a known token; a wrong
+/// one is counted against the address, and past the limit answered 429, slowly.
+async fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Response {
+    let next = safe_next(form.next.as_deref());
+    if let Some((key, user)) = auth.tokens.find(form.token.trim()) {
+        tracing::info!("{}登录成功", user.name);
+        let (value, id) = auth.sessions.issue(&user.name, &key, SystemTime::now());
+        auth.issued(&id);
+        let mut response = see_other(&next);
+        if let Ok(cookie) =
+            HeaderValue::from_str(&auth.sessions.set_cookie(&value, auth.secure_cookies))
+        {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+        return response;
+    }
+    if let Some(wait) = client.and_then(|c| auth.failures.failed(c).err()) {
+        tracing::warn!("登录失败次数过多，已暂时拒绝该地址");
+        tokio::time::sleep(super::throttle::SLOWDOWN).await;
         let secs = wait.as_secs().max(1);
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -101,28 +115,12 @@ fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Response {
                 (header::RETRY_AFTER, secs.to_string()),
                 (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
             ],
-            format!("登录尝试过于频繁，请 {secs} 秒后再试"),
+            format!("登录失败次数过多，请 {secs} 秒后再试"),
         )
             .into_response();
     }
-    let next = safe_next(form.next.as_deref());
-    match auth.tokens.find(form.token.trim()) {
-        Some((key, user)) => {
-            tracing::info!("{}登录成功", user.name);
-            let value = auth.sessions.issue(&key, SystemTime::now());
-            let mut response = see_other(&next);
-            if let Ok(cookie) =
-                HeaderValue::from_str(&auth.sessions.set_cookie(&value, auth.secure_cookies))
-            {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
-            response
-        }
-        None => {
-            tracing::warn!("登录失败：令牌无效");
-            redirect_to_login(Some(&next), Some("invalid"))
-        }
-    }
+    tracing::warn!("登录失败：令牌无效");
+    redirect_to_login(Some(&next), Some("invalid"))
 }
 
 fn client(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
@@ -131,21 +129,25 @@ fn client(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> Option<I
 
 /// The printed `/login?token=…` link. Followed from a terminal, a bookmark or this site; a page
 /// of another site cannot log its visitor in with a token of its choosing.
-pub fn by_link(auth: &Auth, req: &axum::extract::Request, form: LoginForm) -> Response {
-    let from_elsewhere = req
-        .headers()
+pub async fn by_link(
+    auth: &Auth,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    form: LoginForm,
+) -> Response {
+    let from_elsewhere = headers
         .get("sec-fetch-site")
         .is_some_and(|v| v == "cross-site" || v == "same-site");
     if from_elsewhere {
         return redirect_to_login(None, None);
     }
-    finish(auth, form, client(auth, req.extensions(), req.headers()))
+    finish(auth, form, client(auth, extensions, headers)).await
 }
 
 pub async fn login(State(auth): State<Arc<Auth>>, req: axum::extract::Request) -> Response {
     let client = client(&auth, req.extensions(), req.headers());
     match Form::<LoginForm>::from_request(req, &()).await {
-        Ok(Form(form)) => finish(&auth, form, client),
+        Ok(Form(form)) => finish(&auth, form, client).await,
         Err(_) => redirect_to_login(None, Some("invalid")),
     }
 }
@@ -153,7 +155,7 @@ pub async fn login(State(auth): State<Arc<Auth>>, req: axum::extract::Request) -
 /// Ends the session here and, through the shared store, for every instance, until it would
 /// have expired anyway.
 pub async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Response {
-    if let Some(session) = auth.session(&headers).await {
+    if let Ok(session) = auth.session(&headers).await {
         let remaining = session.remaining(SystemTime::now());
         auth.store.mark(&session.revocation(), remaining).await;
         tracing::info!("{}已退出登录", session.user.name);

@@ -3,6 +3,7 @@
 //! role of the current page request.
 
 pub mod gate;
+pub mod generated;
 pub mod login;
 pub mod origin;
 pub mod session;
@@ -15,7 +16,7 @@ use std::{net::IpAddr, sync::Arc};
 pub use crate::model::Role;
 pub use tokens::Tokens;
 
-use crate::cache::CacheService;
+use crate::cache::{memory::MemoryCache, CacheService, Payload};
 
 /// What logging in, out and the page gate need.
 #[derive(Clone)]
@@ -24,9 +25,10 @@ pub struct Auth {
     pub sessions: Arc<session::Sessions>,
     /// Where logged-out sessions are marked, for every instance.
     pub store: Arc<CacheService>,
-    pub throttle: Arc<throttle::LoginThrottle>,
-    /// Wrong API tokens per address.
-    pub token_failures: Arc<throttle::TokenFailures>,
+    /// Sessions known not to be logged out, for when `store` cannot tell.
+    pub confirmed: Arc<Confirmed>,
+    /// Wrong tokens (logins and API calls) per address.
+    pub failures: Arc<throttle::Failures>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpAddr]>,
     /// The origin of `PUBLIC_URL`, when configured.
@@ -35,16 +37,75 @@ pub struct Auth {
     pub secure_cookies: bool,
 }
 
+/// Why a request has no session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSession {
+    /// No cookie, or one that is forged, expired, logged out or of a token no longer configured.
+    Absent,
+    /// A valid cookie whose logout state this instance cannot confirm: Redis, where logouts are
+    /// kept for every instance, cannot be reached, and this instance has not seen the session
+    /// lately.
+    Unconfirmed,
+}
+
+/// How long a session Redis confirmed as not logged out still counts as such here while Redis
+/// cannot be asked. A logout made meanwhile on another instance takes effect here when Redis
+/// is back, or at the latest this long after the last confirmation.
+const CONFIRMED_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+/// Sessions remembered as confirmed, at most (an entry is a few dozen bytes).
+const MAX_CONFIRMED: usize = 100_000;
+
+/// Sessions this instance knows were not logged out: confirmed by Redis lately, or issued here.
+pub struct Confirmed(MemoryCache);
+
+impl Default for Confirmed {
+    fn default() -> Self {
+        Self(MemoryCache::new(MAX_CONFIRMED))
+    }
+}
+
+impl Confirmed {
+    fn note(&self, id: &str, life: std::time::Duration) {
+        self.0.set(id, Payload::from(""), u64::MAX, life);
+    }
+
+    fn holds(&self, id: &str) -> bool {
+        self.0.get(id).is_some()
+    }
+}
+
 impl Auth {
-    /// The live session a request's cookie stands for: signed, unexpired, not logged out.
-    pub async fn session(&self, headers: &axum::http::HeaderMap) -> Option<session::Session> {
-        let value = session::from_headers(headers)?;
+    /// The live session a request's cookie stands for: signed, unexpired, and confirmed not
+    /// logged out. Fails closed: while Redis cannot say whether the session was logged out on
+    /// another instance, only a session this instance issued or confirmed lately is accepted.
+    pub async fn session(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<session::Session, NoSession> {
+        let value = session::from_headers(headers).ok_or(NoSession::Absent)?;
+        let now = std::time::SystemTime::now();
         let session = self
             .sessions
-            .verify(value, &self.tokens, std::time::SystemTime::now())?;
-        if self.store.is_marked(&session.revocation()).await {
-            return None;
+            .verify(value, &self.tokens, now)
+            .ok_or(NoSession::Absent)?;
+        match self.store.is_marked(&session.revocation()).await {
+            Some(true) => Err(NoSession::Absent),
+            Some(false) => {
+                self.confirmed
+                    .note(&session.id, CONFIRMED_FOR.min(session.remaining(now)));
+                Ok(session)
+            }
+            None if self.confirmed.holds(&session.id) => Ok(session),
+            None => {
+                tracing::warn!("无法确认会话是否已退出登录（Redis 不可用），已要求重新登录");
+                Err(NoSession::Unconfirmed)
+            }
         }
-        Some(session)
+    }
+
+    /// A session this instance has just issued: nobody can have logged it out yet, so it is
+    /// accepted here for its whole life even while Redis is away.
+    pub fn issued(&self, id: &str) {
+        self.confirmed.note(id, self.sessions.ttl());
     }
 }

@@ -1,10 +1,11 @@
-//! The page session cookie: `v2.<id>.<expiry>.<mac>`. The id is random; the MAC is an
-//! HMAC-SHA256 under the server's session secret over the id, the expiry and the digest of the
-//! token that logged in. So the cookie holds no token and tells nothing about one (a stolen
-//! cookie cannot be used to test token guesses), every instance sharing the secret accepts it,
-//! removing a token from the configuration ends its sessions, and an expiry beyond the
-//! configured lifetime is refused. Logging out marks the id revoked in the shared store until
-//! the cookie would have expired anyway.
+//! The page session cookie: `v3.<id>.<expiry>.<mac>`. The id is random; the MAC is an
+//! HMAC-SHA256 under the server's session secret over the id, the expiry, the name of the user
+//! who logged in and the digest of their token. So the cookie holds no token and tells nothing
+//! about one (a stolen cookie cannot be used to test token guesses), every instance sharing the
+//! secret accepts it, removing a token from the configuration ends its sessions, a token given
+//! to another name (or a bare token that moved to another position) does not take its
+//! sessions along, and an expiry beyond the configured lifetime is refused. Logging out marks
+//! the id revoked in the shared store until the cookie would have expired anyway.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -77,23 +78,25 @@ impl Sessions {
         self.ttl
     }
 
-    fn mac(&self, id: &str, expires: u64, token: &TokenDigest) -> Hmac<Sha256> {
+    fn mac(&self, id: &str, expires: u64, user: &str, token: &TokenDigest) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose_secret())
             .expect("HMAC takes any key length");
-        mac.update(format!("yueen-session|v2|{id}|{expires}|").as_bytes());
+        // The name's length first, so no name and id can run into each other.
+        mac.update(format!("yueen-session|v3|{id}|{expires}|{}|{user}|", user.len()).as_bytes());
         mac.update(token);
         mac
     }
 
-    /// A new session's cookie value for the token whose digest is `token`, valid for the
-    /// configured lifetime from `now`.
-    pub fn issue(&self, token: &TokenDigest, now: SystemTime) -> String {
+    /// A new session's cookie value for `user`, who logged in with the token whose digest is
+    /// `token`, valid for the configured lifetime from `now`. Its id, for the caller to note.
+    pub fn issue(&self, user: &str, token: &TokenDigest, now: SystemTime) -> (String, String) {
         let mut id = [0u8; 16];
         rand::rng().fill_bytes(&mut id);
         let id = hex::encode(id);
         let expires = unix(now + self.ttl);
-        let tag = self.mac(&id, expires, token).finalize().into_bytes();
-        format!("v2.{id}.{expires}.{}", hex::encode(tag))
+        let tag = self.mac(&id, expires, user, token).finalize().into_bytes();
+        let value = format!("v3.{id}.{expires}.{}", hex::encode(tag));
+        (value, id)
     }
 
     /// The session a cookie value stands for, if it is well-formed, unexpired, not promising
@@ -101,7 +104,7 @@ impl Sessions {
     /// caller's to check (it needs the shared store).
     pub fn verify(&self, value: &str, tokens: &Tokens, now: SystemTime) -> Option<Session> {
         let mut parts = value.split('.');
-        let (Some("v2"), Some(id), Some(expires), Some(tag), None) = (
+        let (Some("v3"), Some(id), Some(expires), Some(tag), None) = (
             parts.next(),
             parts.next(),
             parts.next(),
@@ -121,7 +124,11 @@ impl Sessions {
         let tag = hex::decode(tag).ok()?;
         tokens
             .entries()
-            .find(|(token, _)| self.mac(id, expires, token).verify_slice(&tag).is_ok())
+            .find(|(token, user)| {
+                self.mac(id, expires, &user.name, token)
+                    .verify_slice(&tag)
+                    .is_ok()
+            })
             .map(|(_, user)| Session {
                 id: id.to_owned(),
                 user: user.clone(),
@@ -176,26 +183,29 @@ mod tests {
         )
     }
 
+    fn login(sessions: &Sessions, all: &Tokens, token: &str, now: SystemTime) -> String {
+        let (key, user) = all.find(token).unwrap();
+        sessions.issue(&user.name, &key, now).0
+    }
+
     #[test]
     fn a_session_carries_its_tokens_role_and_no_token() {
         let sessions = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK);
         let now = SystemTime::now();
         let all = tokens(&["user-token-1"]);
-        let (key, _) = all.find("user-token-1").unwrap();
-        let value = sessions.issue(&key, now);
+        let value = login(&sessions, &all, "user-token-1", now);
         assert!(!value.contains("user-token-1"));
         assert_eq!(
             sessions.verify(&value, &all, now).unwrap().user.role,
             crate::model::Role::User
         );
-        let (key, _) = all.find("admin-token-1").unwrap();
-        let admin = sessions.issue(&key, now);
+        let admin = login(&sessions, &all, "admin-token-1", now);
         assert_eq!(
             sessions.verify(&admin, &all, now).unwrap().user.role,
             crate::model::Role::Admin
         );
         // Two logins are two sessions.
-        assert_ne!(sessions.issue(&key, now), admin);
+        assert_ne!(login(&sessions, &all, "admin-token-1", now), admin);
     }
 
     #[test]
@@ -203,8 +213,7 @@ mod tests {
         let sessions = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK);
         let now = SystemTime::now();
         let all = tokens(&["user-token-1"]);
-        let (key, _) = all.find("user-token-1").unwrap();
-        let value = sessions.issue(&key, now);
+        let value = login(&sessions, &all, "user-token-1", now);
         assert!(sessions
             .verify(&value, &all, now + WEEK + Duration::from_secs(1))
             .is_none());
@@ -221,7 +230,7 @@ mod tests {
 
         // An expiry past the lifetime is refused even with a valid signature.
         let long = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK * 10);
-        let stretched = long.issue(&key, now);
+        let stretched = login(&long, &all, "user-token-1", now);
         assert!(long.verify(&stretched, &all, now).is_some());
         assert!(sessions.verify(&stretched, &all, now).is_none());
 
@@ -230,12 +239,44 @@ mod tests {
     }
 
     #[test]
+    fn a_session_stays_with_its_user_not_its_token() {
+        let sessions = Sessions::new(Some(b"a-secret-of-thirty-two-bytes-xx"), WEEK);
+        let now = SystemTime::now();
+        // A bare token that moves up the list becomes another user: its session does not
+        // follow it there.
+        let before = tokens(&["user-token-1", "user-token-2"]);
+        let second = login(&sessions, &before, "user-token-2", now);
+        assert_eq!(
+            &*sessions.verify(&second, &before, now).unwrap().user.name,
+            "用户2"
+        );
+        assert!(sessions
+            .verify(&second, &tokens(&["user-token-2"]), now)
+            .is_none());
+        // A named one keeps its sessions wherever it stands, and loses them under a new name.
+        let named = login(
+            &sessions,
+            &tokens(&["张三:token-of-zs"]),
+            "token-of-zs",
+            now,
+        );
+        let moved = tokens(&["user-token-1", "张三:token-of-zs"]);
+        assert_eq!(
+            &*sessions.verify(&named, &moved, now).unwrap().user.name,
+            "张三"
+        );
+        assert!(sessions
+            .verify(&named, &tokens(&["李四:token-of-zs"]), now)
+            .is_none());
+    }
+
+    #[test]
     fn cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(
             COOKIE,
-            HeaderValue::from_static("a=1; yueen_session=v2.x.1.ff; b=2"),
+            HeaderValue::from_static("a=1; yueen_session=v3.x.1.ff; b=2"),
         );
-        assert_eq!(from_headers(&headers), Some("v2.x.1.ff"));
+        assert_eq!(from_headers(&headers), Some("v3.x.1.ff"));
     }
 }

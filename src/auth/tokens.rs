@@ -1,16 +1,17 @@
 //! The users and their tokens. Tokens are kept only as SHA-256 digests and compared in constant
 //! time, so neither timing nor a memory dump gives one away. Every token belongs to a named
 //! user — the named users of the configuration file, `ADMIN_TOKEN` as 管理员, each of
-//! `USER_TOKENS` as 用户1, 用户2, … — and logs, the dashboard and the metrics show only names.
+//! `USER_TOKENS` by the name it is written with (`name:token`), a bare one by its position
+//! (用户1, 用户2, …) — and logs, the dashboard and the metrics show only names. What a user
+//! owns (plans, usage, sessions) is kept under that name.
 
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::Role;
-use crate::config::{user_token_name, AuthSettings, LimitSettings, ADMIN_NAME};
+use crate::config::{AuthSettings, LimitSettings, ADMIN_NAME};
 
 pub type TokenDigest = [u8; 32];
 
@@ -28,7 +29,7 @@ pub struct Tokens {
 }
 
 pub fn digest(token: &str) -> TokenDigest {
-    Sha256::digest(token.as_bytes()).into()
+    crate::config::token_digest(token)
 }
 
 impl Tokens {
@@ -48,13 +49,14 @@ impl Tokens {
             .chain(generated_admin)
             .map(|t| (digest(t.expose_secret()), admin.clone()))
             .collect();
-        entries.extend(settings.user_tokens.iter().enumerate().map(|(i, t)| {
-            let name = user_token_name(i + 1);
-            (
-                digest(t.expose_secret()),
-                user(&name, Role::User, LimitSettings::default()),
-            )
-        }));
+        entries.extend(settings.user_token_names().zip(&settings.user_tokens).map(
+            |(name, entry)| {
+                (
+                    digest(entry.token.expose_secret()),
+                    user(&name, Role::User, LimitSettings::default()),
+                )
+            },
+        ));
         entries.extend(
             settings
                 .users
@@ -139,7 +141,7 @@ mod tests {
     fn every_token_belongs_to_a_named_user() {
         let settings = AuthSettings {
             admin_token: Some("admin-token-1".into()),
-            user_tokens: vec!["user-token-1".into(), "user-token-2".into()],
+            user_tokens: vec!["user-token-1".into(), "李四:user-token-2".into()],
             users: vec![UserSettings {
                 name: "张三".into(),
                 role: Role::User,
@@ -154,7 +156,8 @@ mod tests {
         let tokens = Tokens::new(&settings, None);
         let name = |t: &str| tokens.user_of(t).map(|u| u.name.to_string());
         assert_eq!(name("admin-token-1").as_deref(), Some("管理员"));
-        assert_eq!(name("user-token-2").as_deref(), Some("用户2"));
+        assert_eq!(name("user-token-1").as_deref(), Some("用户1"));
+        assert_eq!(name("user-token-2").as_deref(), Some("李四"));
         assert_eq!(name("zhang-san-token").as_deref(), Some("张三"));
         assert_eq!(
             tokens

@@ -509,30 +509,33 @@ impl CacheService {
         }
     }
 
-    /// Whether `name` is marked, here or by any instance (when Redis can tell). A mark Redis
-    /// reports is kept here too, so it still holds should Redis go away.
-    pub async fn is_marked(&self, name: &str) -> bool {
+    /// Whether `name` is marked: `Some(true)` if this instance set or saw the mark (it holds
+    /// while Redis is away), otherwise Redis's answer; `None` when Redis is configured but
+    /// cannot answer now, so that a caller to whom a missed mark matters (a logged-out session)
+    /// can refuse rather than guess. Without Redis this instance's own marks are all there is.
+    pub async fn is_marked(&self, name: &str) -> Option<bool> {
         let key = self.state_key(&format!("mark:{name}"));
         if self
             .marks
             .get(&key)
             .is_some_and(|(_, until)| envelope::now_ms() < until)
         {
-            return true;
+            return Some(true);
         }
-        let Some(redis) = self.live_redis() else {
-            return false;
-        };
+        if self.redis.is_none() {
+            return Some(false);
+        }
+        let redis = self.live_redis()?;
         match redis.time_left(&key).await {
             Ok(Some(ttl)) => {
                 let until = envelope::now_ms() + ttl.as_millis() as u64;
                 self.marks.set(&key, Payload::from(""), until, ttl);
-                true
+                Some(true)
             }
-            Ok(None) => false,
+            Ok(None) => Some(false),
             Err(e) => {
                 self.redis_failed(&e);
-                false
+                None
             }
         }
     }
@@ -795,12 +798,12 @@ mod tests {
     async fn marks_expire_and_outlive_a_clear() {
         let cache = CacheService::start(&memory_settings()).await;
         cache.mark("session:a", Duration::from_millis(50)).await;
-        assert!(cache.is_marked("session:a").await);
-        assert!(!cache.is_marked("session:b").await);
+        assert_eq!(cache.is_marked("session:a").await, Some(true));
+        assert_eq!(cache.is_marked("session:b").await, Some(false));
         cache.clear().await.unwrap();
-        assert!(cache.is_marked("session:a").await);
+        assert_eq!(cache.is_marked("session:a").await, Some(true));
         tokio::time::sleep(Duration::from_millis(60)).await;
-        assert!(!cache.is_marked("session:a").await);
+        assert_eq!(cache.is_marked("session:a").await, Some(false));
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use url::Url;
 pub use redis_url::{redact_url, RedisUrl};
 pub use sources::ENV;
 use sources::{key_name, line_of, EnvLayer, FileLayer, SECRET_KEYS};
+pub use values::token_digest;
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 
@@ -112,12 +113,36 @@ impl LimitSettings {
     }
 }
 
+/// One entry of `USER_TOKENS`.
+#[derive(Debug, Clone)]
+pub struct UserToken {
+    /// `None`: a bare token, named by its position in the list.
+    pub name: Option<String>,
+    pub token: SecretString,
+}
+
+impl From<&str> for UserToken {
+    /// `name:token` or a bare token, as `USER_TOKENS` reads it (unchecked: for tests).
+    fn from(entry: &str) -> Self {
+        match entry.split_once(':') {
+            Some((name, token)) => Self {
+                name: Some(name.to_owned()),
+                token: token.into(),
+            },
+            None => Self {
+                name: None,
+                token: entry.into(),
+            },
+        }
+    }
+}
+
 /// A named user of the configuration file: the token is given only as its SHA-256 (hex), so
 /// the file holds no secret.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSettings {
-    #[serde(deserialize_with = "values::required_text")]
+    #[serde(deserialize_with = "values::required_user_name")]
     pub name: String,
     #[serde(default = "user_role")]
     pub role: crate::model::Role,
@@ -142,26 +167,46 @@ pub fn user_token_name(n: usize) -> String {
 }
 
 impl AuthSettings {
+    /// Whether any user at all is configured: without one, the app makes up an admin token.
+    pub fn has_users(&self) -> bool {
+        self.admin_token.is_some() || !self.user_tokens.is_empty() || !self.users.is_empty()
+    }
+
+    /// The name each `USER_TOKENS` entry goes by, in order.
+    pub fn user_token_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.user_tokens
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| entry.name.clone().unwrap_or_else(|| user_token_name(i + 1)))
+    }
+
     /// Every user has a name of their own and a token of their own.
     fn check_users(&self) -> Result<(), String> {
-        let mut names: Vec<String> = self
+        use secrecy::ExposeSecret;
+        let mut names = std::collections::HashSet::new();
+        let mut digests = std::collections::HashSet::new();
+        let tokens = self
             .admin_token
             .iter()
-            .map(|_| ADMIN_NAME.to_owned())
-            .chain((1..=self.user_tokens.len()).map(user_token_name))
-            .collect();
-        let mut digests = std::collections::HashSet::new();
-        for user in &self.users {
-            if names.contains(&user.name) {
-                return Err(format!("用户名 {:?} 重复（ADMIN_TOKEN 名为{ADMIN_NAME}，USER_TOKENS 依次名为用户1、用户2……）", user.name));
+            .map(|t| {
+                (
+                    ADMIN_NAME.to_owned(),
+                    values::token_digest(t.expose_secret()),
+                )
+            })
+            .chain(
+                self.user_token_names()
+                    .zip(&self.user_tokens)
+                    .map(|(name, e)| (name, values::token_digest(e.token.expose_secret()))),
+            )
+            .chain(self.users.iter().map(|u| (u.name.clone(), u.token_sha256)));
+        for (name, digest) in tokens {
+            if !names.insert(name.clone()) {
+                return Err(format!("用户名 {name:?} 重复（ADMIN_TOKEN 名为{ADMIN_NAME}，USER_TOKENS 中没有名称的令牌依次名为用户1、用户2……）"));
             }
-            if !digests.insert(user.token_sha256) {
-                return Err(format!(
-                    "用户 {:?} 的 token_sha256 与另一个用户相同",
-                    user.name
-                ));
+            if !digests.insert(digest) {
+                return Err(format!("用户 {name:?} 的令牌与另一个用户相同"));
             }
-            names.push(user.name.clone());
         }
         Ok(())
     }
@@ -266,8 +311,9 @@ impl Default for ServerSettings {
 pub struct AuthSettings {
     #[serde(deserialize_with = "values::optional_token")]
     pub admin_token: Option<SecretString>,
-    #[serde(deserialize_with = "values::tokens")]
-    pub user_tokens: Vec<SecretString>,
+    /// `name:token` entries (a bare token goes by its position: 用户1, 用户2, …).
+    #[serde(deserialize_with = "values::user_tokens")]
+    pub user_tokens: Vec<UserToken>,
     /// Signs session cookies; every instance must share it. Unset: one made up per process.
     #[serde(deserialize_with = "values::optional_session_secret")]
     pub session_secret: Option<SecretString>,
@@ -879,7 +925,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.auth.user_tokens.len(), 2);
-        assert_eq!(s.auth.user_tokens[1].expose_secret(), "user-token-2");
+        assert_eq!(s.auth.user_tokens[1].token.expose_secret(), "user-token-2");
     }
 
     #[test]

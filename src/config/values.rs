@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::de::{self, Deserializer, Visitor};
 use url::Url;
 
-use super::RedisUrl;
+use super::{RedisUrl, UserToken};
 
 /// A number written as a number or as text, before its bounds are checked.
 enum Number {
@@ -87,6 +87,12 @@ pub fn optional_u64<'de, D: Deserializer<'de>, const MIN: u64, const MAX: u64>(
     d: D,
 ) -> Result<Option<u64>, D::Error> {
     count::<D, MIN, MAX>(d).map(Some)
+}
+
+/// What a token is kept and compared as: its SHA-256.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// A SHA-256 digest written as 64 hex digits.
@@ -305,9 +311,48 @@ pub fn optional_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretSt
     text(d)?.map(|t| token(&t)).transpose()
 }
 
-/// Tokens, comma-separated text or a list.
-pub fn tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
-    list(d)?.iter().map(|t| token(t)).collect()
+/// The longest user name, in characters.
+pub const MAX_USER_NAME: usize = 64;
+
+/// A user's name: what plans, usage and sessions are kept under.
+fn user_name<E: de::Error>(name: &str) -> Result<String, E> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(E::custom("用户名不能为空"));
+    }
+    if name.chars().count() > MAX_USER_NAME {
+        return Err(E::custom(format!("用户名不能超过 {MAX_USER_NAME} 个字符")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(E::custom("用户名不能包含控制字符"));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn required_user_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    user_name(&required_text(d)?)
+}
+
+/// `USER_TOKENS`: comma-separated text or a list of `name:token` (a bare token is named by
+/// its position). A message names the entry by its position, never by its token.
+pub fn user_tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<UserToken>, D::Error> {
+    list(d)?
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let at = |e: D::Error| de::Error::custom(format!("第 {} 项：{e}", i + 1));
+            match entry.split_once(':') {
+                Some((name, secret)) => Ok(UserToken {
+                    name: Some(user_name(name).map_err(at)?),
+                    token: token(secret.trim()).map_err(at)?,
+                }),
+                None => Ok(UserToken {
+                    name: None,
+                    token: token(entry).map_err(at)?,
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The session secret: long enough that it cannot be guessed.

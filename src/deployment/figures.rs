@@ -169,9 +169,9 @@ impl Figures {
     pub fn apply_today(&self, usage: &mut UsageStats) {
         usage.today = self.spend("usage:");
         for (user, u) in &mut usage.by_user {
+            u.today = self.spend(&format!("user:{user}:"));
             if u.limits.tokens_per_day.is_none() {
-                let spend = self.spend(&format!("user:{user}:"));
-                u.tokens_today = spend.prompt_tokens + spend.completion_tokens;
+                u.tokens_today = u.today.prompt_tokens + u.today.completion_tokens;
             }
         }
     }

@@ -171,6 +171,17 @@ impl PlanDocument {
         if sent.sections.len() > MAX_SECTIONS {
             return Err(ExportError::TooManySections);
         }
+        // The bound is on what the writer wrote: the unfinished mark added below does not
+        // count, so a section that could be saved can always be exported.
+        if let Some(long) = sent
+            .sections
+            .iter()
+            .find(|s| s.text().chars().count() > MAX_SECTION_CHARS)
+        {
+            return Err(ExportError::SectionTooLong(clean(
+                long.section_title.trim(),
+            )));
+        }
         let chapters: Vec<Chapter> = sent
             .sections
             .iter()
@@ -220,13 +231,6 @@ impl PlanDocument {
         }
         if plan.chapters.is_empty() {
             return Err(ExportError::Empty);
-        }
-        if let Some(long) = plan
-            .chapters
-            .iter()
-            .find(|s| s.content.chars().count() > MAX_SECTION_CHARS)
-        {
-            return Err(ExportError::SectionTooLong(long.title.clone()));
         }
         Ok(plan)
     }
@@ -290,12 +294,20 @@ fn is_sub_heading(line: &str) -> bool {
         && !line.ends_with('。')
 }
 
-/// Drops what XML 1.0 cannot hold (control characters other than tab and line breaks, which
-/// pasted text sometimes carries); Word refuses a document with them.
+/// Drops what XML 1.0 cannot hold — control characters other than tab and line breaks, which
+/// pasted text sometimes carries, and the noncharacters U+FFFE and U+FFFF — and the other
+/// control characters (C1), which print as nothing; Word refuses a document with the former.
 fn clean(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
-        .collect()
+    text.chars().filter(|&c| xml_char(c)).collect()
+}
+
+/// Whether `c` may stand in an XML 1.0 document and prints as something (or breaks a line).
+fn xml_char(c: char) -> bool {
+    match c {
+        '\t' | '\n' | '\r' => true,
+        '\u{FFFE}' | '\u{FFFF}' => false,
+        c => !c.is_control(),
+    }
 }
 
 /// A two-chapter plan (总则 with `first`, then 企业概况) for the renderers' tests.
@@ -448,6 +460,35 @@ mod tests {
         assert_eq!(
             plan.chapters[1].content,
             format!("写了一半\n\n{INCOMPLETE}")
+        );
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_dropped() {
+        let raw = plan_with(
+            "企\u{FFFF}业",
+            vec![section(
+                "总则",
+                "甲\u{FFFE}乙\u{1}丙\u{85}丁\t戊\u{10FFFF}",
+                "done",
+            )],
+        );
+        let plan = PlanDocument::from_json(&raw, &registry()).unwrap();
+        assert_eq!(plan.enterprise_name, "企业");
+        assert_eq!(plan.chapters[0].content, "甲乙丙丁\t戊\u{10FFFF}");
+    }
+
+    #[test]
+    fn an_unfinished_section_as_long_as_may_be_saved_still_exports() {
+        let full = "字".repeat(MAX_SECTION_CHARS);
+        let raw = plan_with("测试企业", vec![section("总则", &full, "failed")]);
+        let plan = PlanDocument::from_json(&raw, &registry()).unwrap();
+        assert!(plan.chapters[0].content.ends_with(INCOMPLETE));
+        let over = "字".repeat(MAX_SECTION_CHARS + 1);
+        let raw = plan_with("测试企业", vec![section("总则", &over, "done")]);
+        assert_eq!(
+            PlanDocument::from_json(&raw, &registry()),
+            Err(ExportError::SectionTooLong("总则".into()))
         );
     }
 

@@ -39,6 +39,9 @@ pub struct UserUsage {
     #[serde(flatten)]
     pub spend: Spend,
     pub limits: UserLimits,
+    /// What the user spent today (China time), across instances when Redis is up.
+    #[serde(default)]
+    pub today: Spend,
     /// Tokens used today (China time), across instances when Redis is up.
     pub tokens_today: u64,
     /// What is left of `tokens_per_day` today; `null` without that limit.
@@ -57,6 +60,17 @@ pub struct UsageStats {
     pub currency: String,
     /// By user name; every configured user is listed.
     pub by_user: BTreeMap<String, UserUsage>,
+}
+
+impl UsageStats {
+    /// What `user` may see of these figures: their own, in place of everyone's.
+    pub fn only(mut self, user: &str) -> Self {
+        self.by_user.retain(|name, _| name == user);
+        let own = self.by_user.get(user).cloned().unwrap_or_default();
+        self.total = own.spend;
+        self.today = own.today;
+        self
+    }
 }
 
 /// What a writer may still ask for, as the generator page shows it.

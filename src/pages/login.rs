@@ -26,13 +26,22 @@ pub fn LoginPage() -> impl IntoView {
             .with(|q| q.get("next"))
             .unwrap_or_else(|| "/".to_owned())
     };
-    let failed = move || query.with(|q| q.get("error")).is_some();
+    let error = move || query.with(|q| q.get("error"));
+    let failed = move || error().is_some();
+    let message = move || {
+        error().map(|e| match e.as_str() {
+            "unconfirmed" => {
+                "暂时无法确认您的登录状态（各服务实例共享的登录记录暂不可用），请重新登录。"
+            }
+            _ => "令牌无效，请检查后重试。",
+        })
+    };
     view! {
         <section class="panel narrow">
             <h1>"登录"</h1>
             <p class="muted">
                 "请输入管理员或用户访问令牌（与 API 使用的 Bearer 令牌相同）。"
-                "未配置令牌时，服务启动时会在终端打印一个临时管理员令牌和登录链接。"
+                "未配置任何用户时，服务启动时会生成一个临时管理员令牌：在终端运行时打印登录链接，否则写入数据目录中的 admin-token 文件（仅本机可读）。"
             </p>
             <form method="post" action="/login" class="form">
                 <input type="hidden" name="next" value=next />
@@ -48,7 +57,7 @@ pub fn LoginPage() -> impl IntoView {
                         aria-describedby="token-error"
                     />
                     <p class="field-error" id="token-error" role="alert">
-                        {move || failed().then_some("令牌无效，请检查后重试。")}
+                        {message}
                     </p>
                 </div>
                 <div class="actions">

@@ -20,9 +20,10 @@ pub fn rows(old: &str, new: &str) -> Vec<DiffRow> {
     let lines = TextDiff::configure()
         .timeout(LINES_DEADLINE)
         .diff_lines(old, new);
-    // The diff's own line split: each line with its ending.
-    let old_lines: Vec<&str> = old.split_inclusive('\n').map(trim_eol).collect();
-    let new_lines: Vec<&str> = new.split_inclusive('\n').map(trim_eol).collect();
+    // The diff's own lines, each with its ending (it ends a line at \n, \r\n and a bare \r
+    // alike): the ops index these.
+    let old_lines: Vec<&str> = lines.iter_old_slices().map(trim_eol).collect();
+    let new_lines: Vec<&str> = lines.iter_new_slices().map(trim_eol).collect();
     let mut rows = Vec::new();
     for op in lines.ops() {
         let (tag, left, right) = op.as_tag_tuple();
@@ -50,7 +51,16 @@ pub fn rows(old: &str, new: &str) -> Vec<DiffRow> {
     rows
 }
 
+/// `text` with every line ended by `\n`: a line break written as `\r\n` or a bare `\r` (pasted
+/// text brings both) is no difference a writer sees, and the last line is ended too.
 fn terminated(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        let mut unified = text.replace("\r\n", "\n").replace('\r', "\n");
+        if !unified.is_empty() && !unified.ends_with('\n') {
+            unified.push('\n');
+        }
+        return unified.into();
+    }
     if text.is_empty() || text.ends_with('\n') {
         text.into()
     } else {
@@ -168,6 +178,30 @@ mod tests {
                 (DiffKind::Added, String::new(), "[新增一行]".into()),
             ]
         );
+    }
+
+    #[test]
+    fn bare_carriage_returns_end_lines_as_the_diff_reads_them() {
+        let rows = rows("甲\r乙\r丙", "甲\r\n乙\n丁\r");
+        let shown: Vec<(DiffKind, String, String)> = rows
+            .iter()
+            .map(|r| (r.kind, side(&r.left), side(&r.right)))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (DiffKind::Same, "甲".into(), "甲".into()),
+                (DiffKind::Same, "乙".into(), "乙".into()),
+                (DiffKind::Changed, "[丙]".into(), "[丁]".into()),
+            ]
+        );
+        assert_eq!(super::rows("\r\r\r", "\r").len(), 3);
+        // Whatever else may end a line to the library, the rows are read from its own lines.
+        for odd in ["\u{85}", "\u{2028}", "\u{b}", "\u{c}", "\r\r\n", "\n\r"] {
+            let text = format!("甲{odd}乙{odd}丙");
+            assert!(!super::rows(&text, "甲").is_empty());
+            assert!(!super::rows("乙", &text).is_empty());
+        }
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub enum StoreError {
     Unavailable,
     #[error("预案库存储空间已满，请联系管理员；您的修改仍保留在本机浏览器中")]
     Full,
+    /// A fault of ours (logged where it happened), not the database's.
+    #[error("服务器内部错误，请稍后重试")]
+    Internal,
 }
 
 /// How a list of plans is asked for.
@@ -586,7 +589,10 @@ impl PlanService {
             let (l, r) = (left.clone(), right.clone());
             tokio::task::spawn_blocking(move || diff::rows(&l, &r))
                 .await
-                .map_err(|_| StoreError::Unavailable)?
+                .map_err(|e| {
+                    tracing::error!("版本对比失败（内部错误）: {e}");
+                    StoreError::Internal
+                })?
         };
         Ok(SectionDiff {
             section_id: section_id.to_owned(),

@@ -95,7 +95,8 @@ pub struct Ledger {
     today: Tally,
     /// The China-time day `today` counts.
     day: AtomicU64,
-    users: HashMap<Arc<str>, Tally>,
+    /// Each user's total and today.
+    users: HashMap<Arc<str>, [Tally; 2]>,
 }
 
 impl Ledger {
@@ -105,7 +106,7 @@ impl Ledger {
             total: Tally::default(),
             today: Tally::default(),
             day: AtomicU64::new(super::china_day()),
-            users: users.into_iter().map(|u| (u, Tally::default())).collect(),
+            users: users.into_iter().map(|u| (u, Default::default())).collect(),
         }
     }
 
@@ -124,10 +125,11 @@ impl Ledger {
                 .is_ok()
         {
             self.today.clear();
+            self.users.values().for_each(|[_, today]| today.clear());
         }
         [&self.total, &self.today]
             .into_iter()
-            .chain(user.and_then(|u| self.users.get(u)))
+            .chain(user.and_then(|u| self.users.get(u)).into_iter().flatten())
     }
 
     pub fn request(&self, user: Option<&str>, n: u64) {
@@ -161,7 +163,19 @@ impl Ledger {
     }
 
     pub fn user(&self, user: &str) -> Spend {
-        self.users.get(user).map(Tally::read).unwrap_or_default()
+        self.users
+            .get(user)
+            .map(|[total, _]| total.read())
+            .unwrap_or_default()
+    }
+
+    /// What `user` spent today (China time).
+    pub fn user_today(&self, user: &str) -> Spend {
+        self.tallies(None).for_each(drop);
+        self.users
+            .get(user)
+            .map(|[_, today]| today.read())
+            .unwrap_or_default()
     }
 }
 
@@ -197,5 +211,6 @@ mod tests {
         );
         assert_eq!(ledger.total().prompt_tokens, 2_000);
         assert_eq!(ledger.today().completion_tokens, 1_000);
+        assert_eq!(ledger.user_today("张三").completion_tokens, 500);
     }
 }

@@ -119,6 +119,7 @@ impl Accounts {
         let tokens_today = self.limits.tokens_today(&user.name, user.limits).await;
         UserUsage {
             spend: self.ledger.user(&user.name),
+            today: self.ledger.user_today(&user.name),
             limits,
             tokens_today,
             tokens_left_today: limits

@@ -8,39 +8,38 @@ use crate::{
     process::Running,
 };
 
+/// Without any user configured and without a terminal (a service manager, whose journal keeps
+/// stdout): the admin token made up for the run goes to a file only its owner reads, and the
+/// log names the file, never the token.
 #[test]
-fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
+fn defaults_use_memory_and_mock_and_keep_the_made_up_token_in_a_private_file() {
     let app = Running::start(&[]);
     let base = app.base_url();
-    let out = app.wait_for("登录链接");
+    let out = app.wait_for("admin-token");
     assert!(
         out.contains("缓存服务已启动，使用内存缓存后端（降级模式）"),
         "{out}"
     );
     assert!(out.contains("模拟生成器"), "{out}");
-    let token = out
-        .lines()
-        .find_map(|l| l.split("/login?token=").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
-    assert!(token.len() >= 32);
-    assert_eq!(
-        out.matches(&token).count(),
-        2,
-        "token and link, printed once each"
-    );
+    let path = app.dir().join("data").join("admin-token");
+    let token = std::fs::read_to_string(&path).unwrap().trim().to_owned();
+    assert_eq!(token.len(), 48);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let log = app.log_file();
     assert!(
-        log.contains("缓存服务已启动"),
-        "the log file gets the same lines: {log}"
+        log.contains("data/admin-token"),
+        "the log names the file: {log}"
     );
-    assert!(
-        !log.contains(&token),
-        "the generated token never reaches the log file"
-    );
+    for text in [&out, &log] {
+        assert!(
+            !text.contains(&token),
+            "the token is neither printed nor logged: {text}"
+        );
+    }
 
-    // The generated token works as an admin token.
+    // The token works as an admin token.
     let client = reqwest::blocking::Client::new();
     let response = client
         .delete(format!("{base}/api/ai/cache"))
@@ -48,6 +47,56 @@ fn defaults_use_memory_and_mock_and_print_a_login_link_once() {
         .send()
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// Run by hand in a terminal: the token and its login link are printed there, once, and never
+/// reach the log file or a file on disk.
+#[test]
+fn in_a_terminal_the_made_up_token_is_printed_once() {
+    let app = Running::start_in_terminal(&[]);
+    let out = app.wait_for("登录链接");
+    let token = out
+        .lines()
+        .find_map(|l| l.split("/login?token=").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(token.len(), 48, "{out}");
+    assert_eq!(
+        out.matches(&token).count(),
+        2,
+        "token and link, printed once each"
+    );
+    assert!(!app.log_file().contains(&token));
+    assert!(!app.dir().join("data").join("admin-token").exists());
+}
+
+/// A named admin in the configuration file is a user: no token is made up, printed or written.
+#[test]
+fn a_configured_named_admin_means_no_made_up_token() {
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        b"named-admin-token-1",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("users.toml");
+    std::fs::write(
+        &config,
+        format!("[[auth.users]]\nname = \"王五\"\nrole = \"admin\"\ntoken_sha256 = \"{digest}\"\n"),
+    )
+    .unwrap();
+    let app = Running::start_in_terminal(&[("YUEEN_CONFIG", config.display().to_string())]);
+    let base = app.base_url();
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .delete(format!("{base}/api/ai/cache"))
+        .bearer_auth("named-admin-token-1")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let out = app.output();
+    assert!(!out.contains("login?token="), "{out}");
+    assert!(!out.contains("管理员令牌"), "{out}");
+    assert!(!app.dir().join("data").join("admin-token").exists());
 }
 
 #[test]

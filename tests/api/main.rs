@@ -10,6 +10,7 @@ mod cluster;
 mod deployment;
 mod errors;
 mod helpers;
+mod hostile;
 mod memory_cache;
 mod ops;
 mod pages;

@@ -16,8 +16,19 @@ pub struct Running {
 
 impl Running {
     pub fn start(env: &[(&str, String)]) -> Self {
+        Self::start_with(Command::new(env!("CARGO_BIN_EXE_yueen")), env)
+    }
+
+    /// Started in a terminal (a pseudo-terminal from util-linux's `script`), as an operator
+    /// runs it by hand: its stdout is a TTY.
+    pub fn start_in_terminal(env: &[(&str, String)]) -> Self {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qefc", env!("CARGO_BIN_EXE_yueen"), "/dev/null"]);
+        Self::start_with(cmd, env)
+    }
+
+    fn start_with(mut cmd: Command, env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_yueen"));
         cmd.current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -67,6 +78,16 @@ impl Running {
         let out = self.wait_for("服务已启动: ");
         let line = out.lines().find(|l| l.contains("服务已启动: ")).unwrap();
         line.split("服务已启动: ").nth(1).unwrap().trim().to_owned()
+    }
+
+    /// The directory it runs in (its `data/` and `logs/` are there).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Everything it printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
     }
 
     /// Every daily log file (`logs/app.<date>.log`), joined.

@@ -1,0 +1,336 @@
+//! Hostile and careless clients, and faults, round two: what each new surface let through, one
+//! test per finding. Identity that follows names, logouts that fail closed, diffs and exports
+//! of odd text, stats that keep each user's figures to themselves.
+
+use reqwest::{redirect::Policy, StatusCode};
+use serde_json::{json, Value};
+use yueen::{
+    model::{EnterpriseData, Plan},
+    templates::Registry,
+};
+
+use crate::helpers::{read, session_cookie, spawn_app, RedisServer, TestApp, ADMIN, USER};
+
+const SECRET: &str = "a-shared-session-secret-for-tests-0123";
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .http
+        .request(method.parse().unwrap(), app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    read(request.send().await.expect("the app answers")).await
+}
+
+/// A comprehensive plan for 测试化工 with `first` as its first section.
+fn plan(first: &str) -> Plan {
+    let registry = Registry::load(None).unwrap();
+    let template = registry.template("emergency_plan").unwrap().view();
+    let mut plan = Plan::new(&template, EnterpriseData::default(), 1);
+    plan.enterprise_name = "测试化工".into();
+    plan.edit(0, first.into());
+    plan
+}
+
+async fn create(app: &TestApp, token: &str, plan: Value) -> String {
+    let (status, body) = call(
+        app,
+        token,
+        "POST",
+        "/api/plans",
+        Some(json!({ "plan": plan })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["plan"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Where `/plans` sends a visitor with `cookie` (`None`: it is let in).
+async fn page_as(app: &TestApp, cookie: &str) -> Option<String> {
+    let response = no_redirects()
+        .get(app.url("/plans"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    match response.status() {
+        StatusCode::OK => None,
+        StatusCode::SEE_OTHER => Some(response.headers()["location"].to_str().unwrap().to_owned()),
+        other => panic!("/plans answered {other}"),
+    }
+}
+
+/// Item 2: `USER_TOKENS` entries carry names; what a user owns stays under the name. Removing
+/// one entry hands nothing to the token that moves into its place, and a bare token's session
+/// does not follow it to another position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_and_sessions_follow_names_not_positions() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let env = |tokens: &str| {
+        vec![
+            ("DATA_DIR", dir.clone()),
+            ("SESSION_SECRET", SECRET.to_owned()),
+            ("USER_TOKENS", tokens.to_owned()),
+        ]
+    };
+    let before = spawn_app(&env("甲:token-of-jia-1, 乙:token-of-yi-22")).await;
+    let jia = create(&before, "token-of-jia-1", json!(plan("甲的预案"))).await;
+    let yi = create(&before, "token-of-yi-22", json!(plan("乙的预案"))).await;
+    let cookie = session_cookie(&before.url(""), "token-of-yi-22").await;
+    let (_, stats) = call(
+        &before,
+        "token-of-yi-22",
+        "GET",
+        "/api/ai/cache/stats",
+        None,
+    )
+    .await;
+    assert!(stats["usage"]["by_user"].get("乙").is_some(), "{stats}");
+
+    // 甲 is revoked: 乙 is now first in the list, and still 乙.
+    let after = spawn_app(&env("乙:token-of-yi-22")).await;
+    let (status, _) = call(
+        &after,
+        "token-of-yi-22",
+        "GET",
+        &format!("/api/plans/{jia}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "甲's plan is not handed to 乙"
+    );
+    let (status, body) = call(
+        &after,
+        "token-of-yi-22",
+        "GET",
+        &format!("/api/plans/{yi}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, list) = call(&after, "token-of-yi-22", "GET", "/api/plans", None).await;
+    assert_eq!(list["total"], 1, "{list}");
+    let (status, _) = call(&after, "token-of-jia-1", "GET", "/api/plans", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        page_as(&after, &cookie).await,
+        None,
+        "乙's session lives on"
+    );
+
+    // Bare tokens go by their position: a session does not follow one to another position.
+    let bare = spawn_app(&env("token-of-jia-1,token-of-yi-22")).await;
+    let second = session_cookie(&bare.url(""), "token-of-yi-22").await;
+    assert_eq!(page_as(&bare, &second).await, None);
+    let moved = spawn_app(&env("token-of-yi-22")).await;
+    assert!(page_as(&moved, &second).await.is_some());
+}
+
+async fn logout(app: &TestApp, cookie: &str) {
+    let response = no_redirects()
+        .post(app.url("/logout"))
+        .header("origin", app.url(""))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+/// Item 11: an instance that cannot ask Redis whether a session was logged out refuses it,
+/// unless it issued or confirmed that session itself lately.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_whose_logout_cannot_be_checked_are_refused() {
+    let mut redis = RedisServer::start();
+    let shared = [
+        ("REDIS_URL", redis.url()),
+        ("SESSION_SECRET", SECRET.to_owned()),
+        ("CACHE_REDIS_PROBE_MS", "100".to_owned()),
+        ("CACHE_REDIS_TIMEOUT_MS", "200".to_owned()),
+    ];
+    let a = spawn_app(&shared).await;
+    let b = spawn_app(&shared).await;
+    let gone = session_cookie(&a.url(""), ADMIN).await;
+    logout(&a, &gone).await;
+    let kept = session_cookie(&a.url(""), ADMIN).await;
+    assert_eq!(page_as(&b, &kept).await, None, "B confirms it with Redis");
+
+    redis.kill();
+    // A restarted instance knows nothing of either session and cannot ask.
+    let c = spawn_app(&shared).await;
+    for cookie in [&gone, &kept] {
+        let to = page_as(&c, cookie).await.expect("refused");
+        assert!(to.contains("error=unconfirmed"), "{to}");
+    }
+    let response = no_redirects()
+        .post(c.url("/fn/load_dashboard"))
+        .header("origin", c.url(""))
+        .header("cookie", &kept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("暂时无法确认登录状态"));
+    // B confirmed the one it saw a moment ago, and nothing else.
+    assert_eq!(page_as(&b, &kept).await, None);
+    assert!(page_as(&b, &gone).await.is_some());
+    // A new login on C works on C while Redis is away.
+    let fresh = session_cookie(&c.url(""), ADMIN).await;
+    assert_eq!(page_as(&c, &fresh).await, None);
+}
+
+/// Item 5: a section whose lines end with a bare CR is compared line by line, not answered
+/// with an outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_of_text_with_bare_carriage_returns_is_answered() {
+    let app = spawn_app(&[]).await;
+    let id = create(&app, USER, json!(plan("甲\r乙\r丙"))).await;
+    let (status, body) = call(
+        &app,
+        USER,
+        "POST",
+        &format!("/api/plans/{id}/versions"),
+        Some(json!({ "note": "初稿" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut changed = json!(plan("甲\r乙\r丁"));
+    changed["sections"][0]["content"] = json!("甲\r\n乙\n丁\r");
+    let (status, body) = call(
+        &app,
+        USER,
+        "PUT",
+        &format!("/api/plans/{id}"),
+        Some(json!({ "plan": changed, "base_revision": 1 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for from in [0, 1] {
+        let (status, body) = call(
+            &app,
+            USER,
+            "GET",
+            &format!("/api/plans/{id}/diff?section=1&from={from}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let kinds: Vec<&str> = body["diff"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        let expected: &[&str] = if from == 0 {
+            &["same", "same", "same"]
+        } else {
+            &["same", "same", "changed"]
+        };
+        assert_eq!(kinds, expected, "{body}");
+    }
+}
+
+/// Item 6: what XML 1.0 forbids never reaches the Word file; an unfinished section as long as
+/// a section may be still exports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_are_well_formed_and_never_refused_for_their_own_mark() {
+    let app = spawn_app(&[]).await;
+    let odd = json!(plan("一、目的\n应急\u{FFFF}处置\u{FFFE}要求\u{1}清楚"));
+    let id = create(&app, USER, odd).await;
+    let response = app
+        .http
+        .get(app.url(&format!("/api/plans/{id}/export/docx?self_check=false")))
+        .bearer_auth(USER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+        .unwrap();
+    let forbidden = |c: char| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    assert!(
+        !xml.chars().any(forbidden),
+        "document.xml holds a character XML 1.0 forbids"
+    );
+    assert!(
+        xml.contains("应急处置要求清楚"),
+        "the text around them is kept"
+    );
+
+    let mut unfinished = json!(plan("开头"));
+    unfinished["sections"][0]["content"] = json!("字".repeat(50_000));
+    unfinished["sections"][0]["status"] = json!("failed");
+    let id = create(&app, USER, unfinished).await;
+    for format in ["docx", "markdown"] {
+        let response = app
+            .http
+            .get(app.url(&format!("/api/plans/{id}/export/{format}")))
+            .bearer_auth(USER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{format}");
+    }
+}
+
+/// Item 7: a writer's stats hold their own usage and limits only; an admin sees everyone's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_sees_their_own_usage_only() {
+    let app = spawn_app(&[("USER_TOKENS", format!("{USER},张三:token-of-zhang-3"))]).await;
+    let body = crate::helpers::seed_body();
+    assert_eq!(
+        app.generate_as("token-of-zhang-3", &body).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(app.generate_as(USER, &body).await.0, StatusCode::OK);
+    let (_, admin) = call(&app, ADMIN, "GET", "/api/ai/cache/stats", None).await;
+    let everyone: Vec<&String> = admin["usage"]["by_user"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(everyone, ["张三", "用户1", "管理员"]);
+    assert_eq!(admin["usage"]["requests"], 2);
+
+    let (_, mine) = call(&app, "token-of-zhang-3", "GET", "/api/ai/cache/stats", None).await;
+    let seen: Vec<&String> = mine["usage"]["by_user"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(seen, ["张三"], "{mine}");
+    assert_eq!(mine["usage"]["requests"], 1, "the totals are their own");
+    assert_eq!(mine["usage"]["today"]["requests"], 1);
+    assert_eq!(mine["instances"], json!([]));
+    let text = mine.to_string();
+    assert!(
+        !text.contains("用户1") && !text.contains("管理员"),
+        "{text}"
+    );
+}
