@@ -81,6 +81,7 @@ impl Application {
             PlanService::new(&settings.store, registry.clone()).map_err(StartupError::Store)?,
         );
         plans.spawn_housekeeping();
+        plans.spawn_probe();
 
         let cache = CacheService::start(&settings.cache).await;
         let ai = Arc::new(AiService::from_settings(&settings.ai)?);

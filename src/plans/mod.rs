@@ -79,7 +79,16 @@ pub struct PlanService {
     /// Set once the schema is up to date; until then every call tries to bring it there.
     migrated: std::sync::atomic::AtomicBool,
     migrating: Mutex<()>,
+    /// Whether the database answered last: the background probe's last result, or the last
+    /// call's (a call that failed for the database, or one that got through). `/readyz` reads
+    /// this and never waits on the database itself.
+    available: std::sync::atomic::AtomicBool,
 }
+
+/// How often the background probe asks the database whether it is there.
+const PROBE_EVERY: Duration = Duration::from_secs(3);
+/// The probe's own deadline (the store's deadline, when that is shorter).
+const PROBE_DEADLINE: Duration = Duration::from_secs(2);
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -96,6 +105,8 @@ impl PlanService {
             registry,
             migrated: false.into(),
             migrating: Mutex::new(()),
+            // Unknown until the first probe answers, moments after the start.
+            available: false.into(),
         })
     }
 
@@ -157,7 +168,7 @@ impl PlanService {
                 work(&mut conn).await
             }
         };
-        match tokio::time::timeout(self.settings.timeout, attempt).await {
+        let result = match tokio::time::timeout(self.settings.timeout, attempt).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(Failure::Store(e))) => Err(e),
             Ok(Err(Failure::Db(e))) => Err(db::classify(operation, e)),
@@ -165,16 +176,60 @@ impl PlanService {
                 tracing::warn!("预案库操作超时（{operation}）");
                 Err(StoreError::Unavailable)
             }
+        };
+        self.noted(!matches!(result, Err(StoreError::Unavailable)));
+        result
+    }
+
+    fn noted(&self, available: bool) {
+        use std::sync::atomic::Ordering;
+        if self.available.swap(available, Ordering::AcqRel) != available {
+            if available {
+                tracing::info!("预案库恢复可用（{}）", self.engine.as_str());
+            } else {
+                tracing::warn!("预案库不可用（{}）", self.engine.as_str());
+            }
         }
     }
 
-    /// The database answers.
-    pub async fn health(&self) -> Result<()> {
-        self.run("health", false, async |conn| {
-            sqlx::query("SELECT 1").execute(conn).await?;
-            Ok(())
+    /// Whether the database answered last (the probe's or a call's), without asking it.
+    pub fn available(&self) -> bool {
+        self.available.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Asks the database whether it answers, within the probe's deadline.
+    async fn probe(&self) {
+        let deadline = PROBE_DEADLINE.min(self.settings.timeout);
+        let answered = tokio::time::timeout(deadline, async {
+            self.prepare().await?;
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| db::classify("probe", e))?;
+            sqlx::query("SELECT 1")
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| db::classify("probe", e))?;
+            Ok::<_, StoreError>(())
         })
-        .await
+        .await;
+        self.noted(matches!(answered, Ok(Ok(()))));
+    }
+
+    /// Probes the database now and every few seconds, for as long as the service lives.
+    pub fn spawn_probe(self: &Arc<Self>) {
+        let service = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PROBE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while let Some(service) = {
+                tick.tick().await;
+                service.upgrade()
+            } {
+                service.probe().await;
+            }
+        });
     }
 
     pub async fn list(&self, owner: &str, params: &ListParams) -> Result<(Vec<PlanSummary>, i64)> {

@@ -334,3 +334,63 @@ async fn a_writer_sees_their_own_usage_only() {
         "{text}"
     );
 }
+
+/// Item 4: `/readyz` answers at once whatever the database does. Here the database's address
+/// takes connections and never answers (a hung server, a black-holed route): probes report
+/// the background check's last result, degraded, without taking a connection each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_answers_at_once_while_the_database_hangs() {
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = hole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = spawn_app(&[(
+        "DATABASE_URL",
+        format!("postgres://yueen:secret-pw@127.0.0.1:{port}/plans"),
+    )])
+    .await;
+    let mut slowest = std::time::Duration::ZERO;
+    let mut last = Value::Null;
+    // Over several seconds, while calls to the database wait out their deadlines.
+    let save = {
+        let http = app.http.clone();
+        let url = app.url("/api/plans");
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(USER)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    for _ in 0..15 {
+        let probes = (0..4).map(|_| {
+            let request = app.http.get(app.url("/readyz")).send();
+            async move {
+                let started = std::time::Instant::now();
+                let (status, body) = read(request.await.unwrap()).await;
+                (status, body, started.elapsed())
+            }
+        });
+        for (status, body, took) in futures::future::join_all(probes).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            slowest = slowest.max(took);
+            last = body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    println!("/readyz slowest of 60 while the database hangs: {slowest:?}");
+    assert!(
+        slowest < std::time::Duration::from_millis(500),
+        "/readyz waited on the database: {slowest:?}"
+    );
+    assert_eq!(last["status"], "degraded", "{last}");
+    assert_eq!(last["database"]["available"], false);
+    assert!(!last.to_string().contains("secret-pw"));
+    assert_eq!(save.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+}
