@@ -39,8 +39,14 @@ impl Engine {
 }
 
 /// The schema, oldest first. Plain SQL both engines read the same way.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "plans", include_str!("../../migrations/0001_plans.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "plans", include_str!("../../migrations/0001_plans.sql")),
+    (
+        2,
+        "owners",
+        include_str!("../../migrations/0002_owners.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(

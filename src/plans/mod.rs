@@ -85,6 +85,10 @@ pub struct PlanService {
     available: std::sync::atomic::AtomicBool,
 }
 
+/// Plans removed for good in one transaction of the trash's purge, and the pause between two.
+const PURGE_BATCH: u64 = 50;
+const PURGE_PAUSE: Duration = Duration::from_millis(20);
+
 /// How often the background probe asks the database whether it is there.
 const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// The probe's own deadline (the store's deadline, when that is shorter).
@@ -145,28 +149,32 @@ impl PlanService {
         }
     }
 
-    /// Runs `work` on a connection (in a write transaction when `write`), within the deadline.
+    /// Runs `work` on a connection, within the deadline: as it is for reads, in a write
+    /// transaction for writes — one that first takes its owner's turn when it is one user's,
+    /// so their limits are checked and kept within one transaction at a time.
     async fn run<T>(
         &self,
         operation: &'static str,
-        write: bool,
+        access: Access<'_>,
         work: impl for<'c> AsyncFnOnce(&'c mut AnyConnection) -> Result<T, Failure>,
     ) -> Result<T> {
         self.prepare().await?;
         let attempt = async {
-            if write {
-                let mut tx = self
-                    .pool
-                    .begin_with(self.engine.begin_write())
-                    .await
-                    .map_err(Failure::Db)?;
-                let value = work(&mut tx).await?;
-                tx.commit().await.map_err(Failure::Db)?;
-                Ok(value)
-            } else {
+            if let Access::Read = access {
                 let mut conn = self.pool.acquire().await.map_err(Failure::Db)?;
-                work(&mut conn).await
+                return work(&mut conn).await;
             }
+            let mut tx = self
+                .pool
+                .begin_with(self.engine.begin_write())
+                .await
+                .map_err(Failure::Db)?;
+            if let Access::WriteAs(owner) = access {
+                records::take_turn(&mut tx, owner).await?;
+            }
+            let value = work(&mut tx).await?;
+            tx.commit().await.map_err(Failure::Db)?;
+            Ok(value)
         };
         let result = match tokio::time::timeout(self.settings.timeout, attempt).await {
             Ok(Ok(value)) => Ok(value),
@@ -246,7 +254,7 @@ impl PlanService {
             offset: params.offset.max(0),
         };
         let trash_ms = self.trash_ms();
-        self.run("list", false, async |conn| {
+        self.run("list", Access::Read, async |conn| {
             Ok(records::list(conn, owner, &query, trash_ms).await?)
         })
         .await
@@ -254,7 +262,7 @@ impl PlanService {
 
     pub async fn get(&self, owner: &str, id: &str) -> Result<SavedPlan> {
         check_id(id)?;
-        self.run("get", false, async |conn| {
+        self.run("get", Access::Read, async |conn| {
             let record = live(records::find(conn, owner, id).await?)?;
             Ok(saved(record)?)
         })
@@ -276,7 +284,7 @@ impl PlanService {
         let record = record_of(id, title, &new.plan, body, 1, now, now);
         let max = self.settings.max_plans_per_user;
         let plan = new.plan;
-        self.run("create", true, async move |conn| {
+        self.run("create", Access::WriteAs(owner), async move |conn| {
             if let Some(existing) = records::find(conn, owner, &record.id).await? {
                 // The same plan sent again (its first answer was lost) is already saved;
                 // anything else under that id is a different text, kept apart.
@@ -314,7 +322,7 @@ impl PlanService {
             return Err(StoreError::Invalid("base_revision 不能为负数".into()));
         }
         let keep = self.settings.auto_versions as i64;
-        self.run("update", true, async move |conn| {
+        self.run("update", Access::WriteAs(owner), async move |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             let unchanged = body.as_ref().is_none_or(|b| *b == current.body)
                 && title.as_ref().is_none_or(|t| *t == current.title);
@@ -422,7 +430,7 @@ impl PlanService {
     /// Moves a plan to the trash; it can be brought back for `trash_days`.
     pub async fn delete(&self, owner: &str, id: &str) -> Result<()> {
         check_id(id)?;
-        self.run("delete", true, async |conn| {
+        self.run("delete", Access::WriteAs(owner), async |conn| {
             if records::set_deleted(conn, owner, id, Some(now_ms())).await? {
                 Ok(())
             } else {
@@ -435,7 +443,7 @@ impl PlanService {
     /// Brings a plan back from the trash.
     pub async fn undelete(&self, owner: &str, id: &str) -> Result<SavedPlan> {
         check_id(id)?;
-        self.run("undelete", true, async |conn| {
+        self.run("undelete", Access::WriteAs(owner), async |conn| {
             if !records::set_deleted(conn, owner, id, None).await? {
                 return Err(StoreError::NotFound.into());
             }
@@ -445,13 +453,30 @@ impl PlanService {
         .await
     }
 
-    /// Removes for good what has been in the trash longer than `trash_days`.
-    pub async fn purge_trash(&self) -> Result<u64> {
-        let cutoff = now_ms() - self.trash_ms();
-        self.run("purge", true, async |conn| {
-            Ok(records::purge(conn, cutoff).await?)
-        })
-        .await
+    /// Removes for good what has been in the trash longer than `trash_days`, a batch per
+    /// transaction: however large the trash, each holds the write lock briefly and within the
+    /// deadline, and writers get their turns in between. How many plans went.
+    pub async fn purge_trash(&self) -> Result<Purged> {
+        self.purge_trash_before(now_ms() - self.trash_ms()).await
+    }
+
+    /// Removes for good what went to the trash before `cutoff` (ms since the epoch), in
+    /// batches (see `purge_trash`).
+    pub async fn purge_trash_before(&self, cutoff: i64) -> Result<Purged> {
+        let mut purged = Purged::default();
+        loop {
+            let batch = self
+                .run("purge", Access::Write, async |conn| {
+                    Ok(records::purge(conn, cutoff, PURGE_BATCH as i64).await?)
+                })
+                .await?;
+            purged.plans += batch;
+            purged.transactions += 1;
+            if batch < PURGE_BATCH {
+                return Ok(purged);
+            }
+            tokio::time::sleep(PURGE_PAUSE).await;
+        }
     }
 
     /// A copy of a plan under a new id, without its versions.
@@ -477,7 +502,7 @@ impl PlanService {
 
     pub async fn versions(&self, owner: &str, id: &str) -> Result<Vec<VersionSummary>> {
         check_id(id)?;
-        self.run("versions", false, async |conn| {
+        self.run("versions", Access::Read, async |conn| {
             live(records::find(conn, owner, id).await?)?;
             Ok(records::versions(conn, owner, id).await?)
         })
@@ -487,7 +512,7 @@ impl PlanService {
     /// One version with the plan as it was; version 0 is the plan as saved now.
     pub async fn version(&self, owner: &str, id: &str, version: i64) -> Result<PlanVersion> {
         check_id(id)?;
-        self.run("version", false, async |conn| {
+        self.run("version", Access::Read, async |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             if version == 0 {
                 return Ok(PlanVersion {
@@ -529,7 +554,7 @@ impl PlanService {
         }
         let body = new.plan.as_ref().map(encode).transpose()?;
         let max = self.settings.named_versions;
-        self.run("save_version", true, async |conn| {
+        self.run("save_version", Access::WriteAs(owner), async |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             if records::count_named(conn, owner, id).await? >= max as i64 {
                 return Err(StoreError::TooManyVersions(max).into());
@@ -562,7 +587,7 @@ impl PlanService {
         self.check_template(plan)?;
         let body = encode(plan)?;
         let keep = self.settings.auto_versions as i64;
-        self.run("keep_conflict_copy", true, async |conn| {
+        self.run("keep_conflict_copy", Access::WriteAs(owner), async |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             let kept = PlanRecord { body, ..current };
             let before = records::bytes_of(conn, owner).await?;
@@ -580,7 +605,7 @@ impl PlanService {
     pub async fn restore(&self, owner: &str, id: &str, version: i64) -> Result<SavedPlan> {
         check_id(id)?;
         let keep = self.settings.auto_versions as i64;
-        self.run("restore", true, async |conn| {
+        self.run("restore", Access::WriteAs(owner), async |conn| {
             let current = live(records::find(conn, owner, id).await?)?;
             let (_, body) = records::version(conn, owner, id, version)
                 .await?
@@ -662,7 +687,7 @@ impl PlanService {
     /// How many plans there are, for the administrator (never their text).
     pub async fn counts(&self) -> PlanCounts {
         let counted = self
-            .run("counts", false, async |conn| {
+            .run("counts", Access::Read, async |conn| {
                 Ok(records::counts(conn).await?)
             })
             .await;
@@ -698,8 +723,10 @@ impl PlanService {
                 service.upgrade()
             } {
                 match service.purge_trash().await {
-                    Ok(0) | Err(_) => {}
-                    Ok(n) => tracing::info!("已永久删除回收站中超过期限的预案 {n} 份"),
+                    Ok(Purged { plans: 0, .. }) | Err(_) => {}
+                    Ok(Purged { plans, .. }) => {
+                        tracing::info!("已永久删除回收站中超过期限的预案 {plans} 份")
+                    }
                 }
             }
         });
@@ -729,7 +756,7 @@ impl PlanService {
     /// Removes a plan in the trash for good, with its versions.
     pub async fn remove(&self, owner: &str, id: &str) -> Result<()> {
         check_id(id)?;
-        self.run("remove", true, async |conn| {
+        self.run("remove", Access::WriteAs(owner), async |conn| {
             if records::remove(conn, owner, id).await? {
                 Ok(())
             } else {
@@ -749,6 +776,23 @@ impl PlanService {
         }
         Ok(())
     }
+}
+
+/// What a purge of the trash did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub plans: u64,
+    /// The transactions it took, one per batch.
+    pub transactions: u64,
+}
+
+/// What a call does with the database.
+#[derive(Clone, Copy)]
+enum Access<'a> {
+    Read,
+    Write,
+    /// Writes what one owner keeps: their counts and space are checked in the transaction.
+    WriteAs(&'a str),
 }
 
 /// A database error or one of ours, inside a transaction.

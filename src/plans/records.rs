@@ -143,6 +143,21 @@ fn escape_like(s: &str) -> String {
     out
 }
 
+/// Takes `owner`'s turn for the rest of the transaction: their row in `plan_owners` is
+/// written, which PostgreSQL locks until the transaction ends, so two transactions of one
+/// owner never both count the plans and space as they were before the other (under its
+/// default READ COMMITTED a count alone would not stop them). SQLite's write transactions
+/// take their turns anyway.
+pub async fn take_turn(conn: &mut AnyConnection, owner: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO plan_owners (owner, writes) VALUES ($1, 1) ON CONFLICT (owner) DO UPDATE SET writes = plan_owners.writes + 1",
+    )
+    .bind(owner)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Plans `owner` keeps, the trash included.
 pub async fn count_of(conn: &mut AnyConnection, owner: &str) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) AS n FROM plans WHERE owner = $1")
@@ -286,13 +301,20 @@ pub async fn set_deleted(
     Ok(done.rows_affected() > 0)
 }
 
-/// Removes for good the plans in the trash since before `cutoff`, with their versions (the
-/// foreign key cascades).
-pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM plans WHERE deleted_at IS NOT NULL AND deleted_at < $1")
-        .bind(cutoff)
-        .execute(conn)
-        .await?;
+/// Removes for good at most `at_most` of the plans in the trash since before `cutoff`, with
+/// their versions (the foreign key cascades); how many.
+pub async fn purge(
+    conn: &mut AnyConnection,
+    cutoff: i64,
+    at_most: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM plans WHERE (owner, id) IN (SELECT owner, id FROM plans WHERE deleted_at IS NOT NULL AND deleted_at < $1 LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(at_most)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 

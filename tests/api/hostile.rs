@@ -394,3 +394,115 @@ async fn readyz_answers_at_once_while_the_database_hangs() {
     assert!(!last.to_string().contains("secret-pw"));
     assert_eq!(save.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// Item 12: on PostgreSQL (READ COMMITTED), a writer's limits are checked inside the inserting
+/// transaction, one transaction of theirs at a time: at a limit of one plan, eight creates at
+/// once over two instances make exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_creates_never_pass_the_plan_limit() {
+    let pg = crate::postgres::Postgres::start();
+    let env = [
+        ("DATABASE_URL", pg.url("quotas")),
+        ("PLAN_MAX_PER_USER", "1".to_owned()),
+        (
+            "USER_TOKENS",
+            (0..3)
+                .map(|n| format!("写作者{n}:token-of-writer-{n}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    ];
+    let a = spawn_app(&env).await;
+    let b = spawn_app(&env).await;
+    // Both instances have their schema before the race.
+    for app in [&a, &b] {
+        let (status, _) = call(app, ADMIN, "GET", "/api/plans", None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for round in 0..3 {
+        let token = format!("token-of-writer-{round}");
+        let creates = (0..8).map(|n| {
+            let app = if n % 2 == 0 { &a } else { &b };
+            let request = app
+                .http
+                .post(app.url("/api/plans"))
+                .bearer_auth(&token)
+                .json(&json!({ "plan": plan(&format!("第 {n} 份")) }))
+                .send();
+            async move { read(request.await.unwrap()).await }
+        });
+        let answers = futures::future::join_all(creates).await;
+        let created = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "round {round}: {answers:?}");
+        for (status, body) in &answers {
+            if *status != StatusCode::CREATED {
+                assert_eq!(*status, StatusCode::FORBIDDEN, "{body}");
+                assert_eq!(body["error"]["code"], "PLAN_LIMIT");
+            }
+        }
+        let (_, list) = call(&a, &token, "GET", "/api/plans", None).await;
+        assert_eq!(list["total"], 1, "{list}");
+    }
+}
+
+/// The hourly purge of the trash works in batches, each its own short transaction, so a large
+/// trash is emptied whole and other writers get their turns in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_trash_is_purged_in_batches() {
+    use std::sync::Arc;
+    use yueen::{config::StoreSettings, model::NewPlan, plans::PlanService};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = StoreSettings {
+        data_dir: dir.path().to_owned(),
+        ..StoreSettings::default()
+    };
+    let service =
+        Arc::new(PlanService::new(&settings, Arc::new(Registry::load(None).unwrap())).unwrap());
+    for n in 0..120 {
+        let saved = service
+            .create(
+                "甲",
+                NewPlan {
+                    id: None,
+                    title: Some(format!("第 {n} 份")),
+                    plan: plan(&"字".repeat(2_000)),
+                },
+            )
+            .await
+            .unwrap();
+        service.delete("甲", &saved.id).await.unwrap();
+    }
+    let purge = {
+        let service = service.clone();
+        tokio::spawn(async move { service.purge_trash_before(i64::MAX).await })
+    };
+    // Another writer saves while the purge runs.
+    let other = service
+        .create(
+            "乙",
+            NewPlan {
+                id: None,
+                title: None,
+                plan: plan("乙的预案"),
+            },
+        )
+        .await;
+    assert!(other.is_ok(), "{other:?}");
+    let purged = purge.await.unwrap().unwrap();
+    assert_eq!(purged.plans, 120);
+    assert_eq!(purged.transactions, 3, "batches of 50: 50, 50, 20");
+    let (trash, total) = service
+        .list(
+            "甲",
+            &yueen::plans::ListParams {
+                trash: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((trash.len(), total), (0, 0));
+}
