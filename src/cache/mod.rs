@@ -435,6 +435,44 @@ impl CacheService {
         }
     }
 
+    fn handoff_key(&self, key: &str) -> String {
+        format!(
+            "{}handoff:{}",
+            self.prefix,
+            key.strip_prefix(&self.prefix).unwrap_or(key)
+        )
+    }
+
+    /// Leaves the lock holder's answer for `key` to the instances waiting on the lock, when it
+    /// is not one the cache keeps as fresh: only they read it, and it lasts `ttl`. In Redis
+    /// only (an instance's own callers share its single flight); not a cache entry, so not
+    /// counted as one.
+    pub async fn hand_off(&self, key: &str, payload: &str, ttl: Duration) {
+        let Some(redis) = self.live_redis() else {
+            return;
+        };
+        let until = envelope::now_ms() + ttl.as_millis() as u64;
+        if let Err(e) = redis
+            .set(&self.handoff_key(key), &envelope::seal(payload, until), ttl)
+            .await
+        {
+            self.redis_failed(&e);
+        }
+    }
+
+    /// The answer the last lock holder left for `key`'s waiters, if it is still there.
+    pub async fn handed_off(&self, key: &str) -> Option<Payload> {
+        let redis = self.live_redis()?;
+        match redis.get(&self.handoff_key(key)).await {
+            Ok(Some((raw, _))) => envelope::open(&raw).map(|(payload, _)| Payload::from(payload)),
+            Ok(None) => None,
+            Err(e) => {
+                self.redis_failed(&e);
+                None
+            }
+        }
+    }
+
     /// Whether someone holds the lock on `key`; `None` when Redis cannot tell.
     pub async fn lock_held(&self, key: &str) -> Option<bool> {
         let redis = self.live_redis()?;

@@ -39,6 +39,9 @@ use crate::{
 
 /// How often a waiter looks for the lock owner's answer.
 const LOCK_POLL: Duration = Duration::from_millis(50);
+/// How long a lock owner's answer that is not cached stays for its waiters: they look every
+/// `LOCK_POLL`, so a few seconds is plenty.
+const HANDOFF_TTL: Duration = Duration::from_secs(10);
 
 /// A generated (or cached) section.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -155,12 +158,21 @@ impl CachedSection {
 
     /// Stores a new answer — unless it misses elements of the standard and such answers are
     /// not kept: it is returned with its check, and the next request asks the model again.
+    /// The instances waiting on this writer's lock get it either way (`hand_off`), so N
+    /// identical requests over M instances make one model call, complete answer or not.
     async fn keep(&self, to: &Keep<'_>) {
         match &self.check {
-            Some(check) if !check.complete() && !to.incomplete_too => tracing::warn!(
-                "生成的章节缺少标准要素（{}），未写入缓存，下次请求将重新生成",
-                check.missing_names().join("、")
-            ),
+            Some(check) if !check.complete() && !to.incomplete_too => {
+                tracing::warn!(
+                    "生成的章节缺少标准要素（{}），未写入缓存，下次请求将重新生成",
+                    check.missing_names().join("、")
+                );
+                if to.waited_on {
+                    if let Ok(raw) = serde_json::to_string(self) {
+                        to.cache.hand_off(to.key, &raw, HANDOFF_TTL).await;
+                    }
+                }
+            }
             _ => self.store(to.cache, to.key, to.ttl).await,
         }
     }
@@ -185,6 +197,8 @@ struct Keep<'a> {
     key: &'a str,
     ttl: Duration,
     incomplete_too: bool,
+    /// The writer holds the cross-instance lock: other instances may be waiting for its answer.
+    waited_on: bool,
 }
 
 /// What one flight produced: a new answer, or one another instance put in the cache.
@@ -471,7 +485,12 @@ async fn wait_for_owner(
             return Ok(Some(section));
         }
         if cache.lock_held(key).await != Some(true) {
-            return Ok(None);
+            // Done without caching its answer (it missed elements of the standard): the
+            // owner left it for its waiters.
+            return Ok(cache
+                .handed_off(key)
+                .await
+                .and_then(|payload| CachedSection::from_payload(&payload)));
         }
     }
     Err(GenerationError::Busy)
@@ -487,7 +506,7 @@ impl Job {
                 from_cache: true,
             }),
             Claim::Writer(lock) => {
-                let result = self.generate().await;
+                let result = self.generate(lock.is_some()).await;
                 if let Some(lock) = lock {
                     lock.release().await;
                 }
@@ -496,7 +515,7 @@ impl Job {
         }
     }
 
-    async fn generate(&self) -> FlightResult {
+    async fn generate(&self, waited_on: bool) -> FlightResult {
         let req = &self.request;
         let started = Instant::now();
         let prompt = prompt::build(
@@ -530,6 +549,7 @@ impl Job {
             key: &self.key,
             ttl: req.section().ttl,
             incomplete_too: self.keep_incomplete,
+            waited_on,
         };
         section.keep(&keep).await;
         Ok(Produced {

@@ -229,6 +229,7 @@ async fn drive(
         key: &sink.key,
         ttl: sink.section.ttl,
         incomplete_too: sink.keep_incomplete,
+        waited_on: sink.lock.is_some(),
     };
     let section = CachedSection::new(
         &sink.section,

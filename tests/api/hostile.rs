@@ -506,3 +506,45 @@ async fn a_large_trash_is_purged_in_batches() {
         .unwrap();
     assert_eq!((trash.len(), total), (0, 0));
 }
+
+/// Item 10: an answer that misses elements of the standard is not cached as fresh, yet the
+/// lock holder's answer still reaches every instance waiting on it: 40 identical requests
+/// over three instances make one model call, and none is told the generation is busy. The
+/// next request, once they are answered, asks the model again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_instances_take_the_lock_holders_answer_even_when_it_is_not_cached() {
+    use crate::helpers::{seed_body, FakeOpenAi, Reply};
+    use std::sync::Arc;
+    let redis = RedisServer::start();
+    let fake = FakeOpenAi::start(vec![Reply::Slow(
+        std::time::Duration::from_millis(800),
+        "只写了一句话的回答",
+    )])
+    .await;
+    let mut env = fake.env_checked("0.05", "10");
+    env.push(("REDIS_URL", redis.url()));
+    let apps = [
+        Arc::new(spawn_app(&env).await),
+        Arc::new(spawn_app(&env).await),
+        Arc::new(spawn_app(&env).await),
+    ];
+    let requests = (0..40).map(|i| {
+        let app = apps[i % 3].clone();
+        tokio::spawn(async move { app.generate(&seed_body()).await })
+    });
+    for answer in futures::future::join_all(requests).await {
+        let (status, body) = answer.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["content"], "只写了一句话的回答");
+        assert!(body["check"]["missing"].as_u64().unwrap() > 0, "{body}");
+    }
+    assert_eq!(fake.calls().len(), 1, "the upstream saw more than one call");
+    assert!(
+        redis.keys("yueen:lock:*").is_empty(),
+        "the lock was released"
+    );
+    // Not kept as fresh: a later request is a new call.
+    let (status, _) = apps[0].generate(&seed_body()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fake.calls().len(), 2);
+}
