@@ -172,7 +172,11 @@ impl Application {
             metrics_listener,
             limits: serve::Limits {
                 max_connections: settings.server.max_connections,
+                max_per_ip: settings.server.max_connections_per_ip,
+                trusted_proxies: settings.server.trusted_proxies.clone().into(),
                 header_read_timeout: settings.server.header_read_timeout,
+                body_read_timeout: settings.server.body_read_timeout,
+                write_timeout: settings.server.write_timeout,
                 drain: settings.server.shutdown_timeout,
             },
             stopping: shutdown::Stopping {
@@ -211,7 +215,7 @@ impl Application {
             tokio::spawn(serve::serve(
                 listener,
                 metrics,
-                self.limits,
+                self.limits.clone(),
                 std::future::pending(),
                 tokio_util::sync::CancellationToken::new(),
             ));

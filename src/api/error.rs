@@ -321,3 +321,12 @@ pub fn timed_out() -> ApiError {
         "请求处理超时，请稍后重试；正在生成的内容完成后会写入缓存",
     )
 }
+
+/// The answer to a request whose body did not arrive in time (see `serve::deadline`).
+pub fn body_timed_out() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "BODY_TIMEOUT",
+        "请求体未在时限内发送完（网络过慢或连接中断），请重试",
+    )
+}

@@ -239,12 +239,28 @@ pub struct ServerSettings {
     /// Connections served at once; more wait in the listen queue.
     #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
     pub max_connections: usize,
+    /// Connections one client address may hold at once (IPv6 by its /64; trusted proxies are
+    /// not counted, they carry many clients).
+    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
+    pub max_connections_per_ip: usize,
     /// A client must send its request headers within this.
     #[serde(
         rename = "header_read_timeout_secs",
         deserialize_with = "values::seconds::<_, 60, false>"
     )]
     pub header_read_timeout: Duration,
+    /// A request's body must have arrived within this from the request's start; otherwise 408.
+    #[serde(
+        rename = "body_read_timeout_secs",
+        deserialize_with = "values::seconds::<_, 600, false>"
+    )]
+    pub body_read_timeout: Duration,
+    /// A response the client takes nothing of for this long ends its connection.
+    #[serde(
+        rename = "write_timeout_secs",
+        deserialize_with = "values::seconds::<_, 600, false>"
+    )]
+    pub write_timeout: Duration,
     /// A request must have its answer started within this (streams then run on their own
     /// deadline); otherwise 504.
     #[serde(
@@ -295,7 +311,10 @@ impl Default for ServerSettings {
             metrics_addr: None,
             warmup_file: None,
             max_connections: 4096,
+            max_connections_per_ip: 256,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(150),
             stream_deadline: Duration::from_secs(600),

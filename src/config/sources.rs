@@ -23,10 +23,13 @@ pub const ENV: &[(&str, &str)] = &[
     ("METRICS_ADDR", "server.metrics_addr"),
     ("WARMUP_FILE", "server.warmup_file"),
     ("MAX_CONNECTIONS", "server.max_connections"),
+    ("MAX_CONNECTIONS_PER_IP", "server.max_connections_per_ip"),
     (
         "HEADER_READ_TIMEOUT_SECS",
         "server.header_read_timeout_secs",
     ),
+    ("BODY_READ_TIMEOUT_SECS", "server.body_read_timeout_secs"),
+    ("WRITE_TIMEOUT_SECS", "server.write_timeout_secs"),
     ("REQUEST_TIMEOUT_SECS", "server.request_timeout_secs"),
     ("STREAM_DEADLINE_SECS", "server.stream_deadline_secs"),
     ("SHUTDOWN_DRAIN_SECS", "server.shutdown_drain_secs"),

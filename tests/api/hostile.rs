@@ -548,3 +548,148 @@ async fn waiting_instances_take_the_lock_holders_answer_even_when_it_is_not_cach
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fake.calls().len(), 2);
 }
+
+/// A raw connection to `app` that has sent `head` (and nothing after).
+async fn raw(app: &TestApp, head: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// What a raw connection reads until the server closes it or `within` passes.
+async fn answer_of(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(within, stream.read_to_end(&mut got)).await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// How long `/healthz` took to answer, as a client that has to wait for a free place.
+async fn healthz_after(app: &TestApp) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("/healthz answers once a place is free");
+    assert_eq!(response.status(), StatusCode::OK);
+    started.elapsed()
+}
+
+/// Item 3: four clients trickling their bodies a byte at a time hold every place only until
+/// the body deadline: each is answered 408, and `/healthz` gets its turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_trickling_their_bodies_are_cut_off_at_the_deadline() {
+    let app = spawn_app(&[
+        ("MAX_CONNECTIONS", "4".to_owned()),
+        ("BODY_READ_TIMEOUT_SECS", "2".to_owned()),
+    ])
+    .await;
+    let head = format!(
+        "POST /api/ai/generate HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {USER}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{"
+    );
+    let started = std::time::Instant::now();
+    let mut trickles = Vec::new();
+    for _ in 0..4 {
+        let mut stream = raw(&app, &head).await;
+        trickles.push(tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut got = [0u8; 512];
+            loop {
+                tokio::select! {
+                    read = stream.read(&mut got) => {
+                        let n = read.unwrap_or(0);
+                        return String::from_utf8_lossy(&got[..n]).into_owned();
+                    }
+                    () = tokio::time::sleep(std::time::Duration::from_millis(300)) => {
+                        if stream.write_all(b" ").await.is_err() {
+                            return String::new();
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waited = healthz_after(&app).await;
+    for trickle in trickles {
+        let answer = trickle.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("BODY_TIMEOUT"), "{answer}");
+    }
+    let held = started.elapsed();
+    println!("slow bodies held their places {held:?}; /healthz waited {waited:?}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+}
+
+/// Item 3: a client that asks for a large file and never reads it loses its connection once
+/// the write deadline passes, and its place goes to the next client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_answer_loses_its_place() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    std::fs::write(
+        site.path().join("pkg").join("big.wasm"),
+        vec![7u8; 48 << 20],
+    )
+    .unwrap();
+    let app = spawn_app(&[
+        ("LEPTOS_SITE_ROOT", site.path().display().to_string()),
+        ("MAX_CONNECTIONS", "1".to_owned()),
+        ("WRITE_TIMEOUT_SECS", "1".to_owned()),
+    ])
+    .await;
+    let mut stalled = raw(&app, "GET /pkg/big.wasm HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waited = healthz_after(&app).await;
+    println!("a reader that stalls held the only place; /healthz waited {waited:?}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    // What it did get ends short of the file: the connection was closed under it.
+    use tokio::io::AsyncReadExt;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 20];
+    while let Ok(Ok(n)) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), stalled.read(&mut buf)).await
+    {
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    assert!(got < 48 << 20, "{got} bytes");
+}
+
+/// Item 3: one address holds at most `MAX_CONNECTIONS_PER_IP` connections; the next is told
+/// so at once. A trusted proxy, which carries many clients, is not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let app = spawn_app(&[("MAX_CONNECTIONS_PER_IP", "3".to_owned())]).await;
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(raw(&app, "").await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut fourth = raw(&app, "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    let answer = answer_of(&mut fourth, std::time::Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("连接过多"), "{answer}");
+    drop(idle.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(healthz_after(&app).await < std::time::Duration::from_secs(2));
+
+    let behind_proxy = spawn_app(&[
+        ("MAX_CONNECTIONS_PER_IP", "3".to_owned()),
+        ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+    ])
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        idle.push(raw(&behind_proxy, "").await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(healthz_after(&behind_proxy).await < std::time::Duration::from_secs(2));
+}

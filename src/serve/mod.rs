@@ -1,14 +1,20 @@
 //! Serving connections with limits a client cannot stretch: at most `max_connections` at once
-//! (more wait in the listen queue), and each request's headers — the first one's and, on a kept-
-//! alive connection, every next one's — read within `header_read_timeout`, so a connection that
-//! sends nothing gives its place back; a graceful stop lets running requests finish. HTTP/1.1
-//! only: a balancer or a browser speaks it to us, and it has no idle state without a deadline.
-//! Each request carries its peer address (`ConnectInfo`).
+//! (more wait in the listen queue) and `max_per_ip` from one client address (past that, a 429
+//! and the connection closed); each request's headers — the first one's and, on a kept-alive
+//! connection, every next one's — read within `header_read_timeout`, so a connection that
+//! sends nothing gives its place back; its body within `body_read_timeout` (else 408, see
+//! `deadline`); and a response the client takes nothing of for `write_timeout` ends the
+//! connection. A graceful stop lets running requests finish. HTTP/1.1 only: a balancer or a
+//! browser speaks it to us, and it has no idle state without a deadline. Each request carries
+//! its peer address (`ConnectInfo`).
+
+pub mod deadline;
+mod per_ip;
 
 use std::{
     future::Future,
     net::{IpAddr, SocketAddr},
-    sync::Arc,
+    sync::{atomic::AtomicBool, Arc},
     time::Duration,
 };
 
@@ -24,13 +30,21 @@ use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::edge::BodyLate;
+
 /// What is left of the shutdown timeout when streams still open are asked to end.
 const LAST_CALL: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_connections: usize,
+    /// Connections one client address may hold.
+    pub max_per_ip: usize,
+    /// Proxies whose connections are not counted per address (they carry many clients).
+    pub trusted_proxies: Arc<[IpAddr]>,
     pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub write_timeout: Duration,
     /// How long running requests may take to finish once shutdown begins.
     pub drain: Duration,
 }
@@ -47,24 +61,37 @@ pub async fn serve(
     last_call: CancellationToken,
 ) -> std::time::Instant {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_ip = per_ip::PerIp::new(limits.max_per_ip, limits.trusted_proxies.clone());
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    let (body_timeout, write_timeout) = (limits.body_read_timeout, limits.write_timeout);
     let serve_one = |stream: tokio::net::TcpStream, peer: SocketAddr, permit| {
+        let Some(counted) = per_ip.admit(peer.ip()) else {
+            tokio::spawn(async move {
+                refuse(stream).await;
+                drop(permit);
+            });
+            return;
+        };
         let service = router
             .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req.map(Body::new)
+            .map_request(move |req: axum::http::Request<Incoming>| {
+                let late = Arc::new(AtomicBool::new(false));
+                let (mut parts, body) = req.into_parts();
+                parts.extensions.insert(ConnectInfo(peer));
+                parts.extensions.insert(BodyLate(late.clone()));
+                let body = deadline::ReadDeadline::new(Body::new(body), body_timeout, late);
+                axum::http::Request::from_parts(parts, Body::new(body))
             });
-        let connection =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let io = TokioIo::new(deadline::WriteDeadline::new(stream, write_timeout));
+        let connection = builder.serve_connection(io, TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
-            drop(permit);
+            drop((permit, counted));
         });
     };
     tokio::pin!(shutdown);
@@ -123,6 +150,25 @@ pub async fn serve(
         }
     }
     closed
+}
+
+/// How long a refused connection is given to take its answer.
+const REFUSAL_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Answers a connection past its address's share 429, without reading its request, and closes
+/// it: the client learns why, and keeps no place.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = r#"{"success":false,"error":{"code":"TOO_MANY_CONNECTIONS","message":"该地址同时打开的连接过多，请稍后再试"}}"#;
+    let answer = format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(REFUSAL_DEADLINE, async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 /// The client's address: the connection's peer, or — when the peer is one of the `trusted`
