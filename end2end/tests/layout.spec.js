@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { ADMIN, loginWithLink, waitHydrated, shot } = require('./support');
+const { ADMIN, USER, loginWithLink, waitHydrated, waitInteractive, fillSeedForm, uniqueName, shot } = require('./support');
 
 test.use({ viewport: { width: 375, height: 740 } });
 
@@ -32,4 +32,57 @@ test('unknown pages get a Chinese 404 page', async ({ page }) => {
   const response = await page.goto('/no-such-page');
   expect(response.status()).toBe(404);
   await expect(page.locator('h1')).toHaveText('页面不存在');
+});
+
+// After a whole plan has been written: no page is wider than the viewport, on a phone or a
+// desktop, even with the longest version note a writer can give.
+test('no page scrolls sideways at 375 or 1,280 px after a whole plan', async ({ page, browser, request }) => {
+  test.setTimeout(180_000);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await loginWithLink(page, USER);
+  await waitHydrated(page);
+  const name = uniqueName('版式企业一个名称很长的化工有限责任公司');
+  await fillSeedForm(page, name);
+  await page.getByRole('button', { name: '生成整份预案' }).click();
+  await expect(page.getByTestId('plan-count')).toHaveText('9 / 9', { timeout: 60_000 });
+  await expect(page.getByTestId('save-state')).toHaveAttribute('data-state', 'saved');
+  const auth = { Authorization: `Bearer ${USER}` };
+  const list = await (await request.get(`/api/plans?q=${encodeURIComponent(name)}`, { headers: auth })).json();
+  expect(list.total).toBe(1);
+  const id = list.plans[0].id;
+  // The version the whole plan made names its sections briefly.
+  const versions = await (await request.get(`/api/plans/${id}/versions`, { headers: auth })).json();
+  expect(versions.versions[0].note).toBe('生成 9 章');
+  // The longest note there can be, with no break in it.
+  const long = await request.post(`/api/plans/${id}/versions`, { headers: auth, data: { note: '长'.repeat(200) } });
+  expect(long.status()).toBe(201);
+
+  const admin = await browser.newContext();
+  const adminPage = await admin.newPage();
+  await loginWithLink(adminPage, ADMIN);
+  const pages = [
+    [page, '/'],
+    [page, `/?plan=${id}`],
+    [page, '/plans'],
+    [page, '/plans?trash=true'],
+    [page, `/plans/${id}/versions`],
+    [page, '/docs'],
+    [page, '/no-such-page'],
+    [adminPage, '/admin/cache'],
+  ];
+  for (const width of [375, 1280]) {
+    for (const [p, path] of pages) {
+      await p.setViewportSize({ width, height: 800 });
+      await p.goto(path);
+      await waitInteractive(p);
+      if (path.includes('versions')) await expect(p.getByTestId('version-row')).toHaveCount(2);
+      if (path.startsWith('/plans') && !path.includes('versions')) await expect(p.getByTestId('plan-row').first()).toBeVisible();
+      if (path.startsWith('/?plan=')) await expect(p.getByTestId('plan-count')).toHaveText('9 / 9');
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const name = `after-plan-${width}${path.replace(/[/?=&]/g, '_')}.png`;
+      await p.screenshot({ path: shot(name), fullPage: true });
+      expect(overflow, `${path} at ${width} px is ${overflow} px too wide`).toBeLessThanOrEqual(0);
+    }
+  }
+  await admin.close();
 });

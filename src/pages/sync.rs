@@ -587,18 +587,32 @@ async fn within<T>(ms: u64, future: impl std::future::Future<Output = T>) -> Opt
     }
 }
 
-/// The notes of the sections generated since the last save, as one version note.
+/// The notes of the sections generated since the last save (each `动作：N. 标题`), as one
+/// version note that stays short: listed when they are few, else counted by what was done
+/// (`生成 9 章`).
 fn note_of(notes: &[String]) -> Option<String> {
+    const LISTED: usize = 40;
     if notes.is_empty() {
         return None;
     }
     let joined = notes.join("；");
-    Some(if joined.chars().count() > MAX_NOTE_CHARS {
-        let cut: String = joined.chars().take(MAX_NOTE_CHARS - 1).collect();
-        format!("{cut}…")
-    } else {
-        joined
-    })
+    if joined.chars().count() <= LISTED {
+        return Some(joined);
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for note in notes {
+        let verb = note.split_once('：').map_or("修改", |(verb, _)| verb);
+        match counts.iter_mut().find(|(v, _)| *v == verb) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((verb, 1)),
+        }
+    }
+    let counted: Vec<String> = counts
+        .iter()
+        .map(|(verb, n)| format!("{verb} {n} 章"))
+        .collect();
+    let counted = counted.join("；");
+    Some(counted.chars().take(MAX_NOTE_CHARS).collect())
 }
 
 /// A server function's error as the writer reads it: the server's own (Chinese) message, or
@@ -631,4 +645,21 @@ fn is_refusal(message: &str) -> bool {
     ]
     .iter()
     .any(|m| message.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_note_lists_a_few_sections_and_counts_many() {
+        assert_eq!(note_of(&[]), None);
+        let one = vec!["重新生成：2. 企业概况".to_owned()];
+        assert_eq!(note_of(&one).as_deref(), Some("重新生成：2. 企业概况"));
+        let whole: Vec<String> = (1..=9)
+            .map(|n| format!("生成：{n}. 第{n}章的标题相当长的一个章节"))
+            .chain(["重试：4. 第4章".to_owned()])
+            .collect();
+        assert_eq!(note_of(&whole).as_deref(), Some("生成 9 章；重试 1 章"));
+    }
 }

@@ -107,7 +107,7 @@ fn History(
                     "版本 {} · {} · {}",
                     v.version,
                     short_time(&v.created_at),
-                    v.note
+                    brief(&v.note)
                 ),
             )
         }))
@@ -127,8 +127,8 @@ fn History(
                 <tr data-testid="version-row">
                     <td>{v.version}</td>
                     <td><span class=format!("badge kind-{}", v.kind.as_str())>{v.kind.label()}</span></td>
-                    <td data-testid="version-note">{v.note.clone()}</td>
-                    <td>{short_time(&v.created_at)}</td>
+                    <td class="version-note" data-testid="version-note">{v.note.clone()}</td>
+                    <td class="version-time">{short_time(&v.created_at)}</td>
                     <td class="row-actions">
                         <button type="button" disabled=move || !hydrated.get() on:click=move |_| restore(version)>
                             "恢复此版本"
@@ -152,7 +152,7 @@ fn History(
                 view! { <p class="muted">"还没有版本：生成章节或点击“保存版本”后会出现在这里。"</p> }.into_any()
             } else {
                 view! {
-                    <table class="usage" data-testid="versions">
+                    <table class="versions-table" data-testid="versions">
                         <thead>
                             <tr><th>"版本"</th><th>"类型"</th><th>"说明"</th><th>"时间"</th><th>"操作"</th></tr>
                         </thead>
@@ -260,4 +260,14 @@ fn DiffLine(row: DiffRow) -> impl IntoView {
             {cell(row.right, "right")}
         </tr>
     }
+}
+
+/// A note as a choice in a list shows it: its first characters.
+fn brief(note: &str) -> String {
+    const SHOWN: usize = 16;
+    if note.chars().count() <= SHOWN {
+        return note.to_owned();
+    }
+    let cut: String = note.chars().take(SHOWN - 1).collect();
+    format!("{cut}…")
 }
