@@ -153,10 +153,14 @@ pub async fn login(State(auth): State<Arc<Auth>>, req: axum::extract::Request) -
 }
 
 /// Ends the session here and, through the shared store, for every instance, until it would
-/// have expired anyway.
+/// have expired anyway. Any session its cookie is signed for is marked, also one this instance
+/// could not confirm (Redis away): the mark is sent when Redis is back.
 pub async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Response {
-    if let Ok(session) = auth.session(&headers).await {
-        let remaining = session.remaining(SystemTime::now());
+    let now = SystemTime::now();
+    let signed = session::from_headers(&headers)
+        .and_then(|value| auth.sessions.verify(value, &auth.tokens, now));
+    if let Some(session) = signed {
+        let remaining = session.remaining(now);
         auth.store.mark(&session.revocation(), remaining).await;
         tracing::info!("{}已退出登录", session.user.name);
     }

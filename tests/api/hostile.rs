@@ -200,6 +200,18 @@ async fn sessions_whose_logout_cannot_be_checked_are_refused() {
     // A new login on C works on C while Redis is away.
     let fresh = session_cookie(&c.url(""), ADMIN).await;
     assert_eq!(page_as(&c, &fresh).await, None);
+    // A logout on C, which could not confirm the session, still counts: once Redis is back,
+    // C sends it and B refuses the session too.
+    logout(&c, &kept).await;
+    redis.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while page_as(&b, &kept).await.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still takes a session logged out on C while Redis was away"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Item 5: a section whose lines end with a bare CR is compared line by line, not answered
