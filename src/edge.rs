@@ -23,12 +23,9 @@ use crate::{
     api::error::{body_timed_out, timed_out},
     headers,
     metrics::Metrics,
+    serve::deadline::BodyLate,
     shutdown,
 };
-
-/// Set on a request whose body missed its deadline (`serve::deadline::ReadDeadline`).
-#[derive(Clone)]
-pub struct BodyLate(pub Arc<AtomicBool>);
 
 /// What the edge needs, shared by every request.
 #[derive(Clone)]

@@ -26,20 +26,9 @@ const MAX_TRACKED: usize = 100_000;
 /// How long the answer to a wrong token past the limit is held back.
 pub const SLOWDOWN: Duration = Duration::from_secs(1);
 
-/// The key an address is counted under: IPv4 whole, IPv6 by its /64 (an IPv4-mapped one as
-/// the IPv4 address). The per-address connection cap keys the same way.
-pub fn key(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-        v4 => v4,
-    }
-}
+/// The key an address is counted under: IPv4 whole, IPv6 by its /64 (as the per-address
+/// connection cap counts it).
+pub use crate::serve::client_key as key;
 
 /// The prefix an address is counted under when the table is full.
 fn coarse(addr: IpAddr) -> IpAddr {

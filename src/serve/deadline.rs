@@ -21,6 +21,10 @@ use tokio::{
     time::{Instant, Sleep},
 };
 
+/// Set on a request whose body missed its deadline, for whoever answers it (`edge`).
+#[derive(Clone)]
+pub struct BodyLate(pub Arc<AtomicBool>);
+
 /// A request body that fails once `deadline` has passed before it ended; `late` says so to
 /// whoever answers the request.
 pub struct ReadDeadline {

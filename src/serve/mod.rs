@@ -30,7 +30,7 @@ use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::edge::BodyLate;
+use self::deadline::BodyLate;
 
 /// What is left of the shutdown timeout when streams still open are asked to end.
 const LAST_CALL: Duration = Duration::from_secs(2);
@@ -169,6 +169,22 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
         stream.shutdown().await
     })
     .await;
+}
+
+/// What a client address is counted under, by the connection cap and the token throttle alike:
+/// IPv4 whole, IPv6 by its /64 (one client usually holds the whole /64), an IPv4-mapped IPv6
+/// address as the IPv4 one.
+pub fn client_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
 }
 
 /// The client's address: the connection's peer, or — when the peer is one of the `trusted`

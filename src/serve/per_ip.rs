@@ -9,8 +9,6 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use crate::auth::throttle;
-
 pub struct PerIp {
     max: usize,
     trusted: Arc<[IpAddr]>,
@@ -44,7 +42,7 @@ impl PerIp {
                 key: None,
             });
         }
-        let key = throttle::key(peer);
+        let key = super::client_key(peer);
         let mut open = self.table();
         let held = open.entry(key).or_insert(0);
         if *held >= self.max {

@@ -2,63 +2,23 @@
 //! test per finding. Identity that follows names, logouts that fail closed, diffs and exports
 //! of odd text, stats that keep each user's figures to themselves.
 
-use reqwest::{redirect::Policy, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-use yueen::{
-    model::{EnterpriseData, Plan},
-    templates::Registry,
+use yueen::{model::SectionStatus, templates::Registry};
+
+use crate::{
+    helpers::{read, session_cookie, spawn_app, RedisServer, TestApp, ADMIN, USER},
+    saved_plans::{call, create, plan},
+    security::{logout, no_redirects},
 };
 
-use crate::helpers::{read, session_cookie, spawn_app, RedisServer, TestApp, ADMIN, USER};
+/// A new plan of `token`'s with `first` as its first section; its id.
+async fn plan_of(app: &TestApp, token: &str, first: &str) -> String {
+    let saved = create(app, token, &plan(first)).await;
+    saved["id"].as_str().unwrap().to_owned()
+}
 
 const SECRET: &str = "a-shared-session-secret-for-tests-0123";
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = app
-        .http
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    read(request.send().await.expect("the app answers")).await
-}
-
-/// A comprehensive plan for 测试化工 with `first` as its first section.
-fn plan(first: &str) -> Plan {
-    let registry = Registry::load(None).unwrap();
-    let template = registry.template("emergency_plan").unwrap().view();
-    let mut plan = Plan::new(&template, EnterpriseData::default(), 1);
-    plan.enterprise_name = "测试化工".into();
-    plan.edit(0, first.into());
-    plan
-}
-
-async fn create(app: &TestApp, token: &str, plan: Value) -> String {
-    let (status, body) = call(
-        app,
-        token,
-        "POST",
-        "/api/plans",
-        Some(json!({ "plan": plan })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["plan"]["id"].as_str().unwrap().to_owned()
-}
 
 /// Where `/plans` sends a visitor with `cookie` (`None`: it is let in).
 async fn page_as(app: &TestApp, cookie: &str) -> Option<String> {
@@ -90,8 +50,8 @@ async fn plans_and_sessions_follow_names_not_positions() {
         ]
     };
     let before = spawn_app(&env("甲:token-of-jia-1, 乙:token-of-yi-22")).await;
-    let jia = create(&before, "token-of-jia-1", json!(plan("甲的预案"))).await;
-    let yi = create(&before, "token-of-yi-22", json!(plan("乙的预案"))).await;
+    let jia = plan_of(&before, "token-of-jia-1", "甲的预案").await;
+    let yi = plan_of(&before, "token-of-yi-22", "乙的预案").await;
     let cookie = session_cookie(&before.url(""), "token-of-yi-22").await;
     let (_, stats) = call(
         &before,
@@ -143,17 +103,6 @@ async fn plans_and_sessions_follow_names_not_positions() {
     assert_eq!(page_as(&bare, &second).await, None);
     let moved = spawn_app(&env("token-of-yi-22")).await;
     assert!(page_as(&moved, &second).await.is_some());
-}
-
-async fn logout(app: &TestApp, cookie: &str) {
-    let response = no_redirects()
-        .post(app.url("/logout"))
-        .header("origin", app.url(""))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
 /// Item 11: an instance that cannot ask Redis whether a session was logged out refuses it,
@@ -219,7 +168,7 @@ async fn sessions_whose_logout_cannot_be_checked_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_diff_of_text_with_bare_carriage_returns_is_answered() {
     let app = spawn_app(&[]).await;
-    let id = create(&app, USER, json!(plan("甲\r乙\r丙"))).await;
+    let id = plan_of(&app, USER, "甲\r乙\r丙").await;
     let (status, body) = call(
         &app,
         USER,
@@ -270,8 +219,12 @@ async fn a_diff_of_text_with_bare_carriage_returns_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_are_well_formed_and_never_refused_for_their_own_mark() {
     let app = spawn_app(&[]).await;
-    let odd = json!(plan("一、目的\n应急\u{FFFF}处置\u{FFFE}要求\u{1}清楚"));
-    let id = create(&app, USER, odd).await;
+    let id = plan_of(
+        &app,
+        USER,
+        "一、目的\n应急\u{FFFF}处置\u{FFFE}要求\u{1}清楚",
+    )
+    .await;
     let response = app
         .http
         .get(app.url(&format!("/api/plans/{id}/export/docx?self_check=false")))
@@ -295,10 +248,13 @@ async fn exports_are_well_formed_and_never_refused_for_their_own_mark() {
         "the text around them is kept"
     );
 
-    let mut unfinished = json!(plan("开头"));
-    unfinished["sections"][0]["content"] = json!("字".repeat(50_000));
-    unfinished["sections"][0]["status"] = json!("failed");
-    let id = create(&app, USER, unfinished).await;
+    let mut unfinished = plan("开头");
+    unfinished.sections[0].content = Some("字".repeat(50_000));
+    unfinished.sections[0].status = SectionStatus::Failed;
+    let id = create(&app, USER, &unfinished).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for format in ["docx", "markdown"] {
         let response = app
             .http

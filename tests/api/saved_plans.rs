@@ -16,7 +16,7 @@ use super::{
 };
 
 /// A comprehensive plan for 测试化工, its first sections written.
-fn plan(first: &str) -> Plan {
+pub(crate) fn plan(first: &str) -> Plan {
     let registry = Registry::load(None).unwrap();
     let template = registry.template("emergency_plan").unwrap().view();
     let mut plan = Plan::new(&template, EnterpriseData::default(), 1);
@@ -26,7 +26,7 @@ fn plan(first: &str) -> Plan {
     plan
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     method: &str,
@@ -43,7 +43,7 @@ async fn call(
     read(request.send().await.expect("the app answers")).await
 }
 
-async fn create(app: &TestApp, token: &str, plan: &Plan) -> Value {
+pub(crate) async fn create(app: &TestApp, token: &str, plan: &Plan) -> Value {
     let (status, body) = call(
         app,
         token,

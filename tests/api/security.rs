@@ -7,7 +7,7 @@ use reqwest::{redirect::Policy, Method, StatusCode};
 
 use crate::helpers::{seed_body, spawn_app, FakeOpenAi, Reply, ADMIN, USER};
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -269,7 +269,7 @@ async fn dashboard_status(app: &crate::helpers::TestApp, cookie: &str) -> Status
         .status()
 }
 
-async fn logout(app: &crate::helpers::TestApp, cookie: &str) {
+pub(crate) async fn logout(app: &crate::helpers::TestApp, cookie: &str) {
     let response = no_redirects()
         .post(app.url("/logout"))
         .header("origin", app.url(""))
