@@ -79,9 +79,13 @@ pub async fn serve(
         let service = router
             .clone()
             .map_request(move |req: axum::http::Request<Incoming>| {
-                let late = Arc::new(AtomicBool::new(false));
                 let (mut parts, body) = req.into_parts();
                 parts.extensions.insert(ConnectInfo(peer));
+                // A request without a body (most GETs) has nothing to wait for.
+                if http_body::Body::is_end_stream(&body) {
+                    return axum::http::Request::from_parts(parts, Body::new(body));
+                }
+                let late = Arc::new(AtomicBool::new(false));
                 parts.extensions.insert(BodyLate(late.clone()));
                 let body = deadline::ReadDeadline::new(Body::new(body), body_timeout, late);
                 axum::http::Request::from_parts(parts, Body::new(body))
