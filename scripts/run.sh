@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
+. scripts/leptos-env.sh
 ensure_rust
-log "构建并启动（首次构建约 3 分钟）"
-exec cargo leptos serve --split
+log "构建（首次构建约 3 分钟）"
+cargo leptos build --split
+log "启动"
+# The server runs in this terminal itself (not under `cargo leptos serve`, which pipes its
+# output): a made-up admin token is printed here only when its stdout is a terminal.
+with_leptos_env debug target/debug/yueen

@@ -83,6 +83,8 @@ pub struct PlanService {
     /// call's (a call that failed for the database, or one that got through). `/readyz` reads
     /// this and never waits on the database itself.
     available: std::sync::atomic::AtomicBool,
+    /// Whether `available` has been learnt yet (the first answer is not a recovery).
+    probed: std::sync::atomic::AtomicBool,
 }
 
 /// Plans removed for good in one transaction of the trash's purge, and the pause between two.
@@ -111,6 +113,7 @@ impl PlanService {
             migrating: Mutex::new(()),
             // Unknown until the first probe answers, moments after the start.
             available: false.into(),
+            probed: false.into(),
         })
     }
 
@@ -191,12 +194,14 @@ impl PlanService {
 
     fn noted(&self, available: bool) {
         use std::sync::atomic::Ordering;
-        if self.available.swap(available, Ordering::AcqRel) != available {
-            if available {
-                tracing::info!("预案库恢复可用（{}）", self.engine.as_str());
-            } else {
-                tracing::warn!("预案库不可用（{}）", self.engine.as_str());
+        let was = self.available.swap(available, Ordering::AcqRel);
+        let seen = self.probed.swap(true, Ordering::AcqRel);
+        match (seen, was, available) {
+            (true, false, true) => tracing::info!("预案库恢复可用（{}）", self.engine.as_str()),
+            (_, true, false) | (false, _, false) => {
+                tracing::warn!("预案库不可用（{}）", self.engine.as_str())
             }
+            _ => {}
         }
     }
 
