@@ -27,11 +27,16 @@ fn defaults_use_memory_and_mock_and_keep_the_made_up_token_in_a_private_file() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
-    let log = app.log_file();
-    assert!(
-        log.contains("data/admin-token"),
-        "the log names the file: {log}"
-    );
+    // The file writer runs behind the console: wait for it to catch up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = app.log_file();
+        if log.contains("data/admin-token") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "the log names the file: {log}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
     for text in [&out, &log] {
         assert!(
             !text.contains(&token),
