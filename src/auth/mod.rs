@@ -65,8 +65,14 @@ impl Default for Confirmed {
 }
 
 impl Confirmed {
+    /// Notes `id` as confirmed for `life`, unless it already is for longer (a session issued
+    /// here keeps its whole life, however often Redis confirms it meanwhile).
     fn note(&self, id: &str, life: std::time::Duration) {
-        self.0.set(id, Payload::from(""), u64::MAX, life);
+        let until = crate::cache::envelope::now_ms().saturating_add(life.as_millis() as u64);
+        if self.0.get(id).is_some_and(|(_, known)| known >= until) {
+            return;
+        }
+        self.0.set(id, Payload::from(""), until, life);
     }
 
     fn holds(&self, id: &str) -> bool {
@@ -107,5 +113,24 @@ impl Auth {
     /// accepted here for its whole life even while Redis is away.
     pub fn issued(&self, id: &str) {
         self.confirmed.note(id, self.sessions.ttl());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confirmation_is_never_shortened() {
+        let confirmed = Confirmed::default();
+        confirmed.note("issued-here", std::time::Duration::from_secs(7 * 86_400));
+        confirmed.note("issued-here", CONFIRMED_FOR);
+        let (_, until) = confirmed.0.get("issued-here").unwrap();
+        let left = until - crate::cache::envelope::now_ms();
+        assert!(left > 86_400_000, "{left} ms");
+        confirmed.note("seen", std::time::Duration::from_millis(1));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(!confirmed.holds("seen"));
+        assert!(confirmed.holds("issued-here"));
     }
 }

@@ -365,13 +365,16 @@ pub fn optional_session_secret<'de, D: Deserializer<'de>>(
     }
 }
 
-/// IP addresses, comma-separated text or a list.
+/// IP addresses, comma-separated text or a list; an IPv4-mapped IPv6 address is kept as the
+/// IPv4 address (what a peer is compared as).
 pub fn ip_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<std::net::IpAddr>, D::Error> {
+    use std::net::IpAddr;
     list(d)?
         .iter()
-        .map(|a| {
-            a.parse()
-                .map_err(|_| de::Error::custom(format!("{a:?} 不是 IP 地址")))
+        .map(|a| match a.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => Ok(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)),
+            Ok(v4) => Ok(v4),
+            Err(_) => Err(de::Error::custom(format!("{a:?} 不是 IP 地址"))),
         })
         .collect()
 }

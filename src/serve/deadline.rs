@@ -79,44 +79,69 @@ impl http_body::Body for ReadDeadline {
     }
 }
 
-/// A connection's socket whose writes fail once one has waited `limit` for the client to make
-/// room: the connection then ends and gives its place back.
+/// A connection's socket whose writes fail when the client does not keep up: once the
+/// response backs up (a write has to wait), the client must take `MIN_PROGRESS` bytes within
+/// each `limit`, or the connection ends and gives its place back. A client that reads a few
+/// bytes now and then cannot hold it for ever; a write that goes through whole (the client
+/// keeps up again) ends the backlog.
 pub struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
-    stalled: Option<Pin<Box<Sleep>>>,
+    /// While backed up: when the current window ends, and what the client took in it.
+    backlog: Option<(Pin<Box<Sleep>>, usize)>,
 }
+
+/// What a client must take within each `limit` while the response is backed up: 64 KiB, about
+/// 2 KiB/s at the default 30 s, a hundredth of a slow phone's link.
+pub const MIN_PROGRESS: usize = 64 * 1024;
 
 impl<S> WriteDeadline<S> {
     pub fn new(inner: S, limit: Duration) -> Self {
         Self {
             inner,
             limit,
-            stalled: None,
+            backlog: None,
         }
     }
 
-    /// What a write that is `Pending` comes to: still pending, or failed once it has waited
-    /// too long. Progress of any kind starts the wait afresh.
-    fn waited<T>(
+    /// What a write of `len` bytes comes to, given what the socket said.
+    fn waited(
         &mut self,
         cx: &mut Context<'_>,
-        poll: Poll<std::io::Result<T>>,
-    ) -> Poll<std::io::Result<T>> {
-        if poll.is_ready() {
-            self.stalled = None;
-            return poll;
-        }
+        len: usize,
+        poll: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
         let limit = self.limit;
-        let timer = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client took nothing of the response in time",
-            ))),
-            Poll::Pending => Poll::Pending,
+        match poll {
+            // A flush or a shutdown (nothing of its own to write) says nothing of the client.
+            Poll::Ready(Ok(n)) if len == 0 => Poll::Ready(Ok(n)),
+            Poll::Ready(Ok(n)) if n >= len => {
+                self.backlog = None;
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Ok(n)) => {
+                if let Some((window, taken)) = &mut self.backlog {
+                    *taken += n;
+                    if *taken >= MIN_PROGRESS {
+                        window.as_mut().reset(tokio::time::Instant::now() + limit);
+                        *taken = 0;
+                    }
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                let (window, _) = self
+                    .backlog
+                    .get_or_insert_with(|| (Box::pin(tokio::time::sleep(limit)), 0));
+                match window.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client did not take the response in time",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 }
@@ -138,7 +163,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.waited(cx, poll)
+        self.waited(cx, buf.len(), poll)
     }
 
     fn poll_write_vectored(
@@ -146,8 +171,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.waited(cx, poll)
+        self.waited(cx, len, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -156,12 +182,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_flush(cx);
-        self.waited(cx, poll)
+        self.waited(cx, 0, poll.map_ok(|()| 0)).map_ok(|_| ())
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.waited(cx, poll)
+        self.waited(cx, 0, poll.map_ok(|()| 0)).map_ok(|_| ())
     }
 }
 
@@ -207,6 +233,48 @@ mod tests {
             Bytes::from("整个请求体")
         );
         assert!(!late.load(Ordering::Acquire));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_reads_a_trickle_is_cut_off_and_one_that_keeps_up_is_not() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // The far end reads one byte a second: progress, but far below the minimum.
+        let (near, mut far) = tokio::io::duplex(64);
+        tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            while far.read(&mut byte).await.is_ok_and(|n| n > 0) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        let mut conn = WriteDeadline::new(near, Duration::from_secs(3));
+        let started = Instant::now();
+        let err = conn.write_all(&[0u8; 4096]).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(
+            started.elapsed() <= Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+
+        // A reader that keeps up gets a response many windows long.
+        let (near, mut far) = tokio::io::duplex(4096);
+        let reader = tokio::spawn(async move {
+            let mut got = 0usize;
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = far.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return got;
+                }
+                got += n;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        let mut conn = WriteDeadline::new(near, Duration::from_secs(3));
+        conn.write_all(&vec![1u8; 4 << 20]).await.unwrap();
+        conn.shutdown().await.unwrap();
+        drop(conn);
+        assert_eq!(reader.await.unwrap(), 4 << 20);
     }
 
     #[tokio::test(start_paused = true)]

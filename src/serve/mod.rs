@@ -159,10 +159,11 @@ pub async fn serve(
 /// How long a refused connection is given to take its answer.
 const REFUSAL_DEADLINE: Duration = Duration::from_secs(2);
 
-/// Answers a connection past its address's share 429, without reading its request, and closes
-/// it: the client learns why, and keeps no place.
+/// Answers a connection past its address's share 429 and closes it: the client learns why,
+/// and keeps no place. What it sent is read and dropped before the socket closes (briefly), so
+/// the kernel does not answer that unread request with a reset that would lose the 429.
 async fn refuse(mut stream: tokio::net::TcpStream) {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = r#"{"success":false,"error":{"code":"TOO_MANY_CONNECTIONS","message":"该地址同时打开的连接过多，请稍后再试"}}"#;
     let answer = format!(
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
@@ -170,9 +171,27 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
     );
     let _ = tokio::time::timeout(REFUSAL_DEADLINE, async {
         stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => left = left.saturating_sub(n),
+            }
+        }
+        Ok::<_, std::io::Error>(())
     })
     .await;
+}
+
+/// `addr` as one address: an IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4
+/// peer) as the IPv4 address, so it matches `TRUSTED_PROXIES` written either way.
+pub fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 /// What a client address is counted under, by the connection cap and the token throttle alike:
@@ -200,7 +219,7 @@ pub fn client_ip(
 ) -> Option<IpAddr> {
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())?;
+        .map(|ConnectInfo(addr)| canonical(addr.ip()))?;
     if !trusted.contains(&peer) {
         return Some(peer);
     }
@@ -215,7 +234,7 @@ pub fn client_ip(
         forwarded
             .iter()
             .rev()
-            .map_while(|a| a.parse::<IpAddr>().ok())
+            .map_while(|a| a.parse::<IpAddr>().ok().map(canonical))
             .find(|a| !trusted.contains(a))
             .unwrap_or(peer),
     )

@@ -36,7 +36,7 @@ impl PerIp {
 
     /// Counts a connection from `peer`, or `None` when its address holds as many as it may.
     pub fn admit(self: &Arc<Self>, peer: IpAddr) -> Option<Counted> {
-        if self.trusted.contains(&peer) {
+        if self.trusted.contains(&super::canonical(peer)) {
             return Some(Counted {
                 table: self.clone(),
                 key: None,
@@ -88,6 +88,11 @@ mod tests {
         assert!(table.admit(client).is_some());
         let through_proxy: Vec<_> = (0..10).map(|_| table.admit(proxy).unwrap()).collect();
         assert_eq!(through_proxy.len(), 10, "a trusted proxy is not counted");
+        let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert!(
+            (0..5).all(|_| table.admit(mapped).is_some()),
+            "seen over IPv6 too"
+        );
         drop(through_proxy);
         assert_eq!(table.table().len(), 1);
     }
