@@ -87,6 +87,9 @@ pub struct PlanService {
     probed: std::sync::atomic::AtomicBool,
 }
 
+/// The longest section id a diff is asked for (the document's bound).
+const MAX_SECTION_ID_CHARS: usize = 64;
+
 /// Plans removed for good in one transaction of the trash's purge, and the pause between two.
 const PURGE_BATCH: u64 = 50;
 const PURGE_PAUSE: Duration = Duration::from_millis(20);
@@ -651,6 +654,15 @@ impl PlanService {
         from: i64,
         to: i64,
     ) -> Result<SectionDiff> {
+        // As the document bounds it: no section goes by an empty or longer id.
+        if section_id.is_empty() || section_id.chars().count() > MAX_SECTION_ID_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "章节编号应为 1–{MAX_SECTION_ID_CHARS} 个字符"
+            )));
+        }
+        if from < 0 || to < 0 {
+            return Err(StoreError::Invalid("版本号不能为负数".into()));
+        }
         let old = self.version(owner, id, from).await?.plan;
         let new = self.version(owner, id, to).await?.plan;
         let text = |plan: &Plan| {

@@ -189,6 +189,16 @@ async fn a_diff_of_text_with_bare_carriage_returns_is_answered() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // What the document bounds is refused as it says, whatever sections the plan has.
+    for query in [
+        "section=&from=0",
+        "from=-1&section=1",
+        "section=1&from=0&to=-2",
+    ] {
+        let path = format!("/api/plans/{id}/diff?{query}");
+        let (status, body) = call(&app, USER, "GET", &path, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+    }
     for from in [0, 1] {
         let (status, body) = call(
             &app,
