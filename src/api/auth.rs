@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::error::ApiError;
 use crate::{
-    auth::{throttle, tokens::User, Role},
+    auth::{tokens::User, Role},
     state::AppState,
 };
 
@@ -48,8 +48,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         let client =
             crate::serve::client_ip(&parts.extensions, &parts.headers, &auth.trusted_proxies);
-        if let Some(wait) = client.and_then(|c| auth.failures.failed(c).err()) {
-            tokio::time::sleep(throttle::SLOWDOWN).await;
+        if let Some(wait) = auth.failures.refuse_slowly(client).await {
             let mut error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_FAILED_ATTEMPTS",

@@ -5,17 +5,14 @@
 
 use std::{io::IsTerminal, path::Path};
 
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 /// The file under `DATA_DIR` that holds the token when it is not printed.
 pub const FILE_NAME: &str = "admin-token";
 
-/// A new random token: 48 hex digits.
+/// A new random admin token for this run.
 pub fn new_token() -> SecretString {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    SecretString::from(hex::encode(bytes))
+    SecretString::from(super::tokens::random_token())
 }
 
 /// Hands `token` to the operator: on the terminal, or in `data_dir/admin-token`.

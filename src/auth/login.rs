@@ -105,9 +105,8 @@ async fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Respons
         }
         return response;
     }
-    if let Some(wait) = client.and_then(|c| auth.failures.failed(c).err()) {
+    if let Some(wait) = auth.failures.refuse_slowly(client).await {
         tracing::warn!("登录失败次数过多，已暂时拒绝该地址");
-        tokio::time::sleep(super::throttle::SLOWDOWN).await;
         let secs = wait.as_secs().max(1);
         return (
             StatusCode::TOO_MANY_REQUESTS,

@@ -67,9 +67,16 @@ impl Default for Confirmed {
 impl Confirmed {
     /// Notes `id` as confirmed for `life`, unless it already is for longer (a session issued
     /// here keeps its whole life, however often Redis confirms it meanwhile).
+    /// Written at most about once a minute for a session in use (each page request confirms
+    /// it), not on every request.
     fn note(&self, id: &str, life: std::time::Duration) {
+        const SLACK_MS: u64 = 60_000;
         let until = crate::cache::envelope::now_ms().saturating_add(life.as_millis() as u64);
-        if self.0.get(id).is_some_and(|(_, known)| known >= until) {
+        if self
+            .0
+            .get(id)
+            .is_some_and(|(_, known)| known.saturating_add(SLACK_MS) >= until)
+        {
             return;
         }
         self.0.set(id, Payload::from(""), until, life);

@@ -66,6 +66,14 @@ impl Failures {
         })
     }
 
+    /// Counts a wrong token from `client` (when known) and, when it is one too many, holds the
+    /// answer back `SLOWDOWN` before giving the wait the client must observe.
+    pub async fn refuse_slowly(&self, client: Option<std::net::IpAddr>) -> Option<Duration> {
+        let wait = self.failed(client?).err()?;
+        tokio::time::sleep(SLOWDOWN).await;
+        Some(wait)
+    }
+
     /// Drops addresses whose count is back to nothing.
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();

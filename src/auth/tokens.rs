@@ -28,9 +28,7 @@ pub struct Tokens {
     entries: Vec<(TokenDigest, Arc<User>)>,
 }
 
-pub fn digest(token: &str) -> TokenDigest {
-    crate::config::token_digest(token)
-}
+pub use crate::config::token_digest as digest;
 
 impl Tokens {
     /// The configured users, plus `generated_admin` when none is configured.
@@ -99,12 +97,17 @@ impl Tokens {
     }
 }
 
-/// A new random token, and the configuration entry that lets `name` use it.
-pub fn new_token(name: &str, role: Role) -> (String, String) {
+/// A new random token: 192 bits as 48 hex digits.
+pub fn random_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    hex::encode(bytes)
+}
+
+/// A new random token, and the configuration entry that lets `name` use it.
+pub fn new_token(name: &str, role: Role) -> (String, String) {
+    let token = random_token();
     let role = match role {
         Role::Admin => "admin",
         Role::User => "user",

@@ -377,12 +377,17 @@ impl CacheService {
         }
     }
 
-    fn lock_key(&self, key: &str) -> String {
+    /// The key of `kind` (a lock, a hand-off) that goes with cache key `key`.
+    fn beside(&self, kind: &str, key: &str) -> String {
         format!(
-            "{}lock:{}",
+            "{}{kind}:{}",
             self.prefix,
             key.strip_prefix(&self.prefix).unwrap_or(key)
         )
+    }
+
+    fn lock_key(&self, key: &str) -> String {
+        self.beside("lock", key)
     }
 
     /// Asks for the cross-instance lock on `key`, held at most `ttl`.
@@ -435,14 +440,6 @@ impl CacheService {
         }
     }
 
-    fn handoff_key(&self, key: &str) -> String {
-        format!(
-            "{}handoff:{}",
-            self.prefix,
-            key.strip_prefix(&self.prefix).unwrap_or(key)
-        )
-    }
-
     /// Leaves the lock holder's answer for `key` to the instances waiting on the lock, when it
     /// is not one the cache keeps as fresh: only they read it, and it lasts `ttl`. In Redis
     /// only (an instance's own callers share its single flight); not a cache entry, so not
@@ -453,7 +450,11 @@ impl CacheService {
         };
         let until = envelope::now_ms() + ttl.as_millis() as u64;
         if let Err(e) = redis
-            .set(&self.handoff_key(key), &envelope::seal(payload, until), ttl)
+            .set(
+                &self.beside("handoff", key),
+                &envelope::seal(payload, until),
+                ttl,
+            )
             .await
         {
             self.redis_failed(&e);
@@ -463,7 +464,7 @@ impl CacheService {
     /// The answer the last lock holder left for `key`'s waiters, if it is still there.
     pub async fn handed_off(&self, key: &str) -> Option<Payload> {
         let redis = self.live_redis()?;
-        match redis.get(&self.handoff_key(key)).await {
+        match redis.get(&self.beside("handoff", key)).await {
             Ok(Some((raw, _))) => envelope::open(&raw).map(|(payload, _)| Payload::from(payload)),
             Ok(None) => None,
             Err(e) => {

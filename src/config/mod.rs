@@ -121,6 +121,7 @@ pub struct UserToken {
     pub token: SecretString,
 }
 
+#[cfg(test)]
 impl From<&str> for UserToken {
     /// `name:token` or a bare token, as `USER_TOKENS` reads it (unchecked: for tests).
     fn from(entry: &str) -> Self {

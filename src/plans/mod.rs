@@ -213,24 +213,17 @@ impl PlanService {
         self.available.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Asks the database whether it answers, within the probe's deadline.
+    /// Asks the database whether it answers, within the probe's deadline (a call notes what
+    /// it finds; one cut short by the deadline is noted here).
     async fn probe(&self) {
         let deadline = PROBE_DEADLINE.min(self.settings.timeout);
-        let answered = tokio::time::timeout(deadline, async {
-            self.prepare().await?;
-            let mut conn = self
-                .pool
-                .acquire()
-                .await
-                .map_err(|e| db::classify("probe", e))?;
-            sqlx::query("SELECT 1")
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| db::classify("probe", e))?;
-            Ok::<_, StoreError>(())
-        })
-        .await;
-        self.noted(matches!(answered, Ok(Ok(()))));
+        let select = self.run("probe", Access::Read, async |conn| {
+            sqlx::query("SELECT 1").execute(conn).await?;
+            Ok(())
+        });
+        if tokio::time::timeout(deadline, select).await.is_err() {
+            self.noted(false);
+        }
     }
 
     /// Probes the database now and every few seconds, for as long as the service lives.
@@ -438,7 +431,7 @@ impl PlanService {
     /// Moves a plan to the trash; it can be brought back for `trash_days`.
     pub async fn delete(&self, owner: &str, id: &str) -> Result<()> {
         check_id(id)?;
-        self.run("delete", Access::WriteAs(owner), async |conn| {
+        self.run("delete", Access::Write, async |conn| {
             if records::set_deleted(conn, owner, id, Some(now_ms())).await? {
                 Ok(())
             } else {
@@ -451,7 +444,7 @@ impl PlanService {
     /// Brings a plan back from the trash.
     pub async fn undelete(&self, owner: &str, id: &str) -> Result<SavedPlan> {
         check_id(id)?;
-        self.run("undelete", Access::WriteAs(owner), async |conn| {
+        self.run("undelete", Access::Write, async |conn| {
             if !records::set_deleted(conn, owner, id, None).await? {
                 return Err(StoreError::NotFound.into());
             }
@@ -773,7 +766,7 @@ impl PlanService {
     /// Removes a plan in the trash for good, with its versions.
     pub async fn remove(&self, owner: &str, id: &str) -> Result<()> {
         check_id(id)?;
-        self.run("remove", Access::WriteAs(owner), async |conn| {
+        self.run("remove", Access::Write, async |conn| {
             if records::remove(conn, owner, id).await? {
                 Ok(())
             } else {
@@ -807,8 +800,11 @@ pub struct Purged {
 #[derive(Clone, Copy)]
 enum Access<'a> {
     Read,
+    /// A write that adds nothing to anyone's plans or space (a move to or from the trash, a
+    /// removal, the purge).
     Write,
-    /// Writes what one owner keeps: their counts and space are checked in the transaction.
+    /// A write that may add to `owner`'s plans or space: checked against their limits, one
+    /// such transaction of theirs at a time.
     WriteAs(&'a str),
 }
 
