@@ -81,7 +81,6 @@ impl Application {
             PlanService::new(&settings.store, registry.clone()).map_err(StartupError::Store)?,
         );
         plans.spawn_housekeeping();
-        plans.spawn_probe();
 
         let cache = CacheService::start(&settings.cache).await;
         let ai = Arc::new(AiService::from_settings(&settings.ai)?);
@@ -266,17 +265,11 @@ fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
 /// Forgets, every minute, the addresses whose wrong tokens are back to nothing, so the
 /// throttle holds only recent ones.
 fn spawn_throttle_sweeper(state: &AppState) {
-    let failures = Arc::downgrade(&state.auth.failures);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while let Some(failures) = {
-            tick.tick().await;
-            failures.upgrade()
-        } {
-            failures.forget_idle();
-        }
-    });
+    crate::periodic::spawn_every(
+        &state.auth.failures,
+        Duration::from_secs(60),
+        async |failures| failures.forget_idle(),
+    );
 }
 
 /// Queues the startup warm-up in the background; a bad file is reported, never fatal.
@@ -300,19 +293,12 @@ const HISTORY_INTERVAL: Duration = Duration::from_secs(10);
 const HISTORY_POINTS: usize = 60;
 
 fn spawn_history_sampler(state: &AppState) {
-    let generation = Arc::downgrade(&state.generation);
     let history = state.history.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(HISTORY_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Ends with the app: the sampler holds only a weak reference to the services.
-        while let Some(generation) = {
-            tick.tick().await;
-            generation.upgrade()
-        } {
-            let stats = generation.cache().stats();
-            history.record(stats.total_requests, stats.hits);
-        }
+    // Ends with the app: the sampler holds only a weak reference to the services.
+    crate::periodic::spawn_every(&state.generation, HISTORY_INTERVAL, move |generation| {
+        let stats = generation.cache().stats();
+        history.record(stats.total_requests, stats.hits);
+        std::future::ready(())
     });
 }
 

@@ -168,18 +168,7 @@ impl Deployment {
 
     /// Reports now and then at its interval, for as long as the deployment lives.
     pub fn spawn_reports(self: &Arc<Self>) {
-        let me = Arc::downgrade(self);
-        let every = self.every;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            while let Some(me) = {
-                tick.tick().await;
-                me.upgrade()
-            } {
-                me.report().await;
-            }
-        });
+        crate::periodic::spawn_every(self, self.every, async |me| me.report().await);
     }
 
     /// This instance's counters, read here alone (no Redis): the stats they come from, and

@@ -226,19 +226,21 @@ impl PlanService {
         }
     }
 
-    /// Probes the database now and every few seconds, for as long as the service lives.
-    pub fn spawn_probe(self: &Arc<Self>) {
-        let service = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PROBE_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            while let Some(service) = {
-                tick.tick().await;
-                service.upgrade()
-            } {
-                service.probe().await;
-            }
-        });
+    /// Probes the database now (which brings its schema up to date before the first writer
+    /// comes, when it is there) and every few seconds; empties the trash of what is too old
+    /// every hour. For as long as the service lives.
+    pub fn spawn_housekeeping(self: &Arc<Self>) {
+        crate::periodic::spawn_every(self, PROBE_EVERY, async |service| service.probe().await);
+        crate::periodic::spawn_every(
+            self,
+            Duration::from_secs(3600),
+            async |service| match service.purge_trash().await {
+                Ok(Purged { plans: 0, .. }) | Err(_) => {}
+                Ok(Purged { plans, .. }) => {
+                    tracing::info!("已永久删除回收站中超过期限的预案 {plans} 份")
+                }
+            },
+        );
     }
 
     pub async fn list(&self, owner: &str, params: &ListParams) -> Result<(Vec<PlanSummary>, i64)> {
@@ -715,31 +717,6 @@ impl PlanService {
                 ..PlanCounts::default()
             },
         }
-    }
-
-    /// Empties the trash of what is too old, now and every hour, for as long as the service
-    /// lives.
-    pub fn spawn_housekeeping(self: &Arc<Self>) {
-        let service = Arc::downgrade(self);
-        tokio::spawn(async move {
-            if let Some(service) = service.upgrade() {
-                // Up to date before the first writer comes, when the database is there.
-                let _ = service.prepare().await;
-            }
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            while let Some(service) = {
-                tick.tick().await;
-                service.upgrade()
-            } {
-                match service.purge_trash().await {
-                    Ok(Purged { plans: 0, .. }) | Err(_) => {}
-                    Ok(Purged { plans, .. }) => {
-                        tracing::info!("已永久删除回收站中超过期限的预案 {plans} 份")
-                    }
-                }
-            }
-        });
     }
 
     fn trash_ms(&self) -> i64 {
