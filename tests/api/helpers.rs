@@ -80,6 +80,16 @@ impl TestApp {
         body
     }
 
+    /// `GET path` with `token`'s Bearer header, the answer as it came (a file, say).
+    pub async fn download(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request reaches the app")
+    }
+
     pub async fn clear_as(&self, token: &str) -> (StatusCode, Value) {
         let response = self
             .http

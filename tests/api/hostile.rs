@@ -236,12 +236,11 @@ async fn exports_are_well_formed_and_never_refused_for_their_own_mark() {
     )
     .await;
     let response = app
-        .http
-        .get(app.url(&format!("/api/plans/{id}/export/docx?self_check=false")))
-        .bearer_auth(USER)
-        .send()
-        .await
-        .unwrap();
+        .download(
+            USER,
+            &format!("/api/plans/{id}/export/docx?self_check=false"),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.bytes().await.unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
@@ -267,12 +266,8 @@ async fn exports_are_well_formed_and_never_refused_for_their_own_mark() {
         .to_owned();
     for format in ["docx", "markdown"] {
         let response = app
-            .http
-            .get(app.url(&format!("/api/plans/{id}/export/{format}")))
-            .bearer_auth(USER)
-            .send()
-            .await
-            .unwrap();
+            .download(USER, &format!("/api/plans/{id}/export/{format}"))
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "{format}");
     }
 }

@@ -285,22 +285,17 @@ async fn exercise(app: &TestApp) {
 
     // Exported by id, as Word and as Markdown.
     let response = app
-        .http
-        .get(app.url(&format!("/api/plans/{id}/export/markdown")))
-        .bearer_auth(USER)
-        .send()
-        .await
-        .unwrap();
+        .download(USER, &format!("/api/plans/{id}/export/markdown"))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let markdown = response.text().await.unwrap();
     assert!(markdown.contains("第二稿：应急电话 110"), "{markdown}");
     let response = app
-        .http
-        .get(app.url(&format!("/api/plans/{id}/export/docx?self_check=false")))
-        .bearer_auth(USER)
-        .send()
-        .await
-        .unwrap();
+        .download(
+            USER,
+            &format!("/api/plans/{id}/export/docx?self_check=false"),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.bytes().await.unwrap().starts_with(b"PK"));
 
