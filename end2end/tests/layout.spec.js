@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, waitHydrated, waitInteractive, fillSeedForm, uniqueName, shot } = require('./support');
+const { ADMIN, USER, loginWithLink, waitHydrated, waitInteractive, writePlan, shot } = require('./support');
 
 test.use({ viewport: { width: 375, height: 740 } });
 
@@ -39,13 +39,7 @@ test('unknown pages get a Chinese 404 page', async ({ page }) => {
 test('no page scrolls sideways at 375 or 1,280 px after a whole plan', async ({ page, browser, request }) => {
   test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 800 });
-  await loginWithLink(page, USER);
-  await waitHydrated(page);
-  const name = uniqueName('版式企业一个名称很长的化工有限责任公司');
-  await fillSeedForm(page, name);
-  await page.getByRole('button', { name: '生成整份预案' }).click();
-  await expect(page.getByTestId('plan-count')).toHaveText('9 / 9', { timeout: 60_000 });
-  await expect(page.getByTestId('save-state')).toHaveAttribute('data-state', 'saved');
+  const name = await writePlan(page, '版式企业一个名称很长的化工有限责任公司');
   const auth = { Authorization: `Bearer ${USER}` };
   const list = await (await request.get(`/api/plans?q=${encodeURIComponent(name)}`, { headers: auth })).json();
   expect(list.total).toBe(1);

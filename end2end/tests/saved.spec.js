@@ -3,7 +3,7 @@
 // tabs editing the same plan shown the conflict, both texts kept; versions, a side-by-side diff
 // and a restore; 我的预案's rename, duplicate, delete and trash.
 const { test, expect } = require('@playwright/test');
-const { USER, loginWithLink, watchConsole, waitHydrated, waitInteractive, fillSeedForm, uniqueName, shot } = require('./support');
+const { USER, loginWithLink, watchConsole, waitHydrated, waitInteractive, writePlan, shot } = require('./support');
 
 function section(page, title) {
   return page.locator('[data-testid="plan-section"]', { has: page.locator('h3', { hasText: title }) });
@@ -20,18 +20,6 @@ async function savedPlanNamed(request, name) {
     headers: { Authorization: `Bearer ${USER}` },
   });
   return (await one.json()).plan;
-}
-
-/** A whole plan for a new enterprise, written and saved; its name. */
-async function writePlan(page) {
-  await loginWithLink(page, USER);
-  await waitHydrated(page);
-  const name = uniqueName('保存企业');
-  await fillSeedForm(page, name);
-  await page.getByRole('button', { name: '生成整份预案' }).click();
-  await expect(page.getByTestId('plan-count')).toHaveText('9 / 9', { timeout: 60_000 });
-  await expect(page.getByTestId('save-state')).toHaveAttribute('data-state', 'saved');
-  return name;
 }
 
 test('a plan written in one browser opens in another, exactly as left', async ({ page, browser, request }) => {

@@ -56,5 +56,18 @@ function uniqueName(prefix) {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
+/** A whole plan for a new enterprise (its name starting with `prefix`), written by USER and
+ * saved; the enterprise's name. */
+async function writePlan(page, prefix = '保存企业') {
+  await loginWithLink(page, USER);
+  await waitHydrated(page);
+  const name = uniqueName(prefix);
+  await fillSeedForm(page, name);
+  await page.getByRole('button', { name: '生成整份预案' }).click();
+  await expect(page.getByTestId('plan-count')).toHaveText('9 / 9', { timeout: 60_000 });
+  await expect(page.getByTestId('save-state')).toHaveAttribute('data-state', 'saved');
+  return name;
+}
+
 module.exports = {
-  QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitInteractive, waitHydrated, fillSeedForm, uniqueName, shot };
+  QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitInteractive, waitHydrated, fillSeedForm, uniqueName, writePlan, shot };
