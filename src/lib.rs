@@ -20,11 +20,13 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
 #[cfg(feature = "ssr")]
-pub mod china_time;
-#[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod coord;
 #[cfg(feature = "ssr")]
 pub mod deployment;
 #[cfg(feature = "ssr")]
@@ -37,6 +39,8 @@ pub mod export;
 pub mod generation;
 #[cfg(feature = "ssr")]
 pub mod headers;
+#[cfg(feature = "ssr")]
+pub mod kv;
 #[cfg(feature = "ssr")]
 pub mod metrics;
 #[cfg(feature = "ssr")]

@@ -39,7 +39,7 @@ async fn healthz() -> Json<serde_json::Value> {
 /// once shutting down.
 async fn readyz(State(state): State<AppState>) -> Response {
     let ready = state.ready.load(Ordering::Relaxed);
-    let cache = state.generation.cache().stats();
+    let cache = state.cache.stats();
     let ai = state.generation.ai().stats();
     // The background probe's last word: a probe never waits on the database.
     let database = state.plans.available();
@@ -53,7 +53,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "cache": {
             "backend": cache.backend,
             "degraded": cache.degraded,
-            "redis_configured": state.generation.cache().redis_configured(),
+            "redis_configured": state.cache.redis_configured(),
             "breaker": cache.breaker,
         },
         "ai": { "mode": ai.mode, "model": ai.model },

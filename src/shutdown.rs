@@ -88,7 +88,7 @@ pub async fn finish(state: &AppState, since: Instant, timeout: Duration) {
     if !state.generation.finish(left).await {
         tracing::warn!("部分后台生成未能在关闭时限内完成，已放弃");
     }
-    let locks = state.generation.cache().release_held_locks().await;
+    let locks = state.coord.release_held_locks().await;
     let leases = state.generation.accounts().give_back_all().await;
     if locks + leases > 0 {
         tracing::info!("已释放 {locks} 个生成锁、{leases} 个并发名额");

@@ -30,10 +30,12 @@ use crate::{
     auth::{self, Auth, Tokens},
     cache::{history::History, CacheService},
     config::Settings,
+    coord::Coordination,
     deployment::Deployment,
     edge::{self, Edge},
     export,
     generation::GenerationService,
+    kv::Kv,
     metrics::Metrics,
     ops,
     plans::PlanService,
@@ -82,7 +84,9 @@ impl Application {
         );
         plans.spawn_housekeeping();
 
-        let cache = CacheService::start(&settings.cache).await;
+        let kv = Kv::start(&settings.cache).await;
+        let cache = CacheService::new(kv.clone(), &settings.cache);
+        let coord = Coordination::new(kv, &settings.cache.key_prefix);
         let ai = Arc::new(AiService::from_settings(&settings.ai)?);
         if ai.is_mock() {
             tracing::info!("AI 服务已启动，未配置 OPENAI_API_KEY，使用模拟生成器");
@@ -107,7 +111,7 @@ impl Application {
         })?;
 
         let accounts = Arc::new(Accounts::new(
-            cache.clone(),
+            coord.clone(),
             tokens.users(),
             settings.limits,
             Prices {
@@ -130,7 +134,7 @@ impl Application {
         };
         let openapi = api::openapi::document(&registry).into();
         let generation = Arc::new(
-            GenerationService::new(registry, cache.clone(), ai, accounts)
+            GenerationService::new(registry, cache.clone(), coord.clone(), ai, accounts)
                 .with_plan_concurrency(settings.ai.plan_concurrency)
                 .keeping_incomplete(settings.cache.keep_incomplete),
         );
@@ -141,15 +145,18 @@ impl Application {
                 options.site_addr = addr;
                 options
             },
-            auth: Arc::new(auth(&settings, tokens, cache.clone())),
+            auth: Arc::new(auth(&settings, tokens, coord.clone())),
             deployment: Arc::new(Deployment::new(
                 addr,
                 generation.clone(),
+                (cache.clone(), coord.clone()),
                 history.clone(),
                 HISTORY_INTERVAL,
                 settings.server.report_interval,
             )),
             generation,
+            cache,
+            coord,
             plans,
             body_limit: settings.server.body_limit_bytes,
             history,
@@ -235,7 +242,7 @@ impl Application {
 }
 
 /// Sessions, login throttling and the origin this site answers as.
-fn auth(settings: &Settings, tokens: Tokens, store: Arc<CacheService>) -> Auth {
+fn auth(settings: &Settings, tokens: Tokens, store: Arc<Coordination>) -> Auth {
     let secret = settings.auth.session_secret.as_ref();
     if secret.is_none() {
         tracing::warn!(
@@ -295,8 +302,8 @@ const HISTORY_POINTS: usize = 60;
 fn spawn_history_sampler(state: &AppState) {
     let history = state.history.clone();
     // Ends with the app: the sampler holds only a weak reference to the services.
-    crate::periodic::spawn_every(&state.generation, HISTORY_INTERVAL, move |generation| {
-        let stats = generation.cache().stats();
+    crate::periodic::spawn_every(&state.cache, HISTORY_INTERVAL, move |cache| {
+        let stats = cache.stats();
         history.record(stats.total_requests, stats.hits);
         std::future::ready(())
     });

@@ -9,8 +9,14 @@ use axum::{body::Bytes, extract::FromRef};
 use leptos::config::LeptosOptions;
 
 use crate::{
-    auth::Auth, cache::history::History, deployment::Deployment, generation::GenerationService,
-    metrics::Metrics, plans::PlanService, warmup::Warmup,
+    auth::Auth,
+    cache::{history::History, CacheService},
+    coord::Coordination,
+    deployment::Deployment,
+    generation::GenerationService,
+    metrics::Metrics,
+    plans::PlanService,
+    warmup::Warmup,
 };
 
 /// Cloned for every request by axum's `State`, so it is one `Arc`.
@@ -48,6 +54,10 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub generation: Arc<GenerationService>,
+    /// Cached answers.
+    pub cache: Arc<CacheService>,
+    /// Locks, marks, counters and leases shared between instances.
+    pub coord: Arc<Coordination>,
     /// Writers' saved plans and their versions.
     pub plans: Arc<PlanService>,
     /// Behind one `Arc`: the gate and the origin check take it for every request.

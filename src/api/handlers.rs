@@ -172,7 +172,7 @@ pub async fn clear_cache(
     State(state): State<AppState>,
     _admin: Admin,
 ) -> Result<Json<ClearResponse>, ApiError> {
-    let removed = state.generation.cache().clear().await.map_err(|_| {
+    let removed = state.cache.clear().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "CACHE_UNAVAILABLE",

@@ -1,7 +1,7 @@
 //! Logging in (form post or the printed `/login?token=` link) and out. Plain HTTP with
 //! redirects, so it works before the page has hydrated and without JavaScript.
 
-use std::{net::IpAddr, sync::Arc, time::SystemTime};
+use std::{net::IpAddr, sync::Arc};
 
 use axum::{
     extract::FromRequest,
@@ -95,7 +95,7 @@ async fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Respons
     let next = safe_next(form.next.as_deref());
     if let Some((key, user)) = auth.tokens.find(form.token.trim()) {
         tracing::info!("{}登录成功", user.name);
-        let (value, id) = auth.sessions.issue(&user.name, &key, SystemTime::now());
+        let (value, id) = auth.sessions.issue(&user.name, &key, crate::clock::now());
         auth.issued(&id);
         let mut response = see_other(&next);
         if let Ok(cookie) =
@@ -155,7 +155,7 @@ pub async fn login(State(auth): State<Arc<Auth>>, req: axum::extract::Request) -
 /// have expired anyway. Any session its cookie is signed for is marked, also one this instance
 /// could not confirm (Redis away): the mark is sent when Redis is back.
 pub async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Response {
-    let now = SystemTime::now();
+    let now = crate::clock::now();
     let signed = session::from_headers(&headers)
         .and_then(|value| auth.sessions.verify(value, &auth.tokens, now));
     if let Some(session) = signed {

@@ -16,7 +16,10 @@ use std::{net::IpAddr, sync::Arc};
 pub use crate::model::Role;
 pub use tokens::Tokens;
 
-use crate::cache::{memory::MemoryCache, CacheService, Payload};
+use crate::{
+    cache::{memory::MemoryCache, Payload},
+    coord::Coordination,
+};
 
 /// What logging in, out and the page gate need.
 #[derive(Clone)]
@@ -24,7 +27,7 @@ pub struct Auth {
     pub tokens: Arc<Tokens>,
     pub sessions: Arc<session::Sessions>,
     /// Where logged-out sessions are marked, for every instance.
-    pub store: Arc<CacheService>,
+    pub store: Arc<Coordination>,
     /// Sessions known not to be logged out, for when `store` cannot tell.
     pub confirmed: Arc<Confirmed>,
     /// Wrong tokens (logins and API calls) per address.
@@ -71,7 +74,7 @@ impl Confirmed {
     /// it), not on every request.
     fn note(&self, id: &str, life: std::time::Duration) {
         const SLACK_MS: u64 = 60_000;
-        let until = crate::cache::envelope::now_ms().saturating_add(life.as_millis() as u64);
+        let until = crate::clock::unix_ms().saturating_add(life.as_millis() as u64);
         if self
             .0
             .get(id)
@@ -96,7 +99,7 @@ impl Auth {
         headers: &axum::http::HeaderMap,
     ) -> Result<session::Session, NoSession> {
         let value = session::from_headers(headers).ok_or(NoSession::Absent)?;
-        let now = std::time::SystemTime::now();
+        let now = crate::clock::now();
         let session = self
             .sessions
             .verify(value, &self.tokens, now)
@@ -133,7 +136,7 @@ mod tests {
         confirmed.note("issued-here", std::time::Duration::from_secs(7 * 86_400));
         confirmed.note("issued-here", CONFIRMED_FOR);
         let (_, until) = confirmed.0.get("issued-here").unwrap();
-        let left = until - crate::cache::envelope::now_ms();
+        let left = until - crate::clock::unix_ms();
         assert!(left > 86_400_000, "{left} ms");
         confirmed.note("seen", std::time::Duration::from_millis(1));
         std::thread::sleep(std::time::Duration::from_millis(5));

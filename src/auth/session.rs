@@ -7,7 +7,9 @@
 //! sessions along, and an expiry beyond the configured lifetime is refused. Logging out marks
 //! the id revoked in the shared store until the cookie would have expired anyway.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::unix_at as unix;
 
 use axum::http::{header::COOKIE, HeaderMap};
 use hmac::{Hmac, Mac};
@@ -49,12 +51,6 @@ impl Session {
 pub struct Sessions {
     secret: SecretSlice<u8>,
     ttl: Duration,
-}
-
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Sessions {

@@ -1,15 +1,6 @@
 //! What a cache entry holds: the payload and the moment it stops being fresh. Entries live on
 //! past that moment for the stale grace period, so an old answer can stand in when the AI fails.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// `<fresh-until ms>|<payload>`.
 pub fn seal(payload: &str, fresh_until_ms: u64) -> String {
     format!("{fresh_until_ms}|{payload}")

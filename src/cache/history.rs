@@ -1,10 +1,6 @@
 //! A small ring buffer of cache traffic per interval, for the dashboard's chart.
 
-use std::{
-    collections::VecDeque,
-    sync::Mutex,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{collections::VecDeque, sync::Mutex};
 
 use crate::model::HistoryPoint;
 
@@ -30,10 +26,7 @@ impl History {
 
     /// Records the traffic since the last call, given the running totals.
     pub fn record(&self, total_requests: u64, hits: u64) {
-        let at_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let at_unix = crate::clock::unix();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let point = HistoryPoint {
             at_unix,

@@ -11,14 +11,16 @@ mod outbox;
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
 
 use self::{figures::Figures, outbox::Outbox};
 use crate::{
-    cache::{history::History, HashAdd, SharedState},
+    cache::{history::History, CacheService},
+    clock::{china_day, minute, unix},
+    coord::{Coordination, HashAdd, SharedState},
     generation::GenerationService,
     model::{AiStats, CacheStats, HistoryPoint, InstanceView, Scope, UsageStats},
 };
@@ -46,12 +48,6 @@ fn day_hash(day: u64) -> String {
 
 fn minute_hash(minute: u64) -> String {
     format!("{{deployment}}:minute:{minute}")
-}
-
-fn unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// What an instance says about itself in the list.
@@ -96,6 +92,9 @@ pub struct Deployment {
     address: String,
     started_unix: u64,
     generation: Arc<GenerationService>,
+    cache: Arc<CacheService>,
+    /// Where the deployment's figures and the list of instances are kept.
+    coord: Arc<Coordination>,
     /// This instance's own chart, for when the deployment's cannot be read.
     history: Arc<History>,
     history_step: Duration,
@@ -145,6 +144,7 @@ impl Deployment {
     pub fn new(
         address: SocketAddr,
         generation: Arc<GenerationService>,
+        (cache, coord): (Arc<CacheService>, Arc<Coordination>),
         history: Arc<History>,
         history_step: Duration,
         every: Duration,
@@ -154,6 +154,8 @@ impl Deployment {
             address: advertised(address),
             started_unix: unix(),
             generation,
+            cache,
+            coord,
             history,
             history_step,
             every,
@@ -175,7 +177,7 @@ impl Deployment {
     /// the figures a report adds.
     fn counted(&self) -> (CacheStats, AiStats, Figures) {
         let service = &self.generation;
-        let (cache, ai) = (service.cache().stats(), service.ai().stats());
+        let (cache, ai) = (self.cache.stats(), service.ai().stats());
         let accounts = service.accounts();
         let figures = Figures::of(
             &cache,
@@ -200,11 +202,9 @@ impl Deployment {
         if !cache.redis_configured {
             return;
         }
-        let minute = unix() / 60;
-        reporting
-            .outbox
-            .make(now, minute, crate::usage::china_day());
-        let Some(shared) = self.generation.cache().shared() else {
+        let minute = minute();
+        reporting.outbox.make(now, minute, china_day());
+        let Some(shared) = self.coord.shared() else {
             return;
         };
         while let Some(report) = reporting.outbox.next() {
@@ -260,7 +260,7 @@ impl Deployment {
         }
         self.report_held(&mut reporting).await;
         reporting.left = true;
-        if let Some(shared) = self.generation.cache().shared() {
+        if let Some(shared) = self.coord.shared() {
             shared.unstamp(INSTANCES, &self.id).await;
         }
     }
@@ -269,7 +269,7 @@ impl Deployment {
     pub async fn view(&self) -> View {
         let (mut cache, mut ai, own) = self.counted();
         let mut usage = self.generation.accounts().stats().await;
-        if let Some(shared) = self.generation.cache().shared() {
+        if let Some(shared) = self.coord.shared() {
             if let Some(read) = self.read(&shared).await {
                 let (instances, history) =
                     self.deployment_view(&read, &own, &mut cache, &mut ai, &mut usage);
@@ -317,9 +317,9 @@ impl Deployment {
         if let Some(read) = recent() {
             return Some(read);
         }
-        let this_minute = unix() / 60;
+        let this_minute = minute();
         let first = this_minute + 1 - CHART_MINUTES;
-        let mut names = vec![TOTAL.to_owned(), day_hash(crate::usage::china_day())];
+        let mut names = vec![TOTAL.to_owned(), day_hash(china_day())];
         names.extend((first..=this_minute).map(minute_hash));
         let confirmed = reporting.outbox.confirmed().clone();
         let hashes = shared.read_hashes(&names).await?;

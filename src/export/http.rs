@@ -1,8 +1,6 @@
 //! `POST /export/docx` and `POST /export/markdown`: the plan the page sends (a form field
 //! `plan` holding JSON) back as a download named after the enterprise and the date.
 
-use std::time::SystemTime;
-
 use axum::{
     extract::State,
     http::{header, StatusCode},
@@ -55,7 +53,7 @@ pub fn download_plan(
     format: ExportFormat,
 ) -> Result<Response, String> {
     let mut document = PlanDocument::from_plan(plan, registry).map_err(|e| e.to_string())?;
-    document.date = crate::china_time::date(SystemTime::now());
+    document.date = crate::clock::date(crate::clock::now());
     if !self_check {
         document.self_check.clear();
     }
@@ -84,7 +82,7 @@ fn read(form: &ExportForm, registry: &Registry) -> Result<PlanDocument, Box<Resp
         Box::new(problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))
     })?;
     if plan.date.trim().is_empty() {
-        plan.date = crate::china_time::date(SystemTime::now());
+        plan.date = crate::clock::date(crate::clock::now());
     }
     if form.self_check.is_none() {
         plan.self_check.clear();

@@ -16,7 +16,7 @@ pub mod text;
 use std::{
     collections::HashMap,
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,8 @@ use self::{
 };
 use crate::{
     ai::{AiError, AiService, GenerateInput, Usage},
-    cache::{CacheService, HeldLock, LockAttempt, Lookup, Payload},
+    cache::{CacheService, Lookup, Payload},
+    coord::{Coordination, HeldLock, LockAttempt},
     model::{FieldProblem, GenerateBody, PlanBody, SectionCheck},
     prompt,
     templates::{Registry, Section},
@@ -126,10 +127,7 @@ impl CachedSection {
             check: Some(Arc::new(section.check(&content))),
             content: content.into(),
             model: model.to_owned(),
-            generated_at: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default(),
+            generated_at: crate::clock::unix(),
             usage: Some(usage),
             generated_ms: took.as_millis() as u64,
         }
@@ -169,7 +167,7 @@ impl CachedSection {
                 );
                 if to.waited_on {
                     if let Ok(raw) = serde_json::to_string(self) {
-                        to.cache.hand_off(to.key, &raw, HANDOFF_TTL).await;
+                        to.coord.hand_off(to.key, &raw, HANDOFF_TTL).await;
                     }
                 }
             }
@@ -194,6 +192,7 @@ impl CachedSection {
 /// Where a new answer is kept, and whether one that misses elements is kept too.
 struct Keep<'a> {
     cache: &'a CacheService,
+    coord: &'a Coordination,
     key: &'a str,
     ttl: Duration,
     incomplete_too: bool,
@@ -213,6 +212,7 @@ type FlightResult = Result<Produced, GenerationError>;
 pub struct GenerationService {
     registry: Arc<Registry>,
     cache: Arc<CacheService>,
+    coord: Arc<Coordination>,
     ai: Arc<AiService>,
     accounts: Arc<Accounts>,
     flights: Arc<SingleFlight<FlightResult>>,
@@ -231,6 +231,7 @@ pub struct GenerationService {
 /// Everything a flight needs, owned, so it can outlive the request that started it.
 struct Job {
     cache: Arc<CacheService>,
+    coord: Arc<Coordination>,
     ai: Arc<AiService>,
     accounts: Arc<Accounts>,
     request: SectionRequest,
@@ -242,6 +243,7 @@ impl GenerationService {
     pub fn new(
         registry: Arc<Registry>,
         cache: Arc<CacheService>,
+        coord: Arc<Coordination>,
         ai: Arc<AiService>,
         accounts: Arc<Accounts>,
     ) -> Self {
@@ -258,6 +260,7 @@ impl GenerationService {
             prompt_versions,
             registry,
             cache,
+            coord,
             ai,
             accounts,
             flights: Arc::new(SingleFlight::new(tasks.clone())),
@@ -299,10 +302,6 @@ impl GenerationService {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
-    }
-
-    pub fn cache(&self) -> &CacheService {
-        &self.cache
     }
 
     pub fn ai(&self) -> &AiService {
@@ -390,6 +389,7 @@ impl GenerationService {
         };
         let job = Job {
             cache: self.cache.clone(),
+            coord: self.coord.clone(),
             ai: self.ai.clone(),
             accounts: self.accounts.clone(),
             request: req.clone(),
@@ -432,13 +432,14 @@ enum Claim {
 /// answer. A waiter whose owner vanished without an answer tries again, a bounded number of
 /// times. `refresh` asks for a new answer, so an entry stored meanwhile does not count.
 async fn claim(
-    cache: &Arc<CacheService>,
+    cache: &CacheService,
+    coord: &Arc<Coordination>,
     key: &str,
     lock_ttl: Duration,
     refresh: bool,
 ) -> Result<Claim, GenerationError> {
     for _ in 0..3 {
-        match cache.lock(key, lock_ttl).await {
+        match coord.lock(key, lock_ttl).await {
             LockAttempt::Held(token) => {
                 let meanwhile = if refresh {
                     None
@@ -458,7 +459,7 @@ async fn claim(
             }
             LockAttempt::Unavailable => return Ok(Claim::Writer(None)),
             LockAttempt::Busy => {
-                if let Some(section) = wait_for_owner(cache, key, lock_ttl).await? {
+                if let Some(section) = wait_for_owner(cache, coord, key, lock_ttl).await? {
                     return Ok(Claim::Answered(section));
                 }
             }
@@ -471,6 +472,7 @@ async fn claim(
 /// without an answer (the owner failed or Redis went away).
 async fn wait_for_owner(
     cache: &CacheService,
+    coord: &Coordination,
     key: &str,
     lock_ttl: Duration,
 ) -> Result<Option<CachedSection>, GenerationError> {
@@ -484,10 +486,10 @@ async fn wait_for_owner(
         {
             return Ok(Some(section));
         }
-        if cache.lock_held(key).await != Some(true) {
+        if coord.lock_held(key).await != Some(true) {
             // Done without caching its answer (it missed elements of the standard): the
             // owner left it for its waiters.
-            return Ok(cache
+            return Ok(coord
                 .handed_off(key)
                 .await
                 .and_then(|payload| CachedSection::from_payload(&payload)));
@@ -500,7 +502,15 @@ impl Job {
     /// Takes the cross-instance lock and generates, or takes the lock owner's answer.
     async fn run(self) -> FlightResult {
         let lock_ttl = lock_ttl(&self.ai);
-        match claim(&self.cache, &self.key, lock_ttl, self.request.refresh).await? {
+        match claim(
+            &self.cache,
+            &self.coord,
+            &self.key,
+            lock_ttl,
+            self.request.refresh,
+        )
+        .await?
+        {
             Claim::Answered(section) => Ok(Produced {
                 section,
                 from_cache: true,
@@ -546,6 +556,7 @@ impl Job {
         );
         let keep = Keep {
             cache: &self.cache,
+            coord: &self.coord,
             key: &self.key,
             ttl: req.section().ttl,
             incomplete_too: self.keep_incomplete,

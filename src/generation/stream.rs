@@ -20,7 +20,8 @@ use super::{
 };
 use crate::{
     ai::{GenerateInput, Piece, TextStream, Usage},
-    cache::{CacheService, HeldLock},
+    cache::CacheService,
+    coord::{Coordination, HeldLock},
     model::SectionEvent,
     prompt::{self, Prompt},
     templates::Section,
@@ -98,7 +99,15 @@ impl GenerationService {
         }
         // One writer per key across instances, as on the plain path: a second instance waits
         // for the first one's answer instead of paying for its own model call.
-        let lock = match claim(&self.cache, &key, lock_ttl(&self.ai), req.refresh).await? {
+        let lock = match claim(
+            &self.cache,
+            &self.coord,
+            &key,
+            lock_ttl(&self.ai),
+            req.refresh,
+        )
+        .await?
+        {
             Claim::Answered(answer) => return Ok(whole(answer, false)),
             Claim::Writer(lock) => lock,
         };
@@ -135,6 +144,7 @@ impl GenerationService {
             reader,
             Sink {
                 cache: self.cache.clone(),
+                coord: self.coord.clone(),
                 accounts: self.accounts.clone(),
                 payer: req.payer.clone(),
                 prompt: prompt.clone(),
@@ -154,6 +164,7 @@ impl GenerationService {
 /// back after.
 struct Sink {
     cache: Arc<CacheService>,
+    coord: Arc<Coordination>,
     accounts: Arc<Accounts>,
     /// Holds the user's place under their limit until the answer is done.
     payer: Option<Payer>,
@@ -226,6 +237,7 @@ async fn drive(
         .await;
     let keep = Keep {
         cache: &sink.cache,
+        coord: &sink.coord,
         key: &sink.key,
         ttl: sink.section.ttl,
         incomplete_too: sink.keep_incomplete,

@@ -33,8 +33,7 @@ pub async fn clear_cache() -> Result<u64, ServerFnError> {
     crate::auth::viewer::require_admin()?;
     let state = expect_context::<crate::state::AppState>();
     state
-        .generation
-        .cache()
+        .cache
         .clear()
         .await
         .map_err(|_| ServerFnError::new("缓存服务暂时不可用，请稍后重试"))

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::Mutex;
 
 use crate::{
-    china_time::{now_ms, rfc3339},
+    clock::{now_ms, rfc3339},
     config::StoreSettings,
     model::{
         plan::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},

@@ -5,7 +5,7 @@
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
 use crate::{
-    china_time::rfc3339,
+    clock::rfc3339,
     model::{PlanSummary, VersionKind, VersionSummary},
 };
 
@@ -293,7 +293,7 @@ pub async fn set_deleted(
             sqlx::query("UPDATE plans SET deleted_at = NULL, updated_at = $3 WHERE owner = $1 AND id = $2 AND deleted_at IS NOT NULL")
                 .bind(owner)
                 .bind(id)
-                .bind(crate::china_time::now_ms())
+                .bind(crate::clock::now_ms())
                 .execute(conn)
                 .await?
         }

@@ -105,7 +105,7 @@ impl Ledger {
             prices,
             total: Tally::default(),
             today: Tally::default(),
-            day: AtomicU64::new(super::china_day()),
+            day: AtomicU64::new(crate::clock::china_day()),
             users: users.into_iter().map(|u| (u, Default::default())).collect(),
         }
     }
@@ -116,7 +116,7 @@ impl Ledger {
 
     /// The tallies an event of `user` adds to, `today` started afresh on a new day.
     fn tallies(&self, user: Option<&str>) -> impl Iterator<Item = &Tally> {
-        let day = super::china_day();
+        let day = crate::clock::china_day();
         let seen = self.day.load(Ordering::Relaxed);
         if day != seen
             && self

@@ -9,10 +9,15 @@ use std::{
         atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
         Arc,
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
-use crate::{cache::CacheService, config::LimitSettings, model::UserLimits};
+use crate::{
+    clock::{china_day, minute, secs_to_china_midnight, unix},
+    config::LimitSettings,
+    coord::Coordination,
+    model::UserLimits,
+};
 
 /// Why a user must wait, and how long.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,16 +104,8 @@ struct Local {
     running: AtomicU32,
 }
 
-fn minute() -> u64 {
-    unix() / 60
-}
-
-fn china_day() -> u64 {
-    (unix() + 8 * 3600) / 86_400
-}
-
 struct Inner {
-    store: Arc<CacheService>,
+    store: Arc<Coordination>,
     defaults: LimitSettings,
     /// How long a generation's lease holds unless renewed.
     lease_ttl: Duration,
@@ -122,18 +119,6 @@ struct Inner {
 
 #[derive(Clone)]
 pub struct Limits(Arc<Inner>);
-
-fn unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Seconds until the next China-time midnight.
-fn until_tomorrow() -> u64 {
-    86_400 - (unix() + 8 * 3600) % 86_400
-}
 
 /// A running generation's place under its user's concurrency limit; given back when dropped.
 /// One kept in Redis is renewed while held, so it lapses soon after its instance dies.
@@ -208,7 +193,7 @@ fn run_key(user: &str) -> String {
 
 impl Limits {
     pub fn new(
-        store: Arc<CacheService>,
+        store: Arc<Coordination>,
         defaults: LimitSettings,
         lease_ttl: Duration,
         users: impl IntoIterator<Item = Arc<str>>,
@@ -298,7 +283,7 @@ impl Limits {
             if self.tokens_today(user, own).await >= per_day {
                 return Err(LimitError {
                     code: "DAILY_QUOTA_EXCEEDED",
-                    retry_after: Some(Duration::from_secs(until_tomorrow())),
+                    retry_after: Some(Duration::from_secs(secs_to_china_midnight())),
                     message: format!(
                         "今日的用量额度（{per_day} tokens）已用完，请明天再试或联系管理员调整额度"
                     ),

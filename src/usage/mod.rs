@@ -5,10 +5,7 @@
 pub mod ledger;
 pub mod limits;
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
 use self::{
     ledger::{Ledger, Prices},
@@ -17,19 +14,10 @@ use self::{
 use crate::{
     ai::Usage,
     auth::tokens::User,
-    cache::CacheService,
     config::LimitSettings,
+    coord::Coordination,
     model::{Quota, UsageStats, UserUsage},
 };
-
-/// The China-time day, as days since the epoch.
-pub fn china_day() -> u64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    (now + 8 * 3600) / 86_400
-}
 
 /// Whose request a generation serves: its tokens are counted to them. An admitted request's
 /// payer also holds the user's place under their concurrency limit; whatever does the work keeps
@@ -69,7 +57,7 @@ pub struct Accounts {
 
 impl Accounts {
     pub fn new(
-        store: Arc<CacheService>,
+        store: Arc<Coordination>,
         users: Vec<Arc<User>>,
         defaults: LimitSettings,
         prices: Prices,

@@ -373,20 +373,20 @@ async fn two_instances_on_one_redis_share_one_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_lease_is_renewed_while_held_and_given_back() {
     use yueen::{
-        cache::CacheService,
         config::{LimitSettings, Settings},
+        coord::Coordination,
         usage::limits::Limits,
     };
     let redis = RedisServer::start();
     let vars = std::collections::HashMap::from([("REDIS_URL".to_owned(), redis.url())]);
-    let cache = CacheService::start(&Settings::from_sources(None, &vars).unwrap().cache).await;
+    let store = Coordination::start(&Settings::from_sources(None, &vars).unwrap().cache).await;
     let one_at_a_time = LimitSettings {
         concurrent_generations: Some(1),
         ..LimitSettings::default()
     };
     let user: std::sync::Arc<str> = "用户1".into();
     let limits = Limits::new(
-        cache,
+        store,
         one_at_a_time,
         Duration::from_millis(600),
         [user.clone()],

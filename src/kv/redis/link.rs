@@ -16,7 +16,7 @@ use redis::{
     Client, Cmd, Pipeline, RedisFuture, Value,
 };
 
-use super::super::CacheError;
+use super::super::KvError;
 use crate::config::{CacheBackend, RedisUrl, SentinelSettings};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -85,7 +85,7 @@ fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
 
 impl Link {
     /// A link that has not connected yet; `None` when `backend` has no Redis.
-    pub fn lazy(backend: &CacheBackend, timeout: Duration) -> Option<Result<Self, CacheError>> {
+    pub fn lazy(backend: &CacheBackend, timeout: Duration) -> Option<Result<Self, KvError>> {
         let target = match backend {
             CacheBackend::Memory => return None,
             CacheBackend::Redis { url } => Target::Single {
@@ -103,7 +103,7 @@ impl Link {
         Some(Self::lazy_to(target, timeout))
     }
 
-    fn lazy_to(target: Target, timeout: Duration) -> Result<Self, CacheError> {
+    fn lazy_to(target: Target, timeout: Duration) -> Result<Self, KvError> {
         let (conn, client) = match &target {
             Target::Single { url, .. } => {
                 let client = Client::open(url.expose()).map_err(|e| scrub(&target, &e))?;
@@ -140,7 +140,7 @@ impl Link {
         matches!(self.target, Target::Cluster { .. })
     }
 
-    pub fn scrub(&self, e: &redis::RedisError) -> CacheError {
+    pub fn scrub(&self, e: &redis::RedisError) -> KvError {
         scrub(&self.target, e)
     }
 
@@ -195,7 +195,7 @@ impl Link {
 
     /// Connects now and checks Redis can take writes: the server is a master, or the cluster
     /// covers every slot and each master answers.
-    pub async fn connect(&self) -> Result<(), CacheError> {
+    pub async fn connect(&self) -> Result<(), KvError> {
         let connect = async {
             let (mut conn, client) = match &self.target {
                 Target::Single { url, sentinel } => {
@@ -219,11 +219,11 @@ impl Link {
                 }
             };
             self.check_writable(&mut conn).await?;
-            Ok::<_, CacheError>((conn, client))
+            Ok::<_, KvError>((conn, client))
         };
         let (conn, client) = tokio::time::timeout(CONNECT_TIMEOUT * 2 + self.timeout, connect)
             .await
-            .map_err(|_| CacheError::Timeout)??;
+            .map_err(|_| KvError::Timeout)??;
         *self.conn.write().unwrap_or_else(|e| e.into_inner()) = conn;
         *self.client.write().unwrap_or_else(|e| e.into_inner()) = client;
         Ok(())
@@ -231,7 +231,7 @@ impl Link {
 
     /// Whether Redis takes writes now. If not, connects afresh (finding the master again, or
     /// reading the cluster's slots again from its seeds).
-    pub async fn probe(&self) -> Result<(), CacheError> {
+    pub async fn probe(&self) -> Result<(), KvError> {
         let mut conn = self.conn();
         if tokio::time::timeout(self.timeout * 2, self.check_writable(&mut conn))
             .await
@@ -244,7 +244,7 @@ impl Link {
 
     /// A single server must say `master` to `ROLE` (an old master after a failover is a
     /// replica and refuses writes); a cluster must be `cluster_state:ok` with every master up.
-    async fn check_writable(&self, conn: &mut Conn) -> Result<(), CacheError> {
+    async fn check_writable(&self, conn: &mut Conn) -> Result<(), KvError> {
         match conn {
             Conn::Single(single) => {
                 let role: Vec<Value> = redis::cmd("ROLE")
@@ -254,7 +254,7 @@ impl Link {
                 match role.first() {
                     Some(Value::BulkString(kind)) if kind.as_slice() == b"master" => Ok(()),
                     Some(Value::SimpleString(kind)) if kind == "master" => Ok(()),
-                    _ => Err(CacheError::Redis("连接的 Redis 不是主节点".to_owned())),
+                    _ => Err(KvError::Redis("连接的 Redis 不是主节点".to_owned())),
                 }
             }
             Conn::Cluster(cluster) => {
@@ -266,9 +266,9 @@ impl Link {
                     .await
                     .map_err(|e| self.scrub(&e))?;
                 let info: String =
-                    redis::from_redis_value(info).map_err(|e| CacheError::Redis(e.to_string()))?;
+                    redis::from_redis_value(info).map_err(|e| KvError::Redis(e.to_string()))?;
                 if !info.contains("cluster_state:ok") {
-                    return Err(CacheError::Redis(
+                    return Err(KvError::Redis(
                         "Redis 集群未就绪（cluster_state 不是 ok）".to_owned(),
                     ));
                 }
@@ -288,7 +288,7 @@ impl Link {
     }
 
     /// The cluster's masters as `(host, port)`; `None` for a single server.
-    pub async fn masters(&self, conn: &mut Conn) -> Result<Option<Vec<(String, u16)>>, CacheError> {
+    pub async fn masters(&self, conn: &mut Conn) -> Result<Option<Vec<(String, u16)>>, KvError> {
         let Conn::Cluster(cluster) = conn else {
             return Ok(None);
         };
@@ -300,23 +300,23 @@ impl Link {
             .await
             .map_err(|e| self.scrub(&e))?;
         let Value::Map(replies) = replies else {
-            return Err(CacheError::Redis("无法列出 Redis 集群的主节点".to_owned()));
+            return Err(KvError::Redis("无法列出 Redis 集群的主节点".to_owned()));
         };
         replies
             .into_iter()
             .map(|(address, reply)| {
                 if let Value::ServerError(e) = reply {
-                    return Err(CacheError::Redis(format!(
+                    return Err(KvError::Redis(format!(
                         "集群节点出错: {}",
                         e.details().unwrap_or_default()
                     )));
                 }
-                let address: String = redis::from_redis_value(address)
-                    .map_err(|e| CacheError::Redis(e.to_string()))?;
+                let address: String =
+                    redis::from_redis_value(address).map_err(|e| KvError::Redis(e.to_string()))?;
                 address
                     .rsplit_once(':')
                     .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
-                    .ok_or_else(|| CacheError::Redis(format!("无法识别的节点地址 {address}")))
+                    .ok_or_else(|| KvError::Redis(format!("无法识别的节点地址 {address}")))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -328,9 +328,9 @@ impl Link {
         conn: &mut Conn,
         (host, port): &(String, u16),
         cmd: Cmd,
-    ) -> Result<Value, CacheError> {
+    ) -> Result<Value, KvError> {
         let Conn::Cluster(cluster) = conn else {
-            return Err(CacheError::Redis("不是集群连接".to_owned()));
+            return Err(KvError::Redis("不是集群连接".to_owned()));
         };
         cluster
             .route_command(
@@ -349,11 +349,11 @@ impl Link {
         &self,
         url: &RedisUrl,
         sentinel: Option<&SentinelSettings>,
-    ) -> Result<String, CacheError> {
+    ) -> Result<String, KvError> {
         let Some(sentinel) = sentinel else {
             return Ok(url.expose().to_owned());
         };
-        let mut last = CacheError::Redis("没有可用的哨兵".to_owned());
+        let mut last = KvError::Redis("没有可用的哨兵".to_owned());
         for addr in &sentinel.addrs {
             let ask = async {
                 let client =
@@ -369,21 +369,21 @@ impl Link {
                     .await
                     .map_err(|e| self.scrub(&e))?;
                 master.ok_or_else(|| {
-                    CacheError::Redis(format!("哨兵 {addr} 不知道主节点 {}", sentinel.master))
+                    KvError::Redis(format!("哨兵 {addr} 不知道主节点 {}", sentinel.master))
                 })
             };
             match tokio::time::timeout(CONNECT_TIMEOUT, ask).await {
                 Ok(Ok((host, port))) => {
-                    let mut address = url::Url::parse(url.expose())
-                        .map_err(|e| CacheError::Redis(e.to_string()))?;
+                    let mut address =
+                        url::Url::parse(url.expose()).map_err(|e| KvError::Redis(e.to_string()))?;
                     address
                         .set_host(Some(&host))
-                        .map_err(|e| CacheError::Redis(e.to_string()))?;
+                        .map_err(|e| KvError::Redis(e.to_string()))?;
                     let _ = address.set_port(Some(port));
                     return Ok(address.to_string());
                 }
                 Ok(Err(e)) => last = e,
-                Err(_) => last = CacheError::Timeout,
+                Err(_) => last = KvError::Timeout,
             }
         }
         Err(last)
@@ -398,8 +398,8 @@ fn urls(target: &Target) -> impl Iterator<Item = &RedisUrl> {
     one.into_iter().chain(many)
 }
 
-fn scrub(target: &Target, e: &redis::RedisError) -> CacheError {
-    CacheError::Redis(urls(target).fold(e.to_string(), |text, url| url.scrub(&text)))
+fn scrub(target: &Target, e: &redis::RedisError) -> KvError {
+    KvError::Redis(urls(target).fold(e.to_string(), |text, url| url.scrub(&text)))
 }
 
 /// The cluster client: short waits, few retries — every command has its own deadline, and a

@@ -1,6 +1,6 @@
-//! The Redis tier: one connection (to a server or a cluster, see `link`), every command bounded
-//! by a short deadline, plus the owner-only lock used against stampedes, the counters and leases
-//! every instance shares, and the publish side of L1 invalidation.
+//! The Redis commands: one connection (to a server or a cluster, see `link`), every command
+//! bounded by a short deadline — entries for the cache, and the owner-only locks, counters,
+//! leases, marks and stamps of the coordination store.
 
 mod link;
 mod scripts;
@@ -17,7 +17,7 @@ use self::{
         STAMP_SCRIPT,
     },
 };
-use super::CacheError;
+use super::KvError;
 use crate::config::CacheBackend;
 
 /// Keys fetched per SCAN round and removed per UNLINK.
@@ -36,7 +36,7 @@ pub fn prefix_pattern(prefix: &str) -> String {
     pattern
 }
 
-pub struct RedisCache {
+pub struct Redis {
     link: Link,
     timeout: Duration,
 }
@@ -48,13 +48,13 @@ pub struct LockToken {
     token: String,
 }
 
-impl RedisCache {
+impl Redis {
     /// Connects now (through Sentinel, or to the cluster, when configured) and checks Redis
     /// takes writes. `None` when `backend` has no Redis.
     pub async fn connect(
         backend: &CacheBackend,
         timeout: Duration,
-    ) -> Option<Result<Self, (CacheError, Option<Self>)>> {
+    ) -> Option<Result<Self, (KvError, Option<Self>)>> {
         let this = match Self::lazy(backend, timeout)? {
             Ok(this) => this,
             Err(e) => return Some(Err((e, None))),
@@ -67,7 +67,7 @@ impl RedisCache {
     }
 
     /// A client that has not connected yet; the probe connects it.
-    fn lazy(backend: &CacheBackend, timeout: Duration) -> Option<Result<Self, CacheError>> {
+    fn lazy(backend: &CacheBackend, timeout: Duration) -> Option<Result<Self, KvError>> {
         Some(Link::lazy(backend, timeout)?.map(|link| Self { link, timeout }))
     }
 
@@ -90,35 +90,35 @@ impl RedisCache {
     }
 
     /// Whether Redis takes writes now; if not, connects afresh.
-    pub async fn probe(&self) -> Result<(), CacheError> {
+    pub async fn probe(&self) -> Result<(), KvError> {
         self.link.probe().await
     }
 
     /// `op` within the command deadline.
     async fn bounded_cache<T>(
         &self,
-        op: impl Future<Output = Result<T, CacheError>>,
-    ) -> Result<T, CacheError> {
+        op: impl Future<Output = Result<T, KvError>>,
+    ) -> Result<T, KvError> {
         tokio::time::timeout(self.timeout, op)
             .await
-            .unwrap_or(Err(CacheError::Timeout))
+            .unwrap_or(Err(KvError::Timeout))
     }
 
     async fn bounded<T>(
         &self,
         op: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, CacheError> {
+    ) -> Result<T, KvError> {
         match tokio::time::timeout(self.timeout, op).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if e.is_timeout() => Err(CacheError::Timeout),
+            Ok(Err(e)) if e.is_timeout() => Err(KvError::Timeout),
             Ok(Err(e)) => Err(self.link.scrub(&e)),
-            Err(_) => Err(CacheError::Timeout),
+            Err(_) => Err(KvError::Timeout),
         }
     }
 
     /// The value and its remaining time to live, in one round trip.
     /// The value and its time to live. As Redis sent it: the caller takes what it keeps.
-    pub async fn get(&self, key: &str) -> Result<Option<(String, Duration)>, CacheError> {
+    pub async fn get(&self, key: &str) -> Result<Option<(String, Duration)>, KvError> {
         let mut conn = self.conn();
         let (value, pttl): (Option<String>, i64) = self
             .bounded(
@@ -133,7 +133,7 @@ impl RedisCache {
         Ok(value.map(|v| (v, Duration::from_millis(pttl.max(0) as u64))))
     }
 
-    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), KvError> {
         let mut conn = self.conn();
         let ms = (ttl.as_millis() as u64).max(1);
         self.bounded(
@@ -147,23 +147,19 @@ impl RedisCache {
         .await
     }
 
-    pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
+    pub async fn delete(&self, key: &str) -> Result<(), KvError> {
         let mut conn = self.conn();
         self.bounded(conn.unlink::<_, ()>(key)).await
     }
 
-    pub async fn publish(&self, channel: &str, message: &str) -> Result<(), CacheError> {
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<(), KvError> {
         let mut conn = self.conn();
         self.bounded(conn.publish::<_, _, ()>(channel, message))
             .await
     }
 
     /// Takes the lock `key` for `ttl` if nobody holds it. `Ok(None)`: someone else does.
-    pub async fn try_lock(
-        &self,
-        key: &str,
-        ttl: Duration,
-    ) -> Result<Option<LockToken>, CacheError> {
+    pub async fn try_lock(&self, key: &str, ttl: Duration) -> Result<Option<LockToken>, KvError> {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
@@ -186,7 +182,7 @@ impl RedisCache {
     }
 
     /// Releases a lock if it is still ours (it may have expired and gone to someone else).
-    pub async fn unlock(&self, lock: LockToken) -> Result<(), CacheError> {
+    pub async fn unlock(&self, lock: LockToken) -> Result<(), KvError> {
         let mut conn = self.conn();
         self.bounded(
             redis::cmd("EVAL")
@@ -201,7 +197,7 @@ impl RedisCache {
     }
 
     /// Sets `key` for `ttl` (its value says nothing).
-    pub async fn mark(&self, key: &str, ttl: Duration) -> Result<(), CacheError> {
+    pub async fn mark(&self, key: &str, ttl: Duration) -> Result<(), KvError> {
         let mut conn = self.conn();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         self.bounded(conn.pset_ex(key, 1u8, millis)).await
@@ -215,7 +211,7 @@ impl RedisCache {
         by: u64,
         ttl: Duration,
         limit: Option<u64>,
-    ) -> Result<(u64, bool), CacheError> {
+    ) -> Result<(u64, bool), KvError> {
         let mut conn = self.conn();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let script = redis::Script::new(COUNT_SCRIPT);
@@ -229,7 +225,7 @@ impl RedisCache {
     }
 
     /// The counter `key`, 0 when there is none.
-    pub async fn counter(&self, key: &str) -> Result<u64, CacheError> {
+    pub async fn counter(&self, key: &str) -> Result<u64, KvError> {
         let mut conn = self.conn();
         let value: Option<u64> = self.bounded(conn.get(key)).await?;
         Ok(value.unwrap_or(0))
@@ -243,7 +239,7 @@ impl RedisCache {
         member: &str,
         limit: u32,
         ttl: Duration,
-    ) -> Result<bool, CacheError> {
+    ) -> Result<bool, KvError> {
         let mut conn = self.conn();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let taken: i64 = self
@@ -265,7 +261,7 @@ impl RedisCache {
         key: &str,
         member: &str,
         ttl: Duration,
-    ) -> Result<bool, CacheError> {
+    ) -> Result<bool, KvError> {
         let mut conn = self.conn();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let held: i64 = self
@@ -280,20 +276,20 @@ impl RedisCache {
         Ok(held == 1)
     }
 
-    pub async fn unlease(&self, key: &str, member: &str) -> Result<(), CacheError> {
+    pub async fn unlease(&self, key: &str, member: &str) -> Result<(), KvError> {
         let mut conn = self.conn();
         let _: i64 = self.bounded(conn.zrem(key, member)).await?;
         Ok(())
     }
 
     /// How long `key` has left to live: `None` when it is gone (or never expires).
-    pub async fn time_left(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+    pub async fn time_left(&self, key: &str) -> Result<Option<Duration>, KvError> {
         let mut conn = self.conn();
         let millis: i64 = self.bounded(conn.pttl(key)).await?;
         Ok(u64::try_from(millis).ok().map(Duration::from_millis))
     }
 
-    pub async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+    pub async fn exists(&self, key: &str) -> Result<bool, KvError> {
         let mut conn = self.conn();
         self.bounded(conn.exists(key)).await
     }
@@ -308,7 +304,7 @@ impl RedisCache {
         seq: u64,
         remember: Duration,
         hashes: &[super::HashAdd<'_>],
-    ) -> Result<bool, CacheError> {
+    ) -> Result<bool, KvError> {
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
         let script = redis::Script::new(ADD_ONCE_SCRIPT);
         let mut call = script.key(marker);
@@ -330,7 +326,7 @@ impl RedisCache {
     pub async fn read_hashes(
         &self,
         keys: &[String],
-    ) -> Result<Vec<std::collections::HashMap<String, i64>>, CacheError> {
+    ) -> Result<Vec<std::collections::HashMap<String, i64>>, KvError> {
         let mut pipe = redis::pipe();
         for key in keys {
             pipe.cmd("HGETALL").arg(key);
@@ -347,7 +343,7 @@ impl RedisCache {
         field: &str,
         value: &str,
         forget_after: Duration,
-    ) -> Result<(), CacheError> {
+    ) -> Result<(), KvError> {
         let mut conn = self.conn();
         let _: i64 = self
             .bounded(
@@ -370,7 +366,7 @@ impl RedisCache {
         values: &str,
         times: &str,
         forget_after: Duration,
-    ) -> Result<(u64, Vec<(String, u64, String)>), CacheError> {
+    ) -> Result<(u64, Vec<(String, u64, String)>), KvError> {
         let mut conn = self.conn();
         let reply: Vec<redis::Value> = self
             .bounded(
@@ -381,7 +377,7 @@ impl RedisCache {
                     .invoke_async(&mut conn),
             )
             .await?;
-        let bad = || CacheError::Redis("无法解析实例列表".to_owned());
+        let bad = || KvError::Redis("无法解析实例列表".to_owned());
         let mut items = reply.into_iter();
         let now: u64 = items
             .next()
@@ -400,7 +396,7 @@ impl RedisCache {
     }
 
     /// Removes `field` from both hashes `stamp` writes.
-    pub async fn unstamp(&self, values: &str, times: &str, field: &str) -> Result<(), CacheError> {
+    pub async fn unstamp(&self, values: &str, times: &str, field: &str) -> Result<(), KvError> {
         let mut conn = self.conn();
         self.bounded(
             redis::pipe()
@@ -420,7 +416,7 @@ impl RedisCache {
     /// Removes every key under `prefix` but those under `keep` with SCAN + UNLINK (never
     /// FLUSHDB: the Redis may be shared) — on the server, or on every master of a cluster;
     /// returns how many were removed.
-    pub async fn clear_prefix(&self, prefix: &str, keep: &str) -> Result<u64, CacheError> {
+    pub async fn clear_prefix(&self, prefix: &str, keep: &str) -> Result<u64, KvError> {
         let mut conn = self.conn();
         let masters = self.bounded_cache(self.link.masters(&mut conn)).await?;
         let Some(masters) = masters else {
@@ -440,7 +436,7 @@ impl RedisCache {
         node: Option<&(String, u16)>,
         prefix: &str,
         keep: &str,
-    ) -> Result<u64, CacheError> {
+    ) -> Result<u64, KvError> {
         let pattern = prefix_pattern(prefix);
         let mut cursor: u64 = 0;
         let mut removed = 0;
@@ -457,7 +453,7 @@ impl RedisCache {
                     let reply = self
                         .bounded_cache(self.link.on_node(conn, node, scan))
                         .await?;
-                    redis::from_redis_value(reply).map_err(|e| CacheError::Redis(e.to_string()))?
+                    redis::from_redis_value(reply).map_err(|e| KvError::Redis(e.to_string()))?
                 }
             };
             let keys: Vec<String> = keys.into_iter().filter(|k| !k.starts_with(keep)).collect();
