@@ -41,7 +41,7 @@ const serverBin = process.env.E2E_SERVER_BIN || './target/debug/yueen';
 
 module.exports = defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,

@@ -10,6 +10,8 @@ pub mod model;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
+pub mod admission;
+#[cfg(feature = "ssr")]
 pub mod ai;
 #[cfg(feature = "ssr")]
 pub mod api;

@@ -2,12 +2,13 @@
 
 use axum::{
     extract::FromRequestParts,
-    http::{header::AUTHORIZATION, request::Parts, StatusCode},
+    http::{header::AUTHORIZATION, request::Parts},
 };
 
 use std::sync::Arc;
 
 use super::error::ApiError;
+use crate::model::ErrorCode;
 use crate::{
     auth::{tokens::User, Role},
     state::AppState,
@@ -32,8 +33,7 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHORIZED",
+                    ErrorCode::Unauthorized,
                     "缺少访问令牌，请在 Authorization 请求头中提供 Bearer 令牌",
                 )
             })?;
@@ -49,19 +49,13 @@ impl FromRequestParts<AppState> for Caller {
         let client =
             crate::serve::client_ip(&parts.extensions, &parts.headers, &auth.trusted_proxies);
         if let Some(wait) = auth.failures.refuse_slowly(client).await {
-            let mut error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_FAILED_ATTEMPTS",
+            return Err(ApiError::new(
+                ErrorCode::TooManyFailedAttempts,
                 "该地址的无效令牌过多，请稍后再试",
-            );
-            error.retry_after = Some(wait);
-            return Err(error);
+            )
+            .with_retry_after(wait));
         }
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "访问令牌无效",
-        ))
+        Err(ApiError::new(ErrorCode::Unauthorized, "访问令牌无效"))
     }
 }
 
@@ -72,11 +66,7 @@ impl FromRequestParts<AppState> for Admin {
         let Caller(user) = Caller::from_request_parts(parts, state).await?;
         match user.role {
             Role::Admin => Ok(Admin(user)),
-            Role::User => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "需要管理员权限",
-            )),
+            Role::User => Err(ApiError::new(ErrorCode::Forbidden, "需要管理员权限")),
         }
     }
 }

@@ -16,7 +16,7 @@ use utoipa::{
 
 use crate::{
     generation::GenerationError,
-    model::{FieldProblem, SavedPlan},
+    model::{AppError, ErrorCode, FieldProblem, SavedPlan},
     plans::StoreError,
     usage::limits::LimitError,
 };
@@ -43,73 +43,81 @@ pub struct ErrorBody {
     pub current: Option<Box<SavedPlan>>,
 }
 
+/// An error as the API answers it: the error both sides share, and, for a save that conflicts,
+/// the plan as it is now.
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub body: ErrorBody,
-    /// Sent as `Retry-After` (whole seconds, at least one).
-    pub retry_after: Option<std::time::Duration>,
+    pub error: AppError,
+    pub current: Option<Box<SavedPlan>>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: ErrorBody {
-                code: code.to_owned(),
-                message: message.into(),
-                details: None,
-                current: None,
-            },
-            retry_after: None,
-        }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError::new(code, message).into()
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "该接口不支持此请求方法",
-        )
+        Self::new(ErrorCode::MethodNotAllowed, "该接口不支持此请求方法")
     }
 
     /// 422 naming every rejected field.
     pub fn validation(details: Vec<FieldProblem>) -> Self {
-        let message = details
-            .iter()
-            .map(|e| format!("{}（{}）", e.message, e.field))
-            .collect::<Vec<_>>()
-            .join("；");
-        let mut error = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "VALIDATION_ERROR",
-            message,
-        );
-        error.body.details = Some(details);
-        error
+        AppError::validation(details).into()
+    }
+
+    /// The status the error's code is answered with.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.error = self.error.with_retry_after(wait.as_secs());
+        self
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        Self {
+            error,
+            current: None,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
+        let AppError {
+            code,
+            message,
+            details,
+            retry_after,
+            ..
+        } = self.error;
         let body = Json(ErrorResponse {
             success: false,
-            error: self.body,
+            error: ErrorBody {
+                code: code.as_str().to_owned(),
+                message,
+                details,
+                current: self.current,
+            },
         });
-        let mut response = (self.status, body).into_response();
+        let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 "Bearer".parse().expect("a valid header"),
             );
         }
-        if let Some(wait) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        if let Some(wait) = retry_after {
+            headers.insert(header::RETRY_AFTER, wait.max(1).into());
         }
         response
     }
@@ -117,62 +125,26 @@ impl IntoResponse for ApiError {
 
 impl From<LimitError> for ApiError {
     fn from(e: LimitError) -> Self {
-        // A request no wait lets through is refused outright; the others are asked to wait.
-        let status = match e.retry_after {
-            Some(_) => StatusCode::TOO_MANY_REQUESTS,
-            None => StatusCode::FORBIDDEN,
-        };
-        let mut error = Self::new(status, e.code, e.message);
-        error.retry_after = e.retry_after;
-        error
+        AppError::from(e).into()
     }
 }
 
 impl From<GenerationError> for ApiError {
     fn from(e: GenerationError) -> Self {
-        if let GenerationError::Ai(ai) = &e {
-            if ai.is_overloaded() {
-                let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string());
-                error.retry_after = Some(std::time::Duration::from_secs(5));
-                return error;
-            }
-        }
-        let status = match &e {
-            GenerationError::UnknownTemplate(_) | GenerationError::UnknownSection { .. } => {
-                StatusCode::NOT_FOUND
-            }
-            GenerationError::Invalid(details) => return Self::validation(details.clone()),
-            GenerationError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            GenerationError::Ai(ai) if ai.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            GenerationError::Ai(_) => StatusCode::BAD_GATEWAY,
-        };
-        Self::new(status, e.code(), e.to_string())
+        AppError::from(e).into()
     }
 }
 
 impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        let message = e.to_string();
-        let (status, code) = match &e {
-            StoreError::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-            StoreError::NoVersion => (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND"),
-            StoreError::NoSection => (StatusCode::NOT_FOUND, "SECTION_NOT_FOUND"),
-            StoreError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
-            StoreError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
-            StoreError::TooMany(_) | StoreError::TooManyVersions(_) | StoreError::NoRoom(_) => {
-                (StatusCode::FORBIDDEN, "PLAN_LIMIT")
-            }
-            StoreError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
-            StoreError::Full => (StatusCode::INSUFFICIENT_STORAGE, "STORE_FULL"),
-            StoreError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+    fn from(mut e: StoreError) -> Self {
+        let current = match &mut e {
+            StoreError::Conflict(current) => Some(current.clone()),
+            _ => None,
         };
-        let mut error = Self::new(status, code, message);
-        match e {
-            StoreError::Conflict(current) => error.body.current = Some(current),
-            StoreError::Unavailable => error.retry_after = Some(std::time::Duration::from_secs(5)),
-            _ => {}
+        Self {
+            error: e.into(),
+            current,
         }
-        error
     }
 }
 
@@ -316,8 +288,7 @@ impl IntoResponses for StoreWriteErrors {
 /// The answer to a request that ran past its deadline (see `edge`).
 pub fn timed_out() -> ApiError {
     ApiError::new(
-        StatusCode::GATEWAY_TIMEOUT,
-        "REQUEST_TIMEOUT",
+        ErrorCode::RequestTimeout,
         "请求处理超时，请稍后重试；正在生成的内容完成后会写入缓存",
     )
 }
@@ -325,8 +296,7 @@ pub fn timed_out() -> ApiError {
 /// The answer to a request whose body did not arrive in time (see `serve::deadline`).
 pub fn body_timed_out() -> ApiError {
     ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "BODY_TIMEOUT",
+        ErrorCode::BodyTimeout,
         "请求体未在时限内发送完（网络过慢或连接中断），请重试",
     )
 }

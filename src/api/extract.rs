@@ -12,6 +12,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 
 use super::error::ApiError;
+use crate::model::ErrorCode;
 use crate::{
     model::{request::object, FieldProblem},
     state::AppState,
@@ -71,12 +72,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
+                    ErrorCode::PayloadTooLarge,
                     format!("请求体过大，上限为 {limit} 字节"),
                 )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "无法读取请求体")
+                ApiError::new(ErrorCode::BadRequest, "无法读取请求体")
             }
         })?;
         parse(&bytes).map(JsonBody)
@@ -87,8 +87,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_JSON",
+            ErrorCode::InvalidJson,
             "请求体为空，应为 JSON 对象",
         ));
     }
@@ -100,8 +99,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // apart from JSON of the wrong shape, then for the path of its first wrong field.
     serde_json::from_slice::<IgnoredAny>(bytes).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_JSON",
+            ErrorCode::InvalidJson,
             format!(
                 "请求体不是有效的 JSON（第 {} 行第 {} 列）",
                 e.line(),
@@ -115,8 +113,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         Err(e) if e.classify() == Category::Data => e,
         _ => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
+                ErrorCode::InvalidJson,
                 "请求体不是有效的 JSON",
             ))
         }
@@ -182,12 +179,12 @@ mod tests {
     fn problem_of(json: &str) -> (StatusCode, String, Option<String>) {
         let e = parse::<GenerateBody>(json.as_bytes()).unwrap_err();
         let field = e
-            .body
+            .error
             .details
             .as_ref()
             .and_then(|d| d.first())
             .map(|d| d.field.clone());
-        (e.status, e.body.message, field)
+        (e.status(), e.error.message, field)
     }
 
     #[test]
@@ -222,8 +219,8 @@ mod tests {
     fn broken_json_is_400() {
         for body in ["{\"template_id\": ", "", "  ", "{} x"] {
             let e = parse::<GenerateBody>(body.as_bytes()).unwrap_err();
-            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{body:?}");
-            assert_eq!(e.body.code, "INVALID_JSON");
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{body:?}");
+            assert_eq!(e.error.code.as_str(), "INVALID_JSON");
         }
     }
 }

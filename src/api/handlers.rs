@@ -4,7 +4,7 @@ use std::convert::Infallible;
 
 use axum::{
     extract::State,
-    http::{header, StatusCode},
+    http::header,
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse,
@@ -19,9 +19,10 @@ use super::{
     extract::JsonBody,
     responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
 };
+use crate::model::ErrorCode;
 use crate::{
+    admission,
     model::{GenerateBody, PlanBody, SectionEvent},
-    serve,
     state::AppState,
 };
 
@@ -44,8 +45,7 @@ pub async fn generate(
     Caller(user): Caller,
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<GenerateResponse, ApiError> {
-    let mut request = state.generation.read_section(body)?;
-    request.payer = Some(state.generation.accounts().admit(&user, 1).await?);
+    let request = admission::section(&state, &user, body).await?;
     let section = state.generation.generate(&request).await?;
     Ok(GenerateResponse {
         success: true,
@@ -73,15 +73,7 @@ pub async fn generate_stream(
     Caller(user): Caller,
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let mut request = state.generation.read_section(body)?;
-    request.payer = Some(state.generation.accounts().admit(&user, 1).await?);
-    let events = state.generation.stream(&request).await?;
-    let events = serve::with_deadline(
-        events,
-        state.stream_deadline,
-        state.last_call.clone(),
-        serve::cut_event,
-    );
+    let events = admission::stream_section(&state, &user, body).await?;
     let events = events.map(|event| {
         Ok(Event::default()
             .event(event.name())
@@ -110,9 +102,7 @@ pub async fn generate_plan(
     Caller(user): Caller,
     JsonBody(body): JsonBody<PlanBody>,
 ) -> Result<Json<PlanResponse>, ApiError> {
-    let mut plan = state.generation.read_plan(body)?;
-    let sections = plan.template.sections.len() as u32;
-    plan.payer = Some(state.generation.accounts().admit(&user, sections).await?);
+    let plan = admission::plan(&state, &user, body).await?;
     let plan = state.generation.generate_plan(plan).await;
     Ok(Json(PlanResponse {
         success: true,
@@ -174,8 +164,7 @@ pub async fn clear_cache(
 ) -> Result<Json<ClearResponse>, ApiError> {
     let removed = state.cache.clear().await.map_err(|_| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "CACHE_UNAVAILABLE",
+            ErrorCode::CacheUnavailable,
             "Redis 暂时不可用，缓存未能清除，请稍后重试",
         )
     })?;

@@ -16,6 +16,7 @@ use super::{
     error::{ApiError, StoreReadErrors, StoreWriteErrors},
     extract::{ApiPath, ApiQuery, JsonBody},
 };
+use crate::model::ErrorCode;
 use crate::{
     export::{http::download_plan, ExportFormat},
     model::{
@@ -261,16 +262,14 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Json<DeletedResponse>, ApiError> {
-    let message = if query.permanent {
+    if query.permanent {
         state.plans.remove(&user.name, &id).await?;
-        "已永久删除".to_owned()
     } else {
         state.plans.delete(&user.name, &id).await?;
-        format!("已移入回收站，{} 天内可恢复", state.plans.trash_days())
-    };
+    }
     Ok(Json(DeletedResponse {
         success: true,
-        message,
+        message: state.plans.deleted_note(query.permanent),
     }))
 }
 
@@ -484,6 +483,6 @@ async fn export(
         query.self_check,
         format,
     )
-    .map_err(|e| ApiError::new(StatusCode::CONFLICT, "EXPORT_FAILED", e))
+    .map_err(|e| ApiError::new(ErrorCode::ExportFailed, e))
     .map(IntoResponse::into_response)
 }

@@ -12,6 +12,7 @@ use axum::{
 };
 
 use super::{login, viewer::Viewer, Auth, Role};
+use crate::model::{AppError, ErrorCode};
 
 /// Paths that never look at the page session: the site's files.
 fn sessionless(path: &str) -> bool {
@@ -48,7 +49,9 @@ pub async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -
             } else {
                 "登录已失效，请重新登录"
             };
-            (StatusCode::UNAUTHORIZED, message).into_response()
+            // As a server function's own error, so the page reads its code.
+            let error = AppError::new(ErrorCode::Unauthorized, message);
+            (StatusCode::UNAUTHORIZED, axum::Json(error)).into_response()
         }
         None => {
             let target = req

@@ -2,17 +2,14 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Identity, Role};
+use crate::model::{AppError, Identity, Role};
 
 #[server(prefix = "/fn", endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<Identity>, ServerFnError> {
-    Ok(crate::auth::viewer::current_user().map(|u| Identity {
-        name: u.name.to_string(),
-        role: u.role,
-    }))
+pub async fn whoami() -> Result<Option<Identity>, AppError> {
+    Ok(crate::pages::server::whoami())
 }
 
-pub type ViewerResource = Resource<Result<Option<Identity>, ServerFnError>>;
+pub type ViewerResource = Resource<Result<Option<Identity>, AppError>>;
 
 /// Loads the viewer's role once per page and shares it.
 pub fn provide_viewer() -> ViewerResource {

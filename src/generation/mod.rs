@@ -32,7 +32,7 @@ use crate::{
     ai::{AiError, AiService, GenerateInput, Usage},
     cache::{CacheService, Lookup, Payload},
     coord::{Coordination, HeldLock, LockAttempt},
-    model::{FieldProblem, GenerateBody, PlanBody, SectionCheck},
+    model::{AppError, ErrorCode, FieldProblem, GenerateBody, PlanBody, SectionCheck},
     prompt,
     templates::{Registry, Section},
     usage::{Accounts, Payer},
@@ -87,16 +87,29 @@ fn describe(problems: &[FieldProblem]) -> String {
 }
 
 impl GenerationError {
-    /// The stable code the API reports this failure under.
-    pub fn code(&self) -> &'static str {
+    /// The stable code this failure is reported under.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::UnknownTemplate(_) => "TEMPLATE_NOT_FOUND",
-            Self::UnknownSection { .. } => "SECTION_NOT_FOUND",
-            Self::Invalid(_) => "VALIDATION_ERROR",
-            Self::Busy => "GENERATION_BUSY",
-            Self::Ai(ai) if ai.is_timeout() => "AI_TIMEOUT",
-            Self::Ai(ai) if ai.is_overloaded() => "AI_OVERLOADED",
-            Self::Ai(_) => "AI_UPSTREAM_ERROR",
+            Self::UnknownTemplate(_) => ErrorCode::TemplateNotFound,
+            Self::UnknownSection { .. } => ErrorCode::SectionNotFound,
+            Self::Invalid(_) => ErrorCode::ValidationError,
+            Self::Busy => ErrorCode::GenerationBusy,
+            Self::Ai(ai) if ai.is_timeout() => ErrorCode::AiTimeout,
+            Self::Ai(ai) if ai.is_overloaded() => ErrorCode::AiOverloaded,
+            Self::Ai(_) => ErrorCode::AiUpstreamError,
+        }
+    }
+}
+
+impl From<GenerationError> for AppError {
+    fn from(e: GenerationError) -> Self {
+        match e {
+            GenerationError::Invalid(details) => AppError::validation(details),
+            // Every model call of this instance is taken: a moment's wait helps.
+            GenerationError::Ai(ai) if ai.is_overloaded() => {
+                AppError::new(ErrorCode::AiOverloaded, ai.to_string()).with_retry_after(5)
+            }
+            e => AppError::new(e.code(), e.to_string()),
         }
     }
 }

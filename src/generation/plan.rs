@@ -125,7 +125,7 @@ impl GenerationService {
         };
         events.unwrap_or_else(|e| {
             Box::pin(stream::iter([SectionEvent::Error {
-                code: e.code().to_owned(),
+                code: e.code().as_str().to_owned(),
                 message: e.to_string(),
             }]))
         })

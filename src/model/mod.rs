@@ -5,6 +5,7 @@
 pub mod check;
 pub mod deployment;
 pub mod docs;
+pub mod error;
 pub mod plan;
 pub mod request;
 pub mod saved;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{ClauseRow, ElementCheck, ElementSpec, SectionCheck};
 pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
+pub use error::{AppError, ErrorCode};
 pub use plan::{Plan, PlanMeta};
 pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,

@@ -13,8 +13,8 @@ use crate::{
         template_select::TemplateSelect,
     },
     model::{
-        Dashboard, EnterpriseData, FieldKind, FieldProblem, InstanceView, PlanBody, Role, Scope,
-        Spend, TemplateView, UsageStats, WarmupJobView,
+        AppError, Dashboard, EnterpriseData, FieldKind, FieldProblem, InstanceView, PlanBody, Role,
+        Scope, Spend, TemplateView, UsageStats, WarmupJobView,
     },
     pages::{forbidden::Forbidden, generator::list_templates},
 };
@@ -22,31 +22,19 @@ use crate::{
 const REFRESH_MS: u64 = 3000;
 
 #[server(prefix = "/fn", endpoint = "load_dashboard")]
-pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
-    crate::auth::viewer::require_admin()?;
-    let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::dashboard(&state).await)
+pub async fn load_dashboard() -> Result<Dashboard, AppError> {
+    Ok(super::server::Door::admin()?.dashboard().await)
 }
 
 #[server(prefix = "/fn", endpoint = "clear_cache")]
-pub async fn clear_cache() -> Result<u64, ServerFnError> {
-    crate::auth::viewer::require_admin()?;
-    let state = expect_context::<crate::state::AppState>();
-    state
-        .cache
-        .clear()
-        .await
-        .map_err(|_| ServerFnError::new("缓存服务暂时不可用，请稍后重试"))
+pub async fn clear_cache() -> Result<u64, AppError> {
+    super::server::Door::admin()?.clear_cache().await
 }
 
 /// Pre-generates every section of a template for one enterprise, in the background.
 #[server(prefix = "/fn", input = leptos::server_fn::codec::Json, endpoint = "start_warmup")]
-pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem>>, ServerFnError> {
-    let admin = crate::auth::viewer::require_admin()?;
-    let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::start_template_warmup(
-        &state, &admin, body,
-    ))
+pub async fn start_warmup(body: PlanBody) -> Result<Result<u64, Vec<FieldProblem>>, AppError> {
+    Ok(super::server::Door::admin()?.start_template_warmup(body))
 }
 
 /// The dashboard as a route whose code loads when it is opened.
@@ -425,7 +413,7 @@ fn UsagePanel(usage: UsageStats) -> impl IntoView {
 /// Starts a whole-template warm-up and shows every job's progress.
 #[component]
 fn WarmupPanel(
-    data: Resource<Result<Dashboard, ServerFnError>>,
+    data: Resource<Result<Dashboard, AppError>>,
     start: ServerAction<StartWarmup>,
 ) -> impl IntoView {
     let templates = Resource::new(|| (), |_| list_templates());

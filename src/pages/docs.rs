@@ -4,14 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
-use crate::model::{DocsView, OperationView};
+use crate::model::{AppError, DocsView, OperationView};
 
 #[server(prefix = "/fn", endpoint = "docs_view")]
-pub async fn load_docs() -> Result<DocsView, ServerFnError> {
-    let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::docs::view(
-        std::str::from_utf8(&state.openapi).unwrap_or("{}"),
-    ))
+pub async fn load_docs() -> Result<DocsView, AppError> {
+    Ok(super::server::docs_view())
 }
 
 /// The documentation as a route whose code loads when it is opened.

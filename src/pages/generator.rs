@@ -14,7 +14,7 @@ use crate::{
         template_select::TemplateSelect,
     },
     model::{
-        FieldKind, FieldSpec, GenerateBody, PlanSection, Quota, SectionId, SectionStatus,
+        AppError, FieldKind, FieldSpec, GenerateBody, PlanSection, Quota, SectionId, SectionStatus,
         TemplateView,
     },
 };
@@ -22,10 +22,8 @@ use crate::{
 const DRAFT_KEY: &str = "yueen.generator.draft.v1";
 
 #[server(prefix = "/fn", endpoint = "list_templates")]
-pub async fn list_templates() -> Result<Vec<TemplateView>, ServerFnError> {
-    crate::auth::viewer::require_login()?;
-    let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::templates(state.generation.registry()))
+pub async fn list_templates() -> Result<Vec<TemplateView>, AppError> {
+    Ok(super::server::Door::writer()?.templates())
 }
 
 /// Everything the user has entered.
@@ -368,10 +366,8 @@ fn OpenProblem(store: PlanStore) -> impl IntoView {
 }
 
 #[server(prefix = "/fn", endpoint = "my_quota")]
-pub async fn my_quota() -> Result<Quota, ServerFnError> {
-    let user = crate::auth::viewer::require_login()?;
-    let state = expect_context::<crate::state::AppState>();
-    Ok(crate::pages::server::quota(&state, &user).await)
+pub async fn my_quota() -> Result<Quota, AppError> {
+    Ok(super::server::Door::writer()?.quota().await)
 }
 
 /// The writer's own allowance: tokens used and left today, requests this minute. Read again

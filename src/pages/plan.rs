@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::ByteStream};
 use serde::de::DeserializeOwned;
 
 use super::{
@@ -17,8 +17,8 @@ use crate::{
     browser,
     components::check::{CheckLine, SelfCheckTable},
     model::{
-        EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanMeta, PlanSection,
-        SectionEvent, SectionId, SectionStatus, TemplateView,
+        AppError, EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanMeta,
+        PlanSection, SectionEvent, SectionId, SectionStatus, TemplateView,
     },
 };
 
@@ -29,13 +29,9 @@ use crate::{
     output = leptos::server_fn::codec::Streaming,
     endpoint = "stream_section"
 )]
-pub async fn stream_section(
-    body: GenerateBody,
-) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
-    let user = crate::auth::viewer::require_login()?;
-    let state = expect_context::<crate::state::AppState>();
-    let events = crate::pages::server::stream_section(&state, &user, body).await;
-    Ok(leptos::server_fn::codec::ByteStream::new(events))
+pub async fn stream_section(body: GenerateBody) -> Result<ByteStream<AppError>, AppError> {
+    let events = super::server::Door::writer()?.stream_section(body).await;
+    Ok(ByteStream::new(events))
 }
 
 /// Every section of a plan, streamed as newline-delimited `PlanEvent`s.
@@ -45,13 +41,9 @@ pub async fn stream_section(
     output = leptos::server_fn::codec::Streaming,
     endpoint = "stream_plan"
 )]
-pub async fn stream_plan(
-    body: PlanBody,
-) -> Result<leptos::server_fn::codec::ByteStream, ServerFnError> {
-    let user = crate::auth::viewer::require_login()?;
-    let state = expect_context::<crate::state::AppState>();
-    let events = crate::pages::server::stream_plan(&state, &user, body).await?;
-    Ok(leptos::server_fn::codec::ByteStream::new(events))
+pub async fn stream_plan(body: PlanBody) -> Result<ByteStream<AppError>, AppError> {
+    let events = super::server::Door::writer()?.stream_plan(body).await?;
+    Ok(ByteStream::new(events))
 }
 
 /// The form's values as the enterprise data of a request.
@@ -292,14 +284,12 @@ pub async fn write_into(body: GenerateBody, update: impl Fn(&mut dyn FnMut(&mut 
 /// Reads a stream of newline-delimited events to its end, handing each to `on_event`. `Err`
 /// says, in the writer's words, why the stream could not be read.
 pub async fn follow<E: DeserializeOwned>(
-    stream: Result<leptos::server_fn::codec::ByteStream, ServerFnError>,
+    stream: Result<ByteStream<AppError>, AppError>,
     mut on_event: impl FnMut(E),
 ) -> Result<(), String> {
     use futures::StreamExt;
 
-    let mut stream = stream
-        .map_err(|e| format!("请求失败：{e}（可能需要重新登录）"))?
-        .into_inner();
+    let mut stream = stream.map_err(|e| format!("请求失败：{e}"))?.into_inner();
     let mut lines = LineBuffer::default();
     while let Some(chunk) = stream.next().await {
         let bytes = chunk.map_err(|e| format!("连接中断：{e}；已保留已生成的部分"))?;

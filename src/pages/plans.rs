@@ -5,10 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
-use super::{
-    saved::{list_plans, plan_action, PlanChange},
-    sync::server_message,
-};
+use super::saved::{list_plans, plan_action, PlanChange};
 use crate::{
     browser,
     components::hydrated::use_hydrated,
@@ -46,7 +43,7 @@ pub fn PlansPage() -> impl IntoView {
             let result = plan_action(id, action).await;
             message.set(Some(match result {
                 Ok(done) => done,
-                Err(e) => format!("操作失败：{}", server_message(&e)),
+                Err(e) => format!("操作失败：{}", e.message),
             }));
             changed.update(|n| *n += 1);
         });
@@ -102,7 +99,7 @@ pub fn PlansPage() -> impl IntoView {
                         .into_any(),
                         Err(e) => view! {
                             <p class="alert" role="alert">
-                                "预案列表加载失败：" {server_message(&e)} " "
+                                "预案列表加载失败：" {e.message} " "
                                 <a href="/login?next=/plans">"重新登录"</a>
                             </p>
                         }

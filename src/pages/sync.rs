@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::saved::{keep_version, load_plan, save_plan, SaveRequest};
 use crate::{
     browser,
-    model::{saved::MAX_NOTE_CHARS, Plan, SaveOutcome, SavedPlan},
+    model::{saved::MAX_NOTE_CHARS, AppError, ErrorCode, Plan, SaveOutcome, SavedPlan},
 };
 
 const CURRENT_PREFIX: &str = "yueen.plan.current.";
@@ -234,7 +234,7 @@ impl Sync {
         leptos::task::spawn_local(async move {
             let loaded = within(SAVE_DEADLINE_MS, load_plan(id.clone()))
                 .await
-                .unwrap_or_else(|| Err(ServerFnError::new("读取超时")));
+                .unwrap_or_else(|| Err(AppError::new(ErrorCode::Unreachable, "读取超时")));
             if self.id.get_untracked() != before {
                 // The writer started or opened another plan meanwhile: that one stays.
                 return;
@@ -244,12 +244,11 @@ impl Sync {
                 Err(e) => match read_buffer(&key) {
                     Some(buffer) => {
                         self.load_buffer(buffer);
-                        self.state.set(SaveState::Offline(server_message(&e)));
+                        self.state.set(SaveState::Offline(e.message));
                     }
-                    None => self.state.set(SaveState::Refused(format!(
-                        "无法打开该预案：{}",
-                        server_message(&e)
-                    ))),
+                    None => self
+                        .state
+                        .set(SaveState::Refused(format!("无法打开该预案：{}", e.message))),
                 },
             }
         });
@@ -379,7 +378,7 @@ impl Sync {
                 Some(outcome) => outcome,
                 None => {
                     self.unanswered.set(Some(sent.plan.clone()));
-                    Err(ServerFnError::new("保存超时"))
+                    Err(AppError::new(ErrorCode::Unreachable, "保存超时"))
                 }
             };
             self.in_flight.set(false);
@@ -425,11 +424,10 @@ impl Sync {
                     self.state.set(SaveState::Conflict(current));
                 }
                 Err(e) => {
-                    let message = server_message(&e);
-                    if is_refusal(&message) {
-                        self.state.set(SaveState::Refused(message));
+                    if !e.retryable {
+                        self.state.set(SaveState::Refused(e.message));
                     } else {
-                        self.state.set(SaveState::Offline(message));
+                        self.state.set(SaveState::Offline(e.message));
                         let wait = self.retry_ms.get_untracked();
                         self.retry_ms.set((wait * 2).min(RETRY_MAX_MS));
                         self.schedule(wait);
@@ -442,7 +440,7 @@ impl Sync {
     /// The answer to a save of a plan that is no longer on the page, written into its buffer:
     /// saved means clean (if it has not changed since), anything else leaves it to be sent
     /// again when the page next loads.
-    fn settle_elsewhere(self, sent: SaveRequest, outcome: Result<SaveOutcome, ServerFnError>) {
+    fn settle_elsewhere(self, sent: SaveRequest, outcome: Result<SaveOutcome, AppError>) {
         let Some(user) = self.user.get_untracked() else {
             return;
         };
@@ -490,7 +488,7 @@ impl Sync {
                 }
                 Err(e) => self.notice.set(Some(format!(
                     "未能保存本窗口的内容，请稍后再试：{}",
-                    server_message(&e)
+                    e.message
                 ))),
             }
         });
@@ -509,7 +507,7 @@ impl Sync {
         leptos::task::spawn_local(async move {
             let message = match keep_version(id, note, plan, false).await {
                 Ok(v) => format!("已保存为版本 {}", v.version),
-                Err(e) => format!("版本未保存：{}", server_message(&e)),
+                Err(e) => format!("版本未保存：{}", e.message),
             };
             self.notice.set(Some(message));
         });
@@ -613,38 +611,6 @@ fn note_of(notes: &[String]) -> Option<String> {
         .collect();
     let counted = counted.join("；");
     Some(counted.chars().take(MAX_NOTE_CHARS).collect())
-}
-
-/// A server function's error as the writer reads it: the server's own (Chinese) message, or
-/// for a request that never got an answer, what that means.
-pub fn server_message(e: &ServerFnError) -> String {
-    let text = e.to_string();
-    let ours = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-    if !ours {
-        return "无法连接服务器（网络中断或服务器无响应）".to_owned();
-    }
-    text.split_once(": ")
-        .filter(|(head, _)| head.is_ascii())
-        .map_or(text.as_str(), |(_, rest)| rest)
-        .to_owned()
-}
-
-/// Errors no retry will mend: the plan is gone, or not one the server takes.
-fn is_refusal(message: &str) -> bool {
-    [
-        "不存在",
-        "过长",
-        "过大",
-        "过多",
-        "上限",
-        "不能",
-        "未知",
-        "登录",
-        "已损坏",
-        "已用完",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
 }
 
 #[cfg(test)]

@@ -5,10 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::{hooks::use_params_map, lazy_route, LazyRoute};
 
-use super::{
-    saved::{plan_versions, restore_version, version_diff},
-    sync::server_message,
-};
+use super::saved::{plan_versions, restore_version, version_diff};
 use crate::{
     browser,
     components::hydrated::use_hydrated,
@@ -51,7 +48,7 @@ pub fn VersionsPage() -> impl IntoView {
                     }
                     Err(e) => view! {
                         <p class="alert" role="alert">
-                            "无法读取该预案：" {server_message(&e)} " " <a href="/plans">"返回我的预案"</a>
+                            "无法读取该预案：" {e.message} " " <a href="/plans">"返回我的预案"</a>
                         </p>
                     }
                     .into_any(),
@@ -94,7 +91,7 @@ fn History(
         leptos::task::spawn_local(async move {
             message.set(Some(match restore_version(id.get_value(), version).await {
                 Ok(_) => format!("已恢复为版本 {version} 的内容"),
-                Err(e) => format!("恢复失败：{}", server_message(&e)),
+                Err(e) => format!("恢复失败：{}", e.message),
             }));
             changed.update(|n| *n += 1);
         });
@@ -212,7 +209,7 @@ fn Diff(
                         </table>
                     }
                     .into_any(),
-                    Err(e) => view! { <p class="alert" role="alert">{server_message(&e)}</p> }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{e.message}</p> }.into_any(),
                 })
             }}
         </Transition>

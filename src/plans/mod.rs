@@ -20,9 +20,9 @@ use crate::{
     model::{
         plan::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
         saved::{MAX_NOTE_CHARS, MAX_TITLE_CHARS},
-        DuplicatePlan, FieldInput, NewPlan, NewVersion, Plan, PlanCounts, PlanSummary, PlanUpdate,
-        PlanVersion, SaveOutcome, SavedPlan, SectionDiff, SectionStatus, VersionKind,
-        VersionSummary,
+        AppError, DuplicatePlan, ErrorCode, FieldInput, NewPlan, NewVersion, Plan, PlanCounts,
+        PlanSummary, PlanUpdate, PlanVersion, SaveOutcome, SavedPlan, SectionDiff, SectionStatus,
+        VersionKind, VersionSummary,
     },
     templates::Registry,
 };
@@ -59,6 +59,33 @@ pub enum StoreError {
     /// A fault of ours (logged where it happened), not the database's.
     #[error("服务器内部错误，请稍后重试")]
     Internal,
+}
+
+impl StoreError {
+    /// The stable code this failure is reported under.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::NoVersion => ErrorCode::VersionNotFound,
+            Self::NoSection => ErrorCode::SectionNotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Invalid(_) => ErrorCode::ValidationError,
+            Self::TooMany(_) | Self::TooManyVersions(_) | Self::NoRoom(_) => ErrorCode::PlanLimit,
+            Self::Unavailable => ErrorCode::StoreUnavailable,
+            Self::Full => ErrorCode::StoreFull,
+            Self::Internal => ErrorCode::InternalError,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        let error = AppError::new(e.code(), e.to_string());
+        match e {
+            StoreError::Unavailable => error.with_retry_after(5),
+            _ => error,
+        }
+    }
 }
 
 /// How a list of plans is asked for.
@@ -126,6 +153,15 @@ impl PlanService {
 
     pub fn trash_days(&self) -> u32 {
         self.settings.trash_days
+    }
+
+    /// What the writer is told once a plan is deleted: in the trash for a while, or gone.
+    pub fn deleted_note(&self, permanent: bool) -> String {
+        if permanent {
+            "已永久删除".to_owned()
+        } else {
+            format!("已移入回收站，{} 天内可恢复", self.trash_days())
+        }
     }
 
     /// Brings the schema up to date, once; several instances starting at once take turns.

@@ -16,19 +16,29 @@ use crate::{
     clock::{china_day, minute, secs_to_china_midnight, unix},
     config::LimitSettings,
     coord::Coordination,
-    model::UserLimits,
+    model::{AppError, ErrorCode, UserLimits},
 };
 
 /// Why a user must wait, and how long.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct LimitError {
-    /// `RATE_LIMITED`, `TOO_MANY_GENERATIONS`, `DAILY_QUOTA_EXCEEDED`, or `OVER_LIMIT` for a
+    /// `RateLimited`, `TooManyGenerations`, `DailyQuotaExceeded`, or `OverLimit` for a
     /// request no wait would let through (a plan of more sections than a minute allows).
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// `None` when waiting does not help.
     pub retry_after: Option<Duration>,
     pub message: String,
+}
+
+impl From<LimitError> for AppError {
+    fn from(e: LimitError) -> Self {
+        let error = AppError::new(e.code, e.message);
+        match e.retry_after {
+            Some(wait) => error.with_retry_after(wait.as_secs()),
+            None => error,
+        }
+    }
 }
 
 /// A count within a window (a minute, a day) that starts again from zero when the window
@@ -271,7 +281,7 @@ impl Limits {
         let limits = own.or(self.0.defaults);
         if let Some(per_minute) = limits.requests_per_minute.filter(|&n| requests > n) {
             return Err(LimitError {
-                code: "OVER_LIMIT",
+                code: ErrorCode::OverLimit,
                 retry_after: None,
                 message: format!(
                     "这份预案有 {requests} 个章节，超过每分钟最多 {per_minute} 次请求的限额，\
@@ -282,7 +292,7 @@ impl Limits {
         if let Some(per_day) = limits.tokens_per_day {
             if self.tokens_today(user, own).await >= per_day {
                 return Err(LimitError {
-                    code: "DAILY_QUOTA_EXCEEDED",
+                    code: ErrorCode::DailyQuotaExceeded,
                     retry_after: Some(Duration::from_secs(secs_to_china_midnight())),
                     message: format!(
                         "今日的用量额度（{per_day} tokens）已用完，请明天再试或联系管理员调整额度"
@@ -296,7 +306,7 @@ impl Limits {
             .await;
         if let (Err(_), Some(per_minute)) = (counted, limits.requests_per_minute) {
             return Err(LimitError {
-                code: "RATE_LIMITED",
+                code: ErrorCode::RateLimited,
                 retry_after: Some(Duration::from_secs(60 - unix() % 60)),
                 message: format!("请求过于频繁（每分钟最多 {per_minute} 次），请稍后再试"),
             });
@@ -347,7 +357,7 @@ impl Limits {
             counted,
         };
         let busy = |limit: u32| LimitError {
-            code: "TOO_MANY_GENERATIONS",
+            code: ErrorCode::TooManyGenerations,
             retry_after: Some(Duration::from_secs(5)),
             message: format!("同时进行的生成已达上限（{limit} 个），请等当前的生成完成后再试"),
         };

@@ -1,147 +1,162 @@
-//! The server side of the pages: plain services turned into what the pages show. Server
-//! functions call these and nothing else.
+//! The server side of the pages, and their one door: every server function opens a `Door`
+//! (the logged-in writer or admin, and the app's state) and calls one of its methods, which
+//! turn plain services into what the pages show. Failures come back as `AppError`s.
 
 pub mod docs;
+mod plans;
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use futures::{Stream, StreamExt};
-use leptos::prelude::ServerFnError;
+use leptos::prelude::expect_context;
 use serde::Serialize;
 
 use crate::{
-    auth::tokens::User,
-    generation::{plan::Writing, stream::SectionEvents},
-    model::{Dashboard, FieldProblem, GenerateBody, PlanBody, Quota, SectionEvent, TemplateView},
-    serve,
+    admission,
+    auth::{tokens::User, viewer::current_user},
+    model::{
+        AppError, Dashboard, ErrorCode, FieldProblem, GenerateBody, Identity, PlanBody, Quota,
+        Role, SectionEvent, TemplateView,
+    },
     state::AppState,
-    templates::Registry,
     usage::Payer,
 };
 
-/// What `user` may still ask for.
-pub async fn quota(state: &AppState, user: &User) -> Quota {
-    state.generation.accounts().quota(user).await
+/// The logged-in user of a server function's request, and what the app holds.
+pub struct Door {
+    state: AppState,
+    user: Arc<User>,
 }
 
-pub fn templates(registry: &Registry) -> Vec<TemplateView> {
-    registry.templates().iter().map(|t| t.view()).collect()
+impl Door {
+    /// For any logged-in user; otherwise the page is told to log in again.
+    pub fn writer() -> Result<Self, AppError> {
+        let user = current_user().ok_or_else(AppError::login_expired)?;
+        Ok(Self {
+            state: expect_context(),
+            user,
+        })
+    }
+
+    /// For administrators only.
+    pub fn admin() -> Result<Self, AppError> {
+        let door = Self::writer()?;
+        match door.user.role {
+            Role::Admin => Ok(door),
+            Role::User => Err(AppError::admins_only()),
+        }
+    }
+
+    /// What the user may still ask for.
+    pub async fn quota(&self) -> Quota {
+        self.state.generation.accounts().quota(&self.user).await
+    }
+
+    pub fn templates(&self) -> Vec<TemplateView> {
+        let registry = self.state.generation.registry();
+        registry.templates().iter().map(|t| t.view()).collect()
+    }
+
+    /// One section's events. A failure before any text (a bad request, a limit reached, the
+    /// model failing) is one `error` event, so the page shows every problem the same way.
+    pub async fn stream_section(
+        &self,
+        body: GenerateBody,
+    ) -> impl Stream<Item = Result<Bytes, AppError>> + Send + 'static {
+        let events = match admission::stream_section(&self.state, &self.user, body).await {
+            Ok(events) => events.boxed(),
+            Err(e) => futures::stream::iter([SectionEvent::Error {
+                code: e.code.as_str().to_owned(),
+                message: e.message,
+            }])
+            .boxed(),
+        };
+        ndjson(events)
+    }
+
+    /// Every section of a plan as the page writes it: streamed, each event tagged with its
+    /// section. Cut at the deadline, the sections still open are reported as interrupted by
+    /// the page.
+    pub async fn stream_plan(
+        &self,
+        body: PlanBody,
+    ) -> Result<impl Stream<Item = Result<Bytes, AppError>> + Send + 'static, AppError> {
+        Ok(ndjson(
+            admission::stream_plan(&self.state, &self.user, body).await?,
+        ))
+    }
+
+    pub async fn dashboard(&self) -> Dashboard {
+        let state = &self.state;
+        let view = state.deployment.view().await;
+        Dashboard {
+            scope: view.scope,
+            stats: view.stats,
+            ai: view.ai,
+            usage: view.usage,
+            instances: view.instances,
+            history: view.history,
+            history_step_secs: view.history_step_secs,
+            warmups: state.warmup.jobs(),
+            plans: state.plans.counts().await,
+        }
+    }
+
+    /// Removes this app's cached answers everywhere; how many there were.
+    pub async fn clear_cache(&self) -> Result<u64, AppError> {
+        self.state.cache.clear().await.map_err(|_| {
+            AppError::new(
+                ErrorCode::CacheUnavailable,
+                "缓存服务暂时不可用，请稍后重试",
+            )
+        })
+    }
+
+    /// Checks the plan request, then starts warming every section of it, counted to the
+    /// admin (without limits).
+    pub fn start_template_warmup(&self, body: PlanBody) -> Result<u64, Vec<FieldProblem>> {
+        let state = &self.state;
+        let mut plan = state.generation.read_plan(body).map_err(|e| match e {
+            crate::generation::GenerationError::Invalid(problems) => problems,
+            other => vec![FieldProblem {
+                field: "template_id".into(),
+                message: other.to_string(),
+            }],
+        })?;
+        plan.payer = Some(Payer::unlimited(self.user.name.clone()));
+        let label = format!(
+            "{} · {}",
+            plan.info.name().unwrap_or_default(),
+            plan.template.name
+        );
+        Ok(state
+            .warmup
+            .start_plan(state.generation.clone(), label, plan))
+    }
+}
+
+/// Who is logged in, if anyone (asked by every page, logged in or not).
+pub fn whoami() -> Option<Identity> {
+    current_user().map(|u| Identity {
+        name: u.name.to_string(),
+        role: u.role,
+    })
+}
+
+/// The API's documentation as the `/docs` page lists it (public).
+pub fn docs_view() -> crate::model::DocsView {
+    let state: AppState = expect_context();
+    docs::view(std::str::from_utf8(&state.openapi).unwrap_or("{}"))
 }
 
 /// Events as newline-delimited JSON, the pages' stream format.
 fn ndjson<T: Serialize>(
     events: impl Stream<Item = T> + Send + 'static,
-) -> impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static {
+) -> impl Stream<Item = Result<Bytes, AppError>> + Send + 'static {
     events.map(|event| {
         let mut line = serde_json::to_vec(&event).unwrap_or_default();
         line.push(b'\n');
         Ok(Bytes::from(line))
     })
-}
-
-fn error_event(code: &str, message: String) -> SectionEvents {
-    Box::pin(futures::stream::iter([SectionEvent::Error {
-        code: code.to_owned(),
-        message,
-    }]))
-}
-
-/// One section's events, for `user`. A failure before any text (a bad request, a limit
-/// reached, the model failing) is one `error` event, so the page shows every problem the same
-/// way.
-pub async fn stream_section(
-    state: &AppState,
-    user: &User,
-    body: GenerateBody,
-) -> impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static {
-    let service = &state.generation;
-    let events = match service.read_section(body) {
-        Ok(mut request) => match service.accounts().admit(user, 1).await {
-            Ok(payer) => {
-                request.payer = Some(payer);
-                service
-                    .stream(&request)
-                    .await
-                    .unwrap_or_else(|e| error_event(e.code(), e.to_string()))
-            }
-            Err(limit) => error_event(limit.code, limit.message),
-        },
-        Err(e) => error_event(e.code(), e.to_string()),
-    };
-    ndjson(serve::with_deadline(
-        events,
-        state.stream_deadline,
-        state.last_call.clone(),
-        serve::cut_event,
-    ))
-}
-
-/// Every section of a plan as the page writes it: streamed, each event tagged with its section.
-/// Cut at the deadline, the sections still open are reported as interrupted by the page.
-pub async fn stream_plan(
-    state: &AppState,
-    user: &User,
-    body: PlanBody,
-) -> Result<impl Stream<Item = Result<Bytes, ServerFnError>> + Send + 'static, ServerFnError> {
-    let service = &state.generation;
-    let mut plan = service
-        .read_plan(body)
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    let sections = plan.template.sections.len() as u32;
-    let payer = service
-        .accounts()
-        .admit(user, sections)
-        .await
-        .map_err(|limit| ServerFnError::new(limit.message))?;
-    plan.payer = Some(payer);
-    let events = service.plan_events(plan, Writing::Streamed, service.plan_concurrency());
-    Ok(ndjson(serve::with_deadline(
-        events,
-        state.stream_deadline,
-        state.last_call.clone(),
-        |_| None,
-    )))
-}
-
-pub async fn dashboard(state: &AppState) -> Dashboard {
-    let view = state.deployment.view().await;
-    Dashboard {
-        scope: view.scope,
-        stats: view.stats,
-        ai: view.ai,
-        usage: view.usage,
-        instances: view.instances,
-        history: view.history,
-        history_step_secs: view.history_step_secs,
-        warmups: state.warmup.jobs(),
-        plans: state.plans.counts().await,
-    }
-}
-
-/// Checks the plan request, then starts warming every section of it, counted to `admin`.
-pub fn start_template_warmup(
-    state: &AppState,
-    admin: &User,
-    body: PlanBody,
-) -> Result<u64, Vec<FieldProblem>> {
-    let mut plan = state.generation.read_plan(body).map_err(|e| match e {
-        crate::generation::GenerationError::Invalid(problems) => problems,
-        other => vec![FieldProblem {
-            field: "template_id".into(),
-            message: other.to_string(),
-        }],
-    })?;
-    plan.payer = Some(Payer::unlimited(admin.name.clone()));
-    let label = format!(
-        "{} · {}",
-        plan.info.name().unwrap_or_default(),
-        plan.template.name
-    );
-    Ok(state
-        .warmup
-        .start_plan(state.generation.clone(), label, plan))
-}
-
-/// A failure of the plans' store, as the page shows it.
-pub fn store_error(e: crate::plans::StoreError) -> ServerFnError {
-    ServerFnError::new(e.to_string())
 }
