@@ -6,7 +6,7 @@ use leptos_router::{
 };
 
 use crate::{
-    components::nav::{provide_viewer, TopBar},
+    pages::nav::{provide_viewer, TopBar},
     pages::{
         dashboard::DashboardRoute, docs::DocsRoute, generator::GeneratorPage, login::LoginRoute,
         not_found::NotFound, plan::PlanStore, plans::PlansRoute, versions::VersionsRoute,

@@ -3,5 +3,4 @@
 pub mod chart;
 pub mod check;
 pub mod hydrated;
-pub mod nav;
 pub mod template_select;

@@ -26,8 +26,9 @@ pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,
 };
 pub use saved::{
-    DiffKind, DiffRow, DiffSpan, DuplicatePlan, NewPlan, NewVersion, PlanCounts, PlanSummary,
-    PlanUpdate, PlanVersion, SaveOutcome, SavedPlan, SectionDiff, VersionKind, VersionSummary,
+    DiffKind, DiffRow, DiffSpan, DuplicatePlan, NewPlan, NewVersion, PlanChange, PlanCounts,
+    PlanSummary, PlanUpdate, PlanVersion, SaveOutcome, SaveRequest, SavedPlan, SectionDiff,
+    VersionKind, VersionSummary,
 };
 pub use section::{
     PlanEvent, PlanOutcome, PlanSection, SectionEvent, SectionFailure, SectionStatus,

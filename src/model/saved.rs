@@ -263,3 +263,26 @@ pub struct PlanCounts {
 pub fn short_time(rfc3339: &str) -> String {
     rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ")
 }
+
+/// A save from the page: `revision` 0 creates the plan under the id the page chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveRequest {
+    pub id: String,
+    pub revision: i64,
+    pub plan: Plan,
+    /// A note for an automatic version of the plan as saved (a section was generated).
+    pub snapshot: Option<String>,
+    /// Settles a conflict for this text, keeping the replaced one as a version.
+    pub keep_replaced: bool,
+}
+
+/// What the list page does to one plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PlanChange {
+    Rename(String),
+    Duplicate,
+    Delete,
+    Undelete,
+    /// Removes a plan in the trash for good.
+    Purge,
+}

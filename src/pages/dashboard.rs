@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     browser,
-    components::{
-        chart::TrafficChart, hydrated::use_hydrated, nav::use_viewer,
-        template_select::TemplateSelect,
-    },
+    components::{chart::TrafficChart, hydrated::use_hydrated, template_select::TemplateSelect},
     model::{
         AppError, Dashboard, EnterpriseData, FieldKind, FieldProblem, InstanceView, PlanBody, Role,
         Scope, Spend, TemplateView, UsageStats, WarmupJobView,
@@ -53,7 +50,7 @@ impl LazyRoute for DashboardRoute {
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let viewer = use_viewer();
+    let viewer = super::nav::use_viewer();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"正在加载…"</p> }>
             {move || Suspend::new(async move {

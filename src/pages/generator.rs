@@ -165,7 +165,7 @@ fn Generator(templates: Vec<TemplateView>) -> impl IntoView {
     let opening = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("plan"));
     {
         let opening = opening.clone();
-        let viewer = crate::components::nav::use_viewer();
+        let viewer = super::nav::use_viewer();
         Effect::new(move |begun: Option<bool>| {
             if begun == Some(true) {
                 return true;

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod forbidden;
 pub mod generator;
 pub mod login;
+pub mod nav;
 pub mod not_found;
 pub mod plan;
 pub mod plans;

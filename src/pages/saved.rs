@@ -2,25 +2,13 @@
 //! "我的预案" page and the versions page call. Each is scoped to the logged-in user.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use super::server::Door;
 use crate::model::{
     AppError, Plan, PlanSummary, SaveOutcome, SavedPlan, SectionDiff, VersionSummary,
 };
-
-/// A save from the page: `revision` 0 creates the plan under the id the page chose.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SaveRequest {
-    pub id: String,
-    pub revision: i64,
-    pub plan: Plan,
-    /// A note for an automatic version of the plan as saved (a section was generated).
-    pub snapshot: Option<String>,
-    /// Settles a conflict for this text, keeping the replaced one as a version.
-    pub keep_replaced: bool,
-}
+pub use crate::model::{PlanChange, SaveRequest};
 
 #[server(prefix = "/fn", endpoint = "save_plan", input = leptos::server_fn::codec::Json)]
 pub async fn save_plan(request: SaveRequest) -> Result<SaveOutcome, AppError> {
@@ -53,17 +41,6 @@ pub async fn list_plans(
     by_title: bool,
 ) -> Result<(Vec<PlanSummary>, i64), AppError> {
     Door::writer()?.list_plans(search, trash, by_title).await
-}
-
-/// What the list page does to one plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum PlanChange {
-    Rename(String),
-    Duplicate,
-    Delete,
-    Undelete,
-    /// Removes a plan in the trash for good.
-    Purge,
 }
 
 #[server(prefix = "/fn", endpoint = "plan_action")]

@@ -4,10 +4,9 @@
 use super::Door;
 use crate::{
     model::{
-        AppError, NewPlan, NewVersion, Plan, PlanSummary, PlanUpdate, SaveOutcome, SavedPlan,
-        SectionDiff, VersionSummary,
+        AppError, NewPlan, NewVersion, Plan, PlanChange, PlanSummary, PlanUpdate, SaveOutcome,
+        SaveRequest, SavedPlan, SectionDiff, VersionSummary,
     },
-    pages::saved::{PlanChange, SaveRequest},
     plans::ListParams,
 };
 
