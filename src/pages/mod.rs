@@ -10,6 +10,7 @@ pub mod nav;
 pub mod not_found;
 pub mod plan;
 pub mod plans;
+pub mod save_machine;
 pub mod save_status;
 pub mod saved;
 #[cfg(feature = "ssr")]
