@@ -3,6 +3,7 @@
 //! key is written once, as a field, and read by the reader its type needs (`values`). A bad value
 //! stops the app with a message naming the key as the operator wrote it.
 
+mod drift;
 mod redis_url;
 mod sources;
 mod values;
