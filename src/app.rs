@@ -15,7 +15,7 @@ use crate::{
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::headers::set_page_policy();
+    crate::web::headers::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">

@@ -16,8 +16,6 @@ pub mod ai;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
-pub mod assets;
-#[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
@@ -34,29 +32,19 @@ pub mod deployment;
 #[cfg(feature = "ssr")]
 pub mod domain;
 #[cfg(feature = "ssr")]
-pub mod edge;
-#[cfg(feature = "ssr")]
 pub mod export;
 #[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]
-pub mod headers;
-#[cfg(feature = "ssr")]
 pub mod kv;
 #[cfg(feature = "ssr")]
 pub mod metrics;
-#[cfg(feature = "ssr")]
-pub mod ops;
 #[cfg(feature = "ssr")]
 pub mod periodic;
 #[cfg(feature = "ssr")]
 pub mod plans;
 #[cfg(feature = "ssr")]
 pub mod prompt;
-#[cfg(feature = "ssr")]
-pub mod serve;
-#[cfg(feature = "ssr")]
-pub mod shutdown;
 #[cfg(feature = "ssr")]
 pub mod startup;
 #[cfg(feature = "ssr")]
@@ -69,6 +57,8 @@ pub mod templates;
 pub mod usage;
 #[cfg(feature = "ssr")]
 pub mod warmup;
+#[cfg(feature = "ssr")]
+pub mod web;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -9,11 +9,9 @@ use std::{
 };
 
 use axum::{
-    extract::DefaultBodyLimit,
     http::{header, StatusCode},
     middleware,
     response::{IntoResponse, Response},
-    routing::post,
     Router,
 };
 use leptos::config::LeptosOptions;
@@ -26,24 +24,25 @@ use crate::{
     ai::AiService,
     api,
     app::{shell, App},
-    assets,
     auth::{self, Auth, Tokens},
     cache::{history::History, CacheService},
     config::Settings,
     coord::Coordination,
     deployment::Deployment,
-    edge::{self, Edge},
     export,
     generation::GenerationService,
     kv::Kv,
     metrics::Metrics,
-    ops,
     plans::PlanService,
-    serve, shutdown,
     state::{AppState, Shared},
     templates::Registry,
     usage::{ledger::Prices, Accounts},
     warmup::{self, Warmup},
+    web::{
+        assets,
+        edge::{self, Edge},
+        ops, serve, shutdown,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -309,46 +308,24 @@ fn spawn_history_sampler(state: &AppState) {
     });
 }
 
-/// The app's route list, made once per process. Generating it suppresses resource loading
-/// process-wide for a moment, which would hang a page rendering at the same time in another
-/// app instance of the same process (leptos issue #4773; tests run many instances).
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
+/// The whole router: each area brings its own routes, and the layers around them are stacked
+/// here, in one place, outermost last.
+///
+/// - The site (pages, server functions, their files, logging in and out, the export forms)
+///   passes the session gate, the same-origin guard, compression and the cache policy.
+/// - The JSON API (Bearer tokens, no cookie) and the probes skip those: the shortest path for a
+///   hit.
+/// - Every request passes the panic catcher, the edge (deadline, headers, metrics) and tracing.
 fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Router {
-    let routes = route_list();
-    let leptos_state = state.clone();
-    let pkg = assets::pkg_router(&state.leptos_options);
-    Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || leptos::prelude::provide_context(leptos_state.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .route("/login", post(auth::login::login))
-        .route("/logout", post(auth::login::logout))
-        .route(
-            "/export/docx",
-            post(export::http::docx).layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
-        )
-        .route(
-            "/export/markdown",
-            post(export::http::markdown)
-                .layer(DefaultBodyLimit::max(crate::export::MAX_FORM_BYTES)),
-        )
-        .nest("/pkg", pkg)
+    let site = pages(&state)
+        .merge(auth::login::router())
+        .merge(export::http::router())
+        .nest("/pkg", assets::pkg_router(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server functions read their bodies themselves: bounded here, by the largest a page
         // sends (an export form; a saved plan is smaller).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            crate::export::MAX_FORM_BYTES,
+            export::MAX_FORM_BYTES,
         ))
         .layer(assets::compression())
         .layer(middleware::from_fn(assets::cache_policy))
@@ -359,10 +336,8 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
         .layer(middleware::from_fn_with_state(
             state.auth.clone(),
             auth::origin::guard,
-        ))
-        // Everything above is for pages and their files only. The API (Bearer tokens, no
-        // cookie, answers sent as they are) and the probes skip it: the shortest path for a hit.
-        .merge(api::router(body_limit))
+        ));
+    site.merge(api::router(body_limit))
         .merge(ops::router())
         // Innermost, so a panic's answer still gets the headers and is counted.
         .layer(CatchPanicLayer::custom(panic_response))
@@ -376,6 +351,27 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The pages and their server functions, rendered with the app's state in their context.
+fn pages(state: &AppState) -> Router<AppState> {
+    let leptos_state = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new().leptos_routes_with_context(
+        state,
+        route_list(),
+        move || leptos::prelude::provide_context(leptos_state.clone()),
+        move || shell(options.clone()),
+    )
+}
+
+/// The app's route list, made once per process. Generating it suppresses resource loading
+/// process-wide for a moment, which would hang a page rendering at the same time in another
+/// app instance of the same process (leptos issue #4773; tests run many instances).
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// A handler panic is a bug; answer in the API's shape rather than dropping the connection.
@@ -438,8 +434,8 @@ pub async fn run_from_env() -> ExitCode {
     if leptos_options.output_name.is_empty() {
         leptos_options.output_name = env!("CARGO_PKG_NAME").into();
     }
-    crate::assets::resolve_names(&mut leptos_options);
-    crate::assets::check_site(&leptos_options);
+    crate::web::assets::resolve_names(&mut leptos_options);
+    crate::web::assets::check_site(&leptos_options);
     let public_url = settings.server.public_url.clone();
     let data_dir = settings.store.data_dir.clone();
     let app = match Application::build(settings, leptos_options).await {

@@ -46,8 +46,11 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(user) = user {
             return Ok(Caller(user));
         }
-        let client =
-            crate::serve::client_ip(&parts.extensions, &parts.headers, &auth.trusted_proxies);
+        let client = crate::auth::client::client_ip(
+            &parts.extensions,
+            &parts.headers,
+            &auth.trusted_proxies,
+        );
         if let Some(wait) = auth.failures.refuse_slowly(client).await {
             return Err(ApiError::new(
                 ErrorCode::TooManyFailedAttempts,

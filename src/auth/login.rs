@@ -123,7 +123,7 @@ async fn finish(auth: &Auth, form: LoginForm, client: Option<IpAddr>) -> Respons
 }
 
 fn client(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
-    crate::serve::client_ip(extensions, headers, &auth.trusted_proxies)
+    super::client::client_ip(extensions, headers, &auth.trusted_proxies)
 }
 
 /// The printed `/login?token=…` link. Followed from a terminal, a bookmark or this site; a page
@@ -169,6 +169,18 @@ pub async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Respon
         HeaderValue::from_str(&session::clear_cookie()).expect("a static cookie is a valid header"),
     );
     response
+}
+
+/// Logging in with a token from the form, and out.
+pub fn router<S>() -> axum::Router<S>
+where
+    Arc<Auth>: axum::extract::FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
 }
 
 #[cfg(test)]

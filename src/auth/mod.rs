@@ -2,6 +2,7 @@
 //! session cookie of the pages, logging in and out, the gate in front of the pages, and the
 //! role of the current page request.
 
+pub mod client;
 pub mod gate;
 pub mod generated;
 pub mod login;

@@ -28,7 +28,7 @@ pub const SLOWDOWN: Duration = Duration::from_secs(1);
 
 /// The key an address is counted under: IPv4 whole, IPv6 by its /64 (as the per-address
 /// connection cap counts it).
-pub use crate::serve::client_key as key;
+pub use super::client::client_key as key;
 
 /// The prefix an address is counted under when the table is full.
 fn coarse(addr: IpAddr) -> IpAddr {

@@ -26,6 +26,15 @@ pub struct ExportForm {
 
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
+/// The export forms the generator page posts: Word and Markdown downloads.
+pub fn router() -> axum::Router<AppState> {
+    use axum::{extract::DefaultBodyLimit, routing::post};
+    let limit = || DefaultBodyLimit::max(super::MAX_FORM_BYTES);
+    axum::Router::new()
+        .route("/export/docx", post(docx).layer(limit()))
+        .route("/export/markdown", post(markdown).layer(limit()))
+}
+
 pub async fn docx(State(state): State<AppState>, Form(form): Form<ExportForm>) -> Response {
     export(&state, &form, ExportFormat::Docx)
 }

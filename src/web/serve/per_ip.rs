@@ -36,13 +36,13 @@ impl PerIp {
 
     /// Counts a connection from `peer`, or `None` when its address holds as many as it may.
     pub fn admit(self: &Arc<Self>, peer: IpAddr) -> Option<Counted> {
-        if self.trusted.contains(&super::canonical(peer)) {
+        if self.trusted.contains(&crate::auth::client::canonical(peer)) {
             return Some(Counted {
                 table: self.clone(),
                 key: None,
             });
         }
-        let key = super::client_key(peer);
+        let key = crate::auth::client::client_key(peer);
         let mut open = self.table();
         let held = open.entry(key).or_insert(0);
         if *held >= self.max {

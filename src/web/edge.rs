@@ -19,12 +19,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::{headers, serve::deadline::BodyLate, shutdown};
 use crate::{
     api::error::{body_timed_out, timed_out},
-    headers,
     metrics::Metrics,
-    serve::deadline::BodyLate,
-    shutdown,
 };
 
 /// What the edge needs, shared by every request.

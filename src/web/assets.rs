@@ -97,10 +97,10 @@ pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> 
 pub fn compression() -> CompressionLayer<impl Predicate> {
     let worth_it = SizeAbove::new(1024)
         .and(NotForContentType::const_new(
-            crate::headers::STREAM_TYPES[0],
+            crate::web::headers::STREAM_TYPES[0],
         ))
         .and(NotForContentType::const_new(
-            crate::headers::STREAM_TYPES[1],
+            crate::web::headers::STREAM_TYPES[1],
         ))
         .and(NotForContentType::IMAGES)
         // Word files are zip archives already.
