@@ -1,7 +1,7 @@
-//! The settings tree is the one place a setting is defined. The names it is known by elsewhere
-//! — the environment's (`ENV`), the README's table, the keys of `Leptos.toml` — are checked
-//! against it here, so a setting added, renamed or dropped in one place and not the others
-//! fails a test.
+//! Each setting is written once (`section!`): its field, environment name, key, reader and
+//! default. What is written about it elsewhere — the README's table, the shipped `Leptos.toml`
+//! — is held to that here, so a setting added, renamed or dropped in one place and not the
+//! others fails a test.
 
 #[cfg(test)]
 mod tests {
@@ -13,7 +13,7 @@ mod tests {
         Figment, Provider,
     };
 
-    use super::super::{Settings, DEFAULT_CONFIG_FILE, ENV};
+    use super::super::{settings, Settings, DEFAULT_CONFIG_FILE};
 
     /// Keys of the tree that only the config file sets: lists of tables, and what the
     /// environment names by another variable.
@@ -49,10 +49,10 @@ mod tests {
     }
 
     #[test]
-    fn every_environment_name_sets_a_key_of_the_tree_and_every_key_has_one() {
+    fn every_key_of_the_tree_has_an_environment_name_of_its_own() {
         let tree = tree();
         assert!(tree.len() > 40, "{tree:?}");
-        let named: BTreeSet<String> = ENV.iter().map(|(_, key)| (*key).to_owned()).collect();
+        let named: BTreeSet<String> = settings().map(|s| s.key.to_owned()).collect();
         let unknown: Vec<&String> = named.difference(&tree).collect();
         assert!(
             unknown.is_empty(),
@@ -66,31 +66,31 @@ mod tests {
             unnamed.is_empty(),
             "keys without an environment name: {unnamed:?}"
         );
-        let names: BTreeSet<&str> = ENV.iter().map(|(name, _)| *name).collect();
+        let names: BTreeSet<&str> = settings().map(|s| s.env).collect();
         assert_eq!(
             names.len(),
-            ENV.len(),
-            "an environment name is listed twice"
+            settings().count(),
+            "an environment name is used twice"
         );
     }
 
     #[test]
-    fn the_readme_table_lists_every_environment_name_with_its_key() {
+    fn the_readme_table_lists_every_setting_with_its_key_and_default() {
         let readme = include_str!("../../README.md");
-        let rows: BTreeSet<(String, String)> = readme
+        let rows: BTreeSet<(String, String, String)> = readme
             .lines()
             .filter_map(|line| {
                 let mut cells = line.strip_prefix("| `")?.split(" | ");
                 let name = cells.next()?.strip_suffix('`')?;
                 let key = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+                let shown = cells.next()?;
                 name.bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                    .then(|| (name.to_owned(), key.to_owned()))
+                    .then(|| (name.to_owned(), key.to_owned(), shown.to_owned()))
             })
             .collect();
-        let env: BTreeSet<(String, String)> = ENV
-            .iter()
-            .map(|(name, key)| ((*name).to_owned(), (*key).to_owned()))
+        let env: BTreeSet<(String, String, String)> = settings()
+            .map(|s| (s.env.to_owned(), s.key.to_owned(), s.shown.to_owned()))
             .collect();
         let missing: Vec<_> = env.difference(&rows).collect();
         let extra: Vec<_> = rows.difference(&env).collect();

@@ -3,6 +3,8 @@
 //! key is written once, as a field, and read by the reader its type needs (`values`). A bad value
 //! stops the app with a message naming the key as the operator wrote it.
 
+#[macro_use]
+mod section;
 mod drift;
 mod redis_url;
 mod sources;
@@ -16,11 +18,25 @@ use serde::Deserialize;
 use url::Url;
 
 pub use redis_url::{redact_url, RedisUrl};
-pub use sources::ENV;
-use sources::{key_name, line_of, EnvLayer, FileLayer, SECRET_KEYS};
+pub use section::Setting;
+use sources::{is_secret, key_name, line_of, EnvLayer, FileLayer};
 pub use values::token_digest;
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
+
+/// Every setting the environment can set, section by section.
+pub fn settings() -> impl Iterator<Item = &'static Setting> {
+    [
+        ServerSettings::SETTINGS,
+        AuthSettings::SETTINGS,
+        CacheSettings::SETTINGS,
+        AiSettings::SETTINGS,
+        LimitSettings::SETTINGS,
+        StoreSettings::SETTINGS,
+    ]
+    .into_iter()
+    .flatten()
+}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -33,72 +49,55 @@ pub struct Settings {
     pub store: StoreSettings,
 }
 
-/// Where writers' plans are kept, and how much of them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreSettings {
-    /// `postgres://…` (what several instances share) or `sqlite://…`; unset: the SQLite file
-    /// `yueen.db` under `data_dir`, made on first start.
-    #[serde(deserialize_with = "values::database_url")]
-    pub database_url: Option<SecretString>,
-    #[serde(deserialize_with = "values::path")]
-    pub data_dir: PathBuf,
-    /// Automatic versions (one per generated section) kept per plan; named ones are all kept.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 10_000>")]
-    pub auto_versions: usize,
-    /// Named versions a plan may have.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 10_000>")]
-    pub named_versions: usize,
-    /// Plans (the trash included) one user may keep.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
-    pub max_plans_per_user: usize,
-    /// Space one user's plans, versions and trash may take, in MiB.
-    #[serde(deserialize_with = "values::count::<_, 1, 10_000_000>")]
-    pub storage_per_user_mib: u64,
-    /// Days a deleted plan can still be restored.
-    #[serde(deserialize_with = "values::count_u32::<_, 1, 3650>")]
-    pub trash_days: u32,
-    /// Deadline for every database call (waiting for a connection included).
-    #[serde(
-        rename = "timeout_ms",
-        deserialize_with = "values::millis::<_, 100, 60_000>"
-    )]
-    pub timeout: Duration,
-    /// Connections this instance keeps open at most.
-    #[serde(deserialize_with = "values::count_u32::<_, 1, 1_000>")]
-    pub max_connections: u32,
-}
-
-impl Default for StoreSettings {
-    fn default() -> Self {
-        Self {
-            database_url: None,
-            data_dir: PathBuf::from("data"),
-            auto_versions: 50,
-            named_versions: 200,
-            max_plans_per_user: 1000,
-            storage_per_user_mib: 1024,
-            trash_days: 30,
-            timeout: Duration::from_secs(5),
-            max_connections: 8,
-        }
+section! {
+    /// Where writers' plans are kept, and how much of them.
+    pub struct StoreSettings in "store" {
+        /// `postgres://…` (what several instances share) or `sqlite://…`; unset: the SQLite
+        /// file `yueen.db` under `data_dir`, made on first start.
+        ["DATABASE_URL", "database_url", "values::database_url", "未设置", secret]
+        pub database_url: Option<SecretString> = None,
+        ["DATA_DIR", "data_dir", "values::path", "`data`"]
+        pub data_dir: PathBuf = PathBuf::from("data"),
+        /// Automatic versions (one per generated section) kept per plan; named ones are all
+        /// kept.
+        ["PLAN_AUTO_VERSIONS", "auto_versions", "values::count_usize::<_, 1, 10_000>", "`50`"]
+        pub auto_versions: usize = 50,
+        /// Named versions a plan may have.
+        ["PLAN_NAMED_VERSIONS", "named_versions", "values::count_usize::<_, 1, 10_000>", "`200`"]
+        pub named_versions: usize = 200,
+        /// Plans (the trash included) one user may keep.
+        ["PLAN_MAX_PER_USER", "max_plans_per_user", "values::count_usize::<_, 1, 1_000_000>", "`1000`"]
+        pub max_plans_per_user: usize = 1000,
+        /// Space one user's plans, versions and trash may take, in MiB.
+        ["PLAN_STORAGE_PER_USER_MIB", "storage_per_user_mib", "values::count::<_, 1, 10_000_000>", "`1024`"]
+        pub storage_per_user_mib: u64 = 1024,
+        /// Days a deleted plan can still be restored.
+        ["PLAN_TRASH_DAYS", "trash_days", "values::count_u32::<_, 1, 3650>", "`30`"]
+        pub trash_days: u32 = 30,
+        /// Deadline for every database call (waiting for a connection included).
+        ["DATABASE_TIMEOUT_MS", "timeout_ms", "values::millis::<_, 100, 60_000>", "`5000`"]
+        pub timeout: Duration = Duration::from_secs(5),
+        /// Connections this instance keeps open at most.
+        ["DATABASE_MAX_CONNECTIONS", "max_connections", "values::count_u32::<_, 1, 1_000>", "`8`"]
+        pub max_connections: u32 = 8,
     }
 }
 
-/// How much one user may ask for; unset is unlimited. The `[limits]` table holds everyone's
-/// defaults, a user entry may set its own.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitSettings {
-    /// Requests (a cache hit too; each section of a plan) per minute.
-    #[serde(deserialize_with = "values::optional_u32::<_, 1, 1_000_000>")]
-    pub requests_per_minute: Option<u32>,
-    /// Generations (a plan is one) running at once.
-    #[serde(deserialize_with = "values::optional_u32::<_, 1, 10_000>")]
-    pub concurrent_generations: Option<u32>,
-    /// Model tokens (prompt and completion) per day, China time.
-    #[serde(deserialize_with = "values::optional_u64::<_, 1, 1_000_000_000_000>")]
-    pub tokens_per_day: Option<u64>,
+section! {
+    /// How much one user may ask for; unset is unlimited. The `[limits]` table holds
+    /// everyone's defaults, a user entry may set its own.
+    #[derive(Copy, PartialEq, Eq)]
+    pub struct LimitSettings in "limits" {
+        /// Requests (a cache hit too; each section of a plan) per minute.
+        ["LIMIT_REQUESTS_PER_MINUTE", "requests_per_minute", "values::optional_u32::<_, 1, 1_000_000>", "不限"]
+        pub requests_per_minute: Option<u32> = None,
+        /// Generations (a plan is one) running at once.
+        ["LIMIT_CONCURRENT_GENERATIONS", "concurrent_generations", "values::optional_u32::<_, 1, 10_000>", "不限"]
+        pub concurrent_generations: Option<u32> = None,
+        /// Model tokens (prompt and completion) per day, China time.
+        ["LIMIT_TOKENS_PER_DAY", "tokens_per_day", "values::optional_u64::<_, 1, 1_000_000_000_000>", "不限"]
+        pub tokens_per_day: Option<u64> = None,
+    }
 }
 
 impl LimitSettings {
@@ -214,154 +213,93 @@ impl AuthSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerSettings {
-    #[serde(deserialize_with = "values::addr")]
-    pub addr: SocketAddr,
-    /// Base URL printed in the login link; defaults to `http://<addr>`.
-    #[serde(deserialize_with = "values::public_url")]
-    pub public_url: Option<String>,
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_073_741_824>")]
-    pub body_limit_bytes: usize,
-    /// `None` means the registry compiled into the binary.
-    #[serde(deserialize_with = "values::optional_path")]
-    pub templates_path: Option<PathBuf>,
-    #[serde(deserialize_with = "values::path")]
-    pub log_dir: PathBuf,
-    /// Daily log files kept.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 3650>")]
-    pub log_keep_days: usize,
-    /// A second listener serving only `/metrics`, without a token (keep it private).
-    #[serde(deserialize_with = "values::optional_addr")]
-    pub metrics_addr: Option<SocketAddr>,
-    /// A JSON file of generate requests to pre-fill the cache with at startup.
-    #[serde(deserialize_with = "values::optional_path")]
-    pub warmup_file: Option<PathBuf>,
-    /// Connections served at once; more wait in the listen queue.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
-    pub max_connections: usize,
-    /// Connections one client address may hold at once (IPv6 by its /64; trusted proxies are
-    /// not counted, they carry many clients).
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 1_000_000>")]
-    pub max_connections_per_ip: usize,
-    /// A client must send its request headers within this.
-    #[serde(
-        rename = "header_read_timeout_secs",
-        deserialize_with = "values::seconds::<_, 60, false>"
-    )]
-    pub header_read_timeout: Duration,
-    /// A request's body must have arrived within this from the request's start; otherwise 408.
-    #[serde(
-        rename = "body_read_timeout_secs",
-        deserialize_with = "values::seconds::<_, 600, false>"
-    )]
-    pub body_read_timeout: Duration,
-    /// A response the client takes nothing of for this long ends its connection.
-    #[serde(
-        rename = "write_timeout_secs",
-        deserialize_with = "values::seconds::<_, 600, false>"
-    )]
-    pub write_timeout: Duration,
-    /// A request must have its answer started within this (streams then run on their own
-    /// deadline); otherwise 504.
-    #[serde(
-        rename = "request_timeout_secs",
-        deserialize_with = "values::seconds::<_, 3600, false>"
-    )]
-    pub request_timeout: Duration,
-    /// Proxies (load balancers) whose `X-Forwarded-For` names the client; others are the
-    /// client themselves.
-    #[serde(deserialize_with = "values::ip_addrs")]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// The longest a streamed answer (a section or a whole plan) may run.
-    #[serde(
-        rename = "stream_deadline_secs",
-        deserialize_with = "values::seconds::<_, 7200, false>"
-    )]
-    pub stream_deadline: Duration,
-    /// After SIGTERM: how long `/readyz` says 503 while requests are still served, so a
-    /// balancer stops sending before the listener closes.
-    #[serde(
-        rename = "shutdown_drain_secs",
-        deserialize_with = "values::seconds::<_, 600, true>"
-    )]
-    pub shutdown_drain: Duration,
-    /// Then: how long running requests, streams and generations may take to finish.
-    #[serde(
-        rename = "shutdown_timeout_secs",
-        deserialize_with = "values::seconds::<_, 3600, false>"
-    )]
-    pub shutdown_timeout: Duration,
-    /// How often this instance reports its figures and itself to the deployment (Redis).
-    #[serde(
-        rename = "report_interval_ms",
-        deserialize_with = "values::millis::<_, 100, 60_000>"
-    )]
-    pub report_interval: Duration,
-}
-
-impl Default for ServerSettings {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            public_url: None,
-            body_limit_bytes: 64 * 1024,
-            templates_path: None,
-            log_dir: PathBuf::from("logs"),
-            log_keep_days: 14,
-            metrics_addr: None,
-            warmup_file: None,
-            max_connections: 4096,
-            max_connections_per_ip: 256,
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(30),
-            write_timeout: Duration::from_secs(30),
-            trusted_proxies: Vec::new(),
-            request_timeout: Duration::from_secs(150),
-            stream_deadline: Duration::from_secs(600),
-            shutdown_drain: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(60),
-            report_interval: Duration::from_secs(5),
-        }
+section! {
+    pub struct ServerSettings in "server" {
+        ["LEPTOS_SITE_ADDR", "addr", "values::addr", "`127.0.0.1:3000`"]
+        pub addr: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 3000)),
+        /// Base URL printed in the login link; defaults to `http://<addr>`.
+        ["PUBLIC_URL", "public_url", "values::public_url", "`http://<监听地址>`"]
+        pub public_url: Option<String> = None,
+        ["BODY_LIMIT_BYTES", "body_limit_bytes", "values::count_usize::<_, 1, 1_073_741_824>", "`65536`"]
+        pub body_limit_bytes: usize = 64 * 1024,
+        /// `None` means the registry compiled into the binary.
+        ["TEMPLATES_PATH", "templates_path", "values::optional_path", "内置模板"]
+        pub templates_path: Option<PathBuf> = None,
+        ["LOG_DIR", "log_dir", "values::path", "`logs`"]
+        pub log_dir: PathBuf = PathBuf::from("logs"),
+        /// Daily log files kept.
+        ["LOG_KEEP_DAYS", "log_keep_days", "values::count_usize::<_, 1, 3650>", "`14`"]
+        pub log_keep_days: usize = 14,
+        /// A second listener serving only `/metrics`, without a token (keep it private).
+        ["METRICS_ADDR", "metrics_addr", "values::optional_addr", "未设置"]
+        pub metrics_addr: Option<SocketAddr> = None,
+        /// A JSON file of generate requests to pre-fill the cache with at startup.
+        ["WARMUP_FILE", "warmup_file", "values::optional_path", "未设置"]
+        pub warmup_file: Option<PathBuf> = None,
+        /// Connections served at once; more wait in the listen queue.
+        ["MAX_CONNECTIONS", "max_connections", "values::count_usize::<_, 1, 1_000_000>", "`4096`"]
+        pub max_connections: usize = 4096,
+        /// Connections one client address may hold at once (IPv6 by its /64; trusted proxies
+        /// are not counted, they carry many clients).
+        ["MAX_CONNECTIONS_PER_IP", "max_connections_per_ip", "values::count_usize::<_, 1, 1_000_000>", "`256`"]
+        pub max_connections_per_ip: usize = 256,
+        /// A client must send its request headers within this.
+        ["HEADER_READ_TIMEOUT_SECS", "header_read_timeout_secs", "values::seconds::<_, 60, false>", "`10`"]
+        pub header_read_timeout: Duration = Duration::from_secs(10),
+        /// A request's body must have arrived within this from the request's start;
+        /// otherwise 408.
+        ["BODY_READ_TIMEOUT_SECS", "body_read_timeout_secs", "values::seconds::<_, 600, false>", "`30`"]
+        pub body_read_timeout: Duration = Duration::from_secs(30),
+        /// A response the client takes nothing of for this long ends its connection.
+        ["WRITE_TIMEOUT_SECS", "write_timeout_secs", "values::seconds::<_, 600, false>", "`30`"]
+        pub write_timeout: Duration = Duration::from_secs(30),
+        /// A request must have its answer started within this (streams then run on their own
+        /// deadline); otherwise 504.
+        ["REQUEST_TIMEOUT_SECS", "request_timeout_secs", "values::seconds::<_, 3600, false>", "`150`"]
+        pub request_timeout: Duration = Duration::from_secs(150),
+        /// Proxies (load balancers) whose `X-Forwarded-For` names the client; others are the
+        /// client themselves.
+        ["TRUSTED_PROXIES", "trusted_proxies", "values::ip_addrs", "未设置"]
+        pub trusted_proxies: Vec<std::net::IpAddr> = Vec::new(),
+        /// The longest a streamed answer (a section or a whole plan) may run.
+        ["STREAM_DEADLINE_SECS", "stream_deadline_secs", "values::seconds::<_, 7200, false>", "`600`"]
+        pub stream_deadline: Duration = Duration::from_secs(600),
+        /// After SIGTERM: how long `/readyz` says 503 while requests are still served, so a
+        /// balancer stops sending before the listener closes.
+        ["SHUTDOWN_DRAIN_SECS", "shutdown_drain_secs", "values::seconds::<_, 600, true>", "`5`"]
+        pub shutdown_drain: Duration = Duration::from_secs(5),
+        /// Then: how long running requests, streams and generations may take to finish.
+        ["SHUTDOWN_TIMEOUT_SECS", "shutdown_timeout_secs", "values::seconds::<_, 3600, false>", "`60`"]
+        pub shutdown_timeout: Duration = Duration::from_secs(60),
+        /// How often this instance reports its figures and itself to the deployment (Redis).
+        ["DEPLOYMENT_REPORT_MS", "report_interval_ms", "values::millis::<_, 100, 60_000>", "`5000`"]
+        pub report_interval: Duration = Duration::from_secs(5),
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthSettings {
-    #[serde(deserialize_with = "values::optional_token")]
-    pub admin_token: Option<SecretString>,
-    /// `name:token` entries (a bare token goes by its position: 用户1, 用户2, …).
-    #[serde(deserialize_with = "values::user_tokens")]
-    pub user_tokens: Vec<UserToken>,
-    /// Signs session cookies; every instance must share it. Unset: one made up per process.
-    #[serde(deserialize_with = "values::optional_session_secret")]
-    pub session_secret: Option<SecretString>,
-    /// A session's longest life.
-    #[serde(
-        rename = "session_ttl_secs",
-        deserialize_with = "values::seconds::<_, 7_776_000, false>"
-    )]
-    pub session_ttl: Duration,
-    /// Login attempts a client address may make per minute (a burst of this many, then one
-    /// every `60 / n` seconds).
-    #[serde(deserialize_with = "values::count_u32::<_, 1, 10_000>")]
-    pub login_attempts_per_minute: u32,
-    /// Named users, each with a token (as its SHA-256), a role and their own limits.
-    pub users: Vec<UserSettings>,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        Self {
-            admin_token: None,
-            user_tokens: Vec::new(),
-            session_secret: None,
-            session_ttl: Duration::from_secs(7 * 86_400),
-            login_attempts_per_minute: 30,
-            users: Vec::new(),
-        }
+section! {
+    pub struct AuthSettings in "auth" {
+        ["ADMIN_TOKEN", "admin_token", "values::optional_token", "未设置", secret]
+        pub admin_token: Option<SecretString> = None,
+        /// `name:token` entries (a bare token goes by its position: 用户1, 用户2, …).
+        ["USER_TOKENS", "user_tokens", "values::user_tokens", "未设置", secret]
+        pub user_tokens: Vec<UserToken> = Vec::new(),
+        /// Signs session cookies; every instance must share it. Unset: one made up per
+        /// process.
+        ["SESSION_SECRET", "session_secret", "values::optional_session_secret", "未设置", secret]
+        pub session_secret: Option<SecretString> = None,
+        /// A session's longest life.
+        ["SESSION_TTL_SECS", "session_ttl_secs", "values::seconds::<_, 7_776_000, false>", "`604800`"]
+        pub session_ttl: Duration = Duration::from_secs(7 * 86_400),
+        /// Login attempts a client address may make per minute (a burst of this many, then
+        /// one every `60 / n` seconds).
+        ["LOGIN_ATTEMPTS_PER_MINUTE", "login_attempts_per_minute", "values::count_u32::<_, 1, 10_000>", "`30`"]
+        pub login_attempts_per_minute: u32 = 30,
+    }
+    also {
+        /// Named users, each with a token (as its SHA-256), a role and their own limits: in
+        /// the config file only.
+        pub users: Vec<UserSettings> = Vec::new(),
     }
 }
 
@@ -395,74 +333,44 @@ pub struct SentinelSettings {
     pub master: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CacheSettings {
-    /// Worked out from the three keys below once the layers are merged.
-    #[serde(skip)]
-    pub backend: CacheBackend,
-    #[serde(deserialize_with = "values::redis_url")]
-    redis_url: Option<RedisUrl>,
-    #[serde(deserialize_with = "values::sentinel_addrs")]
-    sentinel_urls: Vec<String>,
-    #[serde(deserialize_with = "values::optional_text")]
-    sentinel_master: Option<String>,
-    #[serde(deserialize_with = "values::cluster_urls")]
-    cluster_urls: Vec<RedisUrl>,
-    #[serde(deserialize_with = "values::key_prefix")]
-    pub key_prefix: String,
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 100_000_000>")]
-    pub memory_max_entries: usize,
-    /// Deadline for every single Redis command.
-    #[serde(
-        rename = "redis_timeout_ms",
-        deserialize_with = "values::millis::<_, 1, 10_000>"
-    )]
-    pub redis_timeout: Duration,
-    /// How often a degraded service checks whether Redis is back.
-    #[serde(
-        rename = "redis_probe_ms",
-        deserialize_with = "values::millis::<_, 10, 60_000>"
-    )]
-    pub redis_probe_interval: Duration,
-    /// Keep an in-process L1 in front of Redis.
-    #[serde(deserialize_with = "values::flag")]
-    pub l1_enabled: bool,
-    /// Upper bound on an L1 entry's life (never beyond the entry's own TTL).
-    #[serde(
-        rename = "l1_ttl_secs",
-        deserialize_with = "values::seconds::<_, 2_592_000, false>"
-    )]
-    pub l1_ttl: Duration,
-    /// How long an expired entry is kept to answer when the AI fails.
-    #[serde(
-        rename = "stale_grace_secs",
-        deserialize_with = "values::seconds::<_, 2_592_000, true>"
-    )]
-    pub stale_grace: Duration,
-    /// Keep answers that miss elements of the standard as fresh too (normally they are
-    /// returned with their check and the next request asks the model again).
-    #[serde(deserialize_with = "values::flag")]
-    pub keep_incomplete: bool,
-}
-
-impl Default for CacheSettings {
-    fn default() -> Self {
-        Self {
-            backend: CacheBackend::Memory,
-            redis_url: None,
-            sentinel_urls: Vec::new(),
-            sentinel_master: None,
-            cluster_urls: Vec::new(),
-            key_prefix: "yueen:".to_owned(),
-            memory_max_entries: 10_000,
-            redis_timeout: Duration::from_millis(250),
-            redis_probe_interval: Duration::from_millis(500),
-            l1_enabled: true,
-            l1_ttl: Duration::from_secs(300),
-            stale_grace: Duration::from_secs(86_400),
-            keep_incomplete: false,
-        }
+section! {
+    pub struct CacheSettings in "cache" {
+        ["REDIS_URL", "redis_url", "values::redis_url", "未设置", secret]
+        redis_url: Option<RedisUrl> = None,
+        ["REDIS_SENTINEL_URLS", "sentinel_urls", "values::sentinel_addrs", "未设置"]
+        sentinel_urls: Vec<String> = Vec::new(),
+        ["REDIS_SENTINEL_MASTER", "sentinel_master", "values::optional_text", "未设置"]
+        sentinel_master: Option<String> = None,
+        ["REDIS_CLUSTER_URLS", "cluster_urls", "values::cluster_urls", "未设置", secret]
+        cluster_urls: Vec<RedisUrl> = Vec::new(),
+        ["CACHE_KEY_PREFIX", "key_prefix", "values::key_prefix", "`yueen:`"]
+        pub key_prefix: String = "yueen:".to_owned(),
+        ["CACHE_MEMORY_MAX_ENTRIES", "memory_max_entries", "values::count_usize::<_, 1, 100_000_000>", "`10000`"]
+        pub memory_max_entries: usize = 10_000,
+        /// Deadline for every single Redis command.
+        ["CACHE_REDIS_TIMEOUT_MS", "redis_timeout_ms", "values::millis::<_, 1, 10_000>", "`250`"]
+        pub redis_timeout: Duration = Duration::from_millis(250),
+        /// How often a degraded service checks whether Redis is back.
+        ["CACHE_REDIS_PROBE_MS", "redis_probe_ms", "values::millis::<_, 10, 60_000>", "`500`"]
+        pub redis_probe_interval: Duration = Duration::from_millis(500),
+        /// Keep an in-process L1 in front of Redis.
+        ["CACHE_L1_ENABLED", "l1_enabled", "values::flag", "`true`"]
+        pub l1_enabled: bool = true,
+        /// Upper bound on an L1 entry's life (never beyond the entry's own TTL).
+        ["CACHE_L1_TTL_SECS", "l1_ttl_secs", "values::seconds::<_, 2_592_000, false>", "`300`"]
+        pub l1_ttl: Duration = Duration::from_secs(300),
+        /// How long an expired entry is kept to answer when the AI fails.
+        ["CACHE_STALE_GRACE_SECS", "stale_grace_secs", "values::seconds::<_, 2_592_000, true>", "`86400`"]
+        pub stale_grace: Duration = Duration::from_secs(86_400),
+        /// Keep answers that miss elements of the standard as fresh too (normally they are
+        /// returned with their check and the next request asks the model again).
+        ["CACHE_KEEP_INCOMPLETE", "keep_incomplete", "values::flag", "`false`"]
+        pub keep_incomplete: bool = false,
+    }
+    also {
+        /// Worked out from the Redis keys once the layers are merged.
+        #[serde(skip)]
+        pub backend: CacheBackend = CacheBackend::Memory,
     }
 }
 
@@ -476,87 +384,52 @@ impl CacheSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AiSettings {
-    /// Unset: the mock generator.
-    #[serde(deserialize_with = "values::optional_secret")]
-    pub api_key: Option<SecretString>,
-    #[serde(deserialize_with = "values::base_url")]
-    pub base_url: Url,
-    #[serde(deserialize_with = "values::required_text")]
-    pub model: String,
-    /// Per attempt.
-    #[serde(
-        rename = "timeout_secs",
-        deserialize_with = "values::seconds::<_, 600, false>"
-    )]
-    pub timeout: Duration,
-    /// Retries after the first attempt (the seed's 3).
-    #[serde(deserialize_with = "values::count_u32::<_, 0, 10>")]
-    pub max_retries: u32,
-    /// Wait before the first retry; doubled for each one after.
-    #[serde(
-        rename = "retry_base_secs",
-        deserialize_with = "values::seconds::<_, 60, true>"
-    )]
-    pub retry_base: Duration,
-    /// Upper bound on a server-requested `Retry-After` wait.
-    #[serde(
-        rename = "retry_after_max_secs",
-        deserialize_with = "values::seconds::<_, 600, true>"
-    )]
-    pub retry_after_max: Duration,
-    #[serde(deserialize_with = "values::temperature")]
-    pub temperature: f32,
-    #[serde(deserialize_with = "values::optional_u32::<_, 1, 4_294_967_295>")]
-    pub max_tokens: Option<u32>,
-    /// The pause between the mock generator's streamed pieces, so the page shows it writing.
-    #[serde(
-        rename = "mock_chunk_delay_ms",
-        deserialize_with = "values::millis::<_, 0, 5_000>"
-    )]
-    pub mock_chunk_delay: Duration,
-    /// How many sections of one plan are written at the same time.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 16>")]
-    pub plan_concurrency: usize,
-    /// Price of a million prompt tokens; 0 = not priced.
-    #[serde(deserialize_with = "values::non_negative::<_, 1_000_000>")]
-    pub price_input_per_mtok: f64,
-    /// Price of a million completion tokens; 0 = not priced.
-    #[serde(deserialize_with = "values::non_negative::<_, 1_000_000>")]
-    pub price_output_per_mtok: f64,
-    #[serde(deserialize_with = "values::required_text")]
-    pub price_currency: String,
-    /// Model calls this instance makes at once.
-    #[serde(deserialize_with = "values::count_usize::<_, 1, 10_000>")]
-    pub max_concurrency: usize,
-    /// Generations that may wait for a free call; past this, 503.
-    #[serde(deserialize_with = "values::count_usize::<_, 0, 100_000>")]
-    pub max_queue: usize,
-}
-
-impl Default for AiSettings {
-    fn default() -> Self {
-        Self {
-            api_key: None,
-            base_url: Url::parse("https://api.openai.com/v1")
-                .expect("the default base URL is valid"),
-            model: "gpt-4".to_owned(),
-            timeout: Duration::from_secs(30),
-            max_retries: 3,
-            retry_base: Duration::from_secs(2),
-            retry_after_max: Duration::from_secs(30),
-            temperature: 0.3,
-            max_tokens: None,
-            mock_chunk_delay: Duration::from_millis(25),
-            plan_concurrency: 3,
-            price_input_per_mtok: 0.0,
-            price_output_per_mtok: 0.0,
-            price_currency: "CNY".to_owned(),
-            max_concurrency: 16,
-            max_queue: 100,
-        }
+section! {
+    pub struct AiSettings in "ai" {
+        /// Unset: the mock generator.
+        ["OPENAI_API_KEY", "api_key", "values::optional_secret", "未设置", secret]
+        pub api_key: Option<SecretString> = None,
+        ["OPENAI_BASE_URL", "base_url", "values::base_url", "`https://api.openai.com/v1`"]
+        pub base_url: Url = Url::parse("https://api.openai.com/v1").expect("a valid URL"),
+        ["AI_MODEL", "model", "values::required_text", "`gpt-4`"]
+        pub model: String = "gpt-4".to_owned(),
+        /// Per attempt.
+        ["AI_TIMEOUT_SECS", "timeout_secs", "values::seconds::<_, 600, false>", "`30`"]
+        pub timeout: Duration = Duration::from_secs(30),
+        /// Retries after the first attempt (the seed's 3).
+        ["AI_MAX_RETRIES", "max_retries", "values::count_u32::<_, 0, 10>", "`3`"]
+        pub max_retries: u32 = 3,
+        /// Wait before the first retry; doubled for each one after.
+        ["AI_RETRY_BASE_SECS", "retry_base_secs", "values::seconds::<_, 60, true>", "`2`"]
+        pub retry_base: Duration = Duration::from_secs(2),
+        /// Upper bound on a server-requested `Retry-After` wait.
+        ["AI_RETRY_AFTER_MAX_SECS", "retry_after_max_secs", "values::seconds::<_, 600, true>", "`30`"]
+        pub retry_after_max: Duration = Duration::from_secs(30),
+        ["AI_TEMPERATURE", "temperature", "values::temperature", "`0.3`"]
+        pub temperature: f32 = 0.3,
+        ["AI_MAX_TOKENS", "max_tokens", "values::optional_u32::<_, 1, 4_294_967_295>", "未设置"]
+        pub max_tokens: Option<u32> = None,
+        /// The pause between the mock generator's streamed pieces, so the page shows it
+        /// writing.
+        ["AI_MOCK_CHUNK_DELAY_MS", "mock_chunk_delay_ms", "values::millis::<_, 0, 5_000>", "`25`"]
+        pub mock_chunk_delay: Duration = Duration::from_millis(25),
+        /// How many sections of one plan are written at the same time.
+        ["AI_PLAN_CONCURRENCY", "plan_concurrency", "values::count_usize::<_, 1, 16>", "`3`"]
+        pub plan_concurrency: usize = 3,
+        /// Price of a million prompt tokens; 0 = not priced.
+        ["AI_PRICE_INPUT_PER_MTOK", "price_input_per_mtok", "values::non_negative::<_, 1_000_000>", "`0`"]
+        pub price_input_per_mtok: f64 = 0.0,
+        /// Price of a million completion tokens; 0 = not priced.
+        ["AI_PRICE_OUTPUT_PER_MTOK", "price_output_per_mtok", "values::non_negative::<_, 1_000_000>", "`0`"]
+        pub price_output_per_mtok: f64 = 0.0,
+        ["AI_PRICE_CURRENCY", "price_currency", "values::required_text", "`CNY`"]
+        pub price_currency: String = "CNY".to_owned(),
+        /// Model calls this instance makes at once.
+        ["AI_MAX_CONCURRENCY", "max_concurrency", "values::count_usize::<_, 1, 10_000>", "`16`"]
+        pub max_concurrency: usize = 16,
+        /// Generations that may wait for a free call; past this, 503.
+        ["AI_MAX_QUEUE", "max_queue", "values::count_usize::<_, 0, 100_000>", "`100`"]
+        pub max_queue: usize = 100,
     }
 }
 
@@ -704,7 +577,7 @@ fn describe(e: &figment::Error) -> (String, String) {
     let reason = match &e.kind {
         Kind::Message(m) => m.clone(),
         // A secret's value is not repeated, even when it is the wrong type.
-        Kind::InvalidType(..) | Kind::InvalidValue(..) if SECRET_KEYS.contains(&key.as_str()) => {
+        Kind::InvalidType(..) | Kind::InvalidValue(..) if is_secret(&key) => {
             "类型不正确，应为字符串".to_owned()
         }
         Kind::InvalidType(actual, _) | Kind::InvalidValue(actual, _) => {
@@ -928,7 +801,7 @@ mod tests {
 
     #[test]
     fn every_variable_of_the_table_is_read() {
-        for (var, key) in ENV {
+        for Setting { env: var, key, .. } in settings() {
             let err = Settings::from_sources(None, &env(&[(var, "\u{1}bad value\u{1}")]));
             // Each variable either takes the odd text or names itself when it cannot.
             if let Err(e) = err {
