@@ -117,8 +117,10 @@ impl Sync {
             kept_locally: RwSignal::new(true),
         };
         // Every change goes to the buffer at once: the text survives whatever happens next.
+        // Only what the buffer holds wakes it (not a timer or a save on its way).
+        let kept = Memo::new(move |_| machine.with(Machine::kept));
         Effect::new(move |_| {
-            let (Some(user), Some(kept)) = (sync.user.get(), machine.with(Machine::kept)) else {
+            let (Some(user), Some(kept)) = (sync.user.get(), kept.get()) else {
                 return;
             };
             let json = plan.with(|p| {
