@@ -148,7 +148,8 @@ impl Application {
             deployment: Arc::new(Deployment::new(
                 addr,
                 generation.clone(),
-                (cache.clone(), coord.clone()),
+                cache.clone(),
+                coord.clone(),
                 history.clone(),
                 HISTORY_INTERVAL,
                 settings.server.report_interval,

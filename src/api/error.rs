@@ -136,15 +136,13 @@ impl From<GenerationError> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
-    fn from(mut e: StoreError) -> Self {
-        let current = match &mut e {
-            StoreError::Conflict(current) => Some(current.clone()),
+    fn from(e: StoreError) -> Self {
+        let error = AppError::from(&e);
+        let current = match e {
+            StoreError::Conflict(current) => Some(current),
             _ => None,
         };
-        Self {
-            error: e.into(),
-            current,
-        }
+        Self { error, current }
     }
 }
 

@@ -144,7 +144,8 @@ impl Deployment {
     pub fn new(
         address: SocketAddr,
         generation: Arc<GenerationService>,
-        (cache, coord): (Arc<CacheService>, Arc<Coordination>),
+        cache: Arc<CacheService>,
+        coord: Arc<Coordination>,
         history: Arc<History>,
         history_step: Duration,
         every: Duration,

@@ -103,13 +103,14 @@ impl GenerationError {
 
 impl From<GenerationError> for AppError {
     fn from(e: GenerationError) -> Self {
-        match e {
-            GenerationError::Invalid(details) => AppError::validation(details),
+        if let GenerationError::Invalid(details) = e {
+            return AppError::validation(details);
+        }
+        let error = AppError::new(e.code(), e.to_string());
+        match error.code {
             // Every model call of this instance is taken: a moment's wait helps.
-            GenerationError::Ai(ai) if ai.is_overloaded() => {
-                AppError::new(ErrorCode::AiOverloaded, ai.to_string()).with_retry_after(5)
-            }
-            e => AppError::new(e.code(), e.to_string()),
+            ErrorCode::AiOverloaded => error.with_retry_after(5),
+            _ => error,
         }
     }
 }

@@ -78,13 +78,19 @@ impl StoreError {
     }
 }
 
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
+impl From<&StoreError> for AppError {
+    fn from(e: &StoreError) -> Self {
         let error = AppError::new(e.code(), e.to_string());
         match e {
             StoreError::Unavailable => error.with_retry_after(5),
             _ => error,
         }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        Self::from(&e)
     }
 }
 
