@@ -41,11 +41,14 @@ const serverBin = process.env.E2E_SERVER_BIN || './target/debug/yueen';
 
 module.exports = defineConfig({
   testDir: './tests',
-  timeout: 60_000,
+  timeout: 90_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
-  retries: 0,
+  // A test that fails is run once more and, if it then passes, reported as flaky (with what
+  // its pages said the first time, see support.js): twice on the shared CI machine a page took
+  // more than 30 s to hydrate. One that fails twice fails the run. E2E_RETRIES=0 turns it off.
+  retries: Number(process.env.E2E_RETRIES ?? 1),
   reporter: [['list']],
   outputDir: `test-results/${mode}`,
   use: {
@@ -72,7 +75,7 @@ module.exports = defineConfig({
       cwd: '..',
       url: `${baseURL}/login`,
       reuseExistingServer: false,
-      timeout: 60_000,
+      timeout: 90_000,
       stdout: 'pipe',
       env: { ...serverEnv, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` },
     },
@@ -87,7 +90,7 @@ module.exports = defineConfig({
       cwd: '..',
       url: `http://127.0.0.1:${failingPort}/login`,
       reuseExistingServer: false,
-      timeout: 60_000,
+      timeout: 90_000,
       env: {
         ...serverEnv,
         LEPTOS_SITE_ADDR: `127.0.0.1:${failingPort}`,

@@ -1,5 +1,4 @@
-const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, watchConsole, waitInteractive, uniqueName, shot } = require('./support');
+const { test, expect, ADMIN, USER, loginWithLink, watchConsole, waitInteractive, uniqueName, shot } = require('./support');
 
 function seedRequest(name) {
   return {

@@ -1,5 +1,4 @@
-const { test, expect } = require('@playwright/test');
-const { watchConsole, shot } = require('./support');
+const { test, expect, watchConsole, shot } = require('./support');
 
 test('API docs load without logging in and without leaving the machine', async ({ page, baseURL }) => {
   const problems = watchConsole(page);

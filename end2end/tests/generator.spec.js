@@ -1,5 +1,4 @@
-const { test, expect } = require('@playwright/test');
-const { USER, QUOTA_USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
+const { test, expect, USER, QUOTA_USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
 
 test.beforeEach(async ({ page }) => {
   await loginWithLink(page, USER);

@@ -1,5 +1,4 @@
-const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, waitHydrated, waitInteractive, writePlan, shot } = require('./support');
+const { test, expect, ADMIN, USER, loginWithLink, waitHydrated, waitInteractive, writePlan, shot } = require('./support');
 
 test.use({ viewport: { width: 375, height: 740 } });
 

@@ -1,5 +1,4 @@
-const { test, expect } = require('@playwright/test');
-const { ADMIN, USER, loginWithLink, watchConsole, shot } = require('./support');
+const { test, expect, ADMIN, USER, loginWithLink, watchConsole, shot } = require('./support');
 
 test('visitors are sent to the login page', async ({ page }) => {
   await page.goto('/');

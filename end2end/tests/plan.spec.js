@@ -4,8 +4,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { test, expect } = require('@playwright/test');
-const { USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
+const { test, expect, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
 
 const TITLES = ['总则', '企业概况', '风险评估结果', '应急组织机构及职责', '信息报告与预警', '应急响应', '后期处置', '应急保障', '预案管理'];
 const port = Number(process.env.E2E_PORT || 3107);

@@ -2,8 +2,7 @@
 // edit made while the server cannot be reached kept in the browser and saved once it can; two
 // tabs editing the same plan shown the conflict, both texts kept; versions, a side-by-side diff
 // and a restore; 我的预案's rename, duplicate, delete and trash.
-const { test, expect } = require('@playwright/test');
-const { USER, loginWithLink, watchConsole, waitHydrated, waitInteractive, writePlan, shot } = require('./support');
+const { test, expect, USER, loginWithLink, watchConsole, waitHydrated, waitInteractive, writePlan, shot } = require('./support');
 
 function section(page, title) {
   return page.locator('[data-testid="plan-section"]', { has: page.locator('h3', { hasText: title }) });

@@ -2,8 +2,7 @@
 // 1.6 Mbit/s down, 150 ms round trip, CPU slowed 4×. No timing is asserted (the benchmark
 // reports it); what must hold is that the page becomes usable, loads only its own code, and
 // that every file it loads may be cached for good and arrives compressed.
-const { test, expect } = require('@playwright/test');
-const { USER, fillSeedForm, uniqueName, watchConsole } = require('./support');
+const { test, expect, USER, fillSeedForm, uniqueName, watchConsole } = require('./support');
 
 const SLOW = {
   offline: false,

@@ -1,6 +1,32 @@
 // Shared steps for the browser tests. Tokens match playwright.config.js's webServer env.
 const path = require('path');
-const { expect } = require('@playwright/test');
+const { test: base, expect } = require('@playwright/test');
+
+/**
+ * Playwright's `test` whose browser context keeps what its pages said (console messages,
+ * uncaught errors, failed requests), printed when a test fails: a page that never became
+ * interactive on the shared CI machine then says why (a panic, a chunk that did not load, or
+ * nothing: only slow).
+ */
+const test = base.extend({
+  context: async ({ context }, use, testInfo) => {
+    const started = Date.now();
+    const said = [];
+    const at = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+    context.on('console', (m) => said.push(`${at()} console.${m.type()}: ${m.text().slice(0, 500)}`));
+    context.on('weberror', (e) => said.push(`${at()} uncaught: ${e.error().message.slice(0, 500)}`));
+    context.on('requestfailed', (r) => said.push(`${at()} request failed: ${r.url()} ${r.failure()?.errorText}`));
+    context.on('requestfinished', async (r) => {
+      if (!/\.(wasm|js)$/.test(new URL(r.url()).pathname)) return;
+      const t = r.timing();
+      said.push(`${at()} loaded ${new URL(r.url()).pathname} in ${Math.round(t.responseEnd)} ms`);
+    });
+    await use(context);
+    if (testInfo.status !== testInfo.expectedStatus) {
+      console.log(`What the pages of “${testInfo.title}” said:\n  ${said.join('\n  ') || '(nothing)'}`);
+    }
+  },
+});
 
 const ADMIN = 'e2e-admin-token';
 const USER = 'e2e-user-token';
@@ -26,10 +52,11 @@ function watchConsole(page) {
 /**
  * Waits until the page's code (a lazily loaded page's own chunk included) has hydrated it. The
  * debug build's wasm is several megabytes: while both test rounds share the machine, this can
- * take longer than an ordinary expectation waits.
+ * take longer than an ordinary expectation waits (5–9 s measured with Chromium's CPU slowed
+ * 20×; more than 30 s twice in CI, on a busy shared machine).
  */
 async function waitInteractive(page) {
-  await expect(page.locator('html[data-hydrated]')).toHaveCount(1, { timeout: 30_000 });
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(1, { timeout: 50_000 });
 }
 
 async function waitHydrated(page) {
@@ -70,4 +97,4 @@ async function writePlan(page, prefix = '保存企业') {
 }
 
 module.exports = {
-  QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitInteractive, waitHydrated, fillSeedForm, uniqueName, writePlan, shot };
+  test, expect, QUOTA_USER, ADMIN, USER, loginWithLink, watchConsole, waitInteractive, waitHydrated, fillSeedForm, uniqueName, writePlan, shot };
