@@ -9,11 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::tokens::User,
-    generation::{
-        plan::Writing,
-        request::{PlanRequest, SectionRequest},
-    },
-    model::{AppError, GenerateBody, PlanBody, PlanEvent, SectionEvent},
+    generation::request::{PlanRequest, SectionRequest},
+    model::{AppError, GenerateBody, PlanBody, SectionEvent},
     state::AppState,
 };
 
@@ -45,19 +42,6 @@ pub async fn stream_section(
     let request = section(state, user, body).await?;
     let events = state.generation.stream(&request).await?;
     Ok(bounded(state, events, cut_event))
-}
-
-/// Every section of a plan as it is written, each event tagged with its section. Cut at the
-/// deadline, the sections still open are left for the reader to call interrupted.
-pub async fn stream_plan(
-    state: &AppState,
-    user: &User,
-    body: PlanBody,
-) -> Result<impl Stream<Item = PlanEvent> + Send + 'static, AppError> {
-    let plan = plan(state, user, body).await?;
-    let generation = &state.generation;
-    let events = generation.plan_events(plan, Writing::Streamed, generation.plan_concurrency());
-    Ok(bounded(state, events, |_| None))
 }
 
 /// `events` until the stream deadline or the instance's last call; `last` says what ends a

@@ -84,6 +84,23 @@ pub fn focus(id: &str) {
     let _ = id;
 }
 
+/// Resolves after `ms` milliseconds (the browser's timer; at once on the server).
+pub async fn sleep(ms: u64) {
+    #[cfg(feature = "hydrate")]
+    {
+        let (done, waited) = futures::channel::oneshot::channel::<()>();
+        leptos::prelude::set_timeout(
+            move || {
+                let _ = done.send(());
+            },
+            std::time::Duration::from_millis(ms),
+        );
+        let _ = waited.await;
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ms;
+}
+
 /// Marks the document as interactive (`<html data-hydrated>`): the page's code has loaded (a
 /// lazily loaded page's own chunk included) and hydrated it. Parts loaded after that (the plan
 /// cards) come later. What the benchmarks and tests wait for.

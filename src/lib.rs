@@ -36,6 +36,8 @@ pub mod export;
 #[cfg(feature = "ssr")]
 pub mod generation;
 #[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
 pub mod kv;
 #[cfg(feature = "ssr")]
 pub mod metrics;

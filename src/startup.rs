@@ -31,6 +31,7 @@ use crate::{
     deployment::Deployment,
     export,
     generation::GenerationService,
+    jobs::{feed::Feed, Jobs},
     kv::Kv,
     metrics::Metrics,
     plans::PlanService,
@@ -138,6 +139,27 @@ impl Application {
                 .keeping_incomplete(settings.cache.keep_incomplete),
         );
         let history = Arc::new(History::new(HISTORY_POINTS));
+        let deployment = Arc::new(Deployment::new(
+            addr,
+            generation.clone(),
+            cache.clone(),
+            coord.clone(),
+            history.clone(),
+            HISTORY_INTERVAL,
+            settings.server.report_interval,
+        ));
+        let stopping = tokio_util::sync::CancellationToken::new();
+        let tokens = Arc::new(tokens);
+        let jobs = Jobs::new(
+            plans.clone(),
+            generation.clone(),
+            tokens.clone(),
+            Arc::new(Feed::new(coord.clone())),
+            deployment.id().to_owned(),
+            settings.store.job_lease,
+            stopping.clone(),
+        );
+        jobs.spawn_watch();
         let state = AppState::new(Shared {
             leptos_options: {
                 let mut options = leptos_options;
@@ -145,19 +167,12 @@ impl Application {
                 options
             },
             auth: Arc::new(auth(&settings, tokens, coord.clone())),
-            deployment: Arc::new(Deployment::new(
-                addr,
-                generation.clone(),
-                cache.clone(),
-                coord.clone(),
-                history.clone(),
-                HISTORY_INTERVAL,
-                settings.server.report_interval,
-            )),
+            deployment,
             generation,
             cache,
             coord,
             plans,
+            jobs,
             body_limit: settings.server.body_limit_bytes,
             history,
             metrics,
@@ -166,6 +181,7 @@ impl Application {
             stream_deadline: settings.server.stream_deadline,
             ready: Arc::new(AtomicBool::new(true)),
             last_call: tokio_util::sync::CancellationToken::new(),
+            stopping,
         });
         if let Some(path) = &settings.server.warmup_file {
             start_file_warmup(&state, path);
@@ -232,7 +248,7 @@ impl Application {
             self.listener,
             self.router,
             self.limits,
-            shutdown::until_listener_closes(ready, stopping.drain),
+            shutdown::until_listener_closes(ready, stopping.drain, self.state.stopping.clone()),
             self.state.last_call.clone(),
         )
         .await;
@@ -242,7 +258,7 @@ impl Application {
 }
 
 /// Sessions, login throttling and the origin this site answers as.
-fn auth(settings: &Settings, tokens: Tokens, store: Arc<Coordination>) -> Auth {
+fn auth(settings: &Settings, tokens: Arc<Tokens>, store: Arc<Coordination>) -> Auth {
     let secret = settings.auth.session_secret.as_ref();
     if secret.is_none() {
         tracing::warn!(
@@ -251,7 +267,7 @@ fn auth(settings: &Settings, tokens: Tokens, store: Arc<Coordination>) -> Auth {
     }
     let public_url = settings.server.public_url.as_deref();
     Auth {
-        tokens: Arc::new(tokens),
+        tokens,
         sessions: Arc::new(auth::session::Sessions::new(
             secret.map(|s| s.expose_secret().as_bytes()),
             settings.auth.session_ttl,

@@ -14,6 +14,7 @@ use crate::{
     coord::Coordination,
     deployment::Deployment,
     generation::GenerationService,
+    jobs::Jobs,
     metrics::Metrics,
     plans::PlanService,
     warmup::Warmup,
@@ -60,6 +61,8 @@ pub struct Shared {
     pub coord: Arc<Coordination>,
     /// Writers' saved plans and their versions.
     pub plans: Arc<PlanService>,
+    /// Whole plans generated as server jobs, and each plan's event log.
+    pub jobs: Arc<Jobs>,
     /// Behind one `Arc`: the gate and the origin check take it for every request.
     pub auth: Arc<Auth>,
     pub body_limit: usize,
@@ -77,4 +80,6 @@ pub struct Shared {
     /// Cancelled just before a stopping instance's time is up: streams still open end with a
     /// last event saying why, instead of breaking off.
     pub last_call: tokio_util::sync::CancellationToken,
+    /// Cancelled when a stop signal comes: the jobs running here are given up at once.
+    pub stopping: tokio_util::sync::CancellationToken,
 }

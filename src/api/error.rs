@@ -16,7 +16,7 @@ use utoipa::{
 
 use crate::{
     generation::GenerationError,
-    model::{AppError, ErrorCode, FieldProblem, SavedPlan},
+    model::{AppError, ErrorCode, FieldProblem, PlanJob, SavedPlan},
     plans::StoreError,
     usage::limits::LimitError,
 };
@@ -41,6 +41,9 @@ pub struct ErrorBody {
     /// Present for a save that conflicts (409): the plan as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<Box<SavedPlan>>,
+    /// Present when the plan is being generated already (409 `JOB_RUNNING`): that job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<Box<PlanJob>>,
 }
 
 /// An error as the API answers it: the error both sides share, and, for a save that conflicts,
@@ -49,6 +52,7 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub error: AppError,
     pub current: Option<Box<SavedPlan>>,
+    pub job: Option<Box<PlanJob>>,
 }
 
 impl ApiError {
@@ -85,6 +89,7 @@ impl From<AppError> for ApiError {
         Self {
             error,
             current: None,
+            job: None,
         }
     }
 }
@@ -106,6 +111,7 @@ impl IntoResponse for ApiError {
                 message,
                 details,
                 current: self.current,
+                job: self.job,
             },
         });
         let mut response = (status, body).into_response();
@@ -138,11 +144,16 @@ impl From<GenerationError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let error = AppError::from(&e);
-        let current = match e {
-            StoreError::Conflict(current) => Some(current),
-            _ => None,
+        let (current, job) = match e {
+            StoreError::Conflict(current) => (Some(current), None),
+            StoreError::JobRunning(job) => (None, Some(job)),
+            _ => (None, None),
         };
-        Self { error, current }
+        Self {
+            error,
+            current,
+            job,
+        }
     }
 }
 
@@ -279,6 +290,42 @@ impl IntoResponses for StoreWriteErrors {
             GUESSING,
             STORE_DOWN,
             (507, "预案库存储空间已满"),
+        ])
+    }
+}
+
+/// Starting a generation job.
+pub struct JobStartErrors;
+
+impl IntoResponses for JobStartErrors {
+    fn responses() -> Documented {
+        documented(&[
+            BAD_JSON,
+            UNAUTHORIZED,
+            (404, "预案不存在（或属于其他用户）"),
+            (
+                409,
+                "该预案已有进行中的生成任务（JOB_RUNNING）；error.job 为该任务",
+            ),
+            TOO_LARGE,
+            INVALID,
+            GUESSING,
+            STORE_DOWN,
+        ])
+    }
+}
+
+/// Reading or stopping a plan's job, or following its events.
+pub struct JobErrors;
+
+impl IntoResponses for JobErrors {
+    fn responses() -> Documented {
+        documented(&[
+            UNAUTHORIZED,
+            (404, "预案不存在（或属于其他用户），或还没有生成任务"),
+            INVALID,
+            GUESSING,
+            STORE_DOWN,
         ])
     }
 }

@@ -83,6 +83,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// A body that may be left out (`T::default()` then), or else read as `parse` reads it.
+pub fn optional_json<T: DeserializeOwned + Default>(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::PayloadTooLarge, "请求体过大")
+        } else {
+            ApiError::new(ErrorCode::BadRequest, "无法读取请求体")
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse(&bytes)
+}
+
 /// Reads `bytes` as a `T`: 400 when they are not JSON, 422 when the JSON is not a `T`.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod handlers;
+pub(crate) mod jobs;
 pub mod openapi;
 mod plans;
 mod responses;
@@ -56,6 +57,10 @@ fn plan_routes() -> Router<AppState> {
             post(plans::restore),
         )
         .route("/api/plans/{id}/diff", get(plans::diff))
+        .route("/api/plans/{id}/generate", post(jobs::generate))
+        .route("/api/plans/{id}/job", get(jobs::job))
+        .route("/api/plans/{id}/job/cancel", post(jobs::cancel))
+        .route("/api/plans/{id}/events", get(jobs::events))
         .route("/api/plans/{id}/export/docx", get(plans::export_docx))
         .route(
             "/api/plans/{id}/export/markdown",

@@ -11,7 +11,7 @@ use utoipa::{
 
 use super::{
     error::{ErrorBody, ErrorResponse},
-    handlers, plans,
+    handlers, jobs, plans,
     responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
 };
 use crate::{
@@ -19,10 +19,11 @@ use crate::{
     generation::Generated,
     model::{
         AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan,
-        EnterpriseData, FieldKind, FieldProblem, FieldSpec, GenerateBody, InstanceView, NewPlan,
-        NewVersion, Plan, PlanBody, PlanMeta, PlanOutcome, PlanSection, PlanSummary, PlanUpdate,
-        PlanVersion, SavedPlan, Scope, SectionDiff, SectionEvent, SectionFailure, SectionStatus,
-        Spend, TierStats, Tiers, UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
+        EnterpriseData, FieldKind, FieldProblem, FieldSpec, GenerateBody, InstanceView, JobRequest,
+        JobState, NewPlan, NewVersion, Plan, PlanBody, PlanFromData, PlanJob, PlanMeta,
+        PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, Scope,
+        SectionDiff, SectionEvent, SectionFailure, SectionStatus, Spend, TierStats, Tiers,
+        UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
     },
     templates::{Registry, Section, Template},
 };
@@ -73,6 +74,10 @@ impl Modify for BearerAuth {
         plans::diff,
         plans::export_docx,
         plans::export_markdown,
+        jobs::generate,
+        jobs::job,
+        jobs::cancel,
+        jobs::events,
     ),
     components(schemas(
         GenerateBody, PlanBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
@@ -84,7 +89,8 @@ impl Modify for BearerAuth {
         VersionKind, PlanVersion, NewPlan, PlanUpdate, NewVersion, DuplicatePlan, SectionDiff,
         DiffRow, DiffSpan, DiffKind, plans::PlanListResponse, plans::SavedPlanResponse,
         plans::VersionListResponse, plans::VersionResponse, plans::NewVersionResponse,
-        plans::DiffResponse, plans::DeletedResponse, plans::Sort
+        plans::DiffResponse, plans::DeletedResponse, plans::Sort, plans::CreatePlanBody,
+        PlanFromData, JobRequest, PlanJob, JobState, jobs::JobResponse
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

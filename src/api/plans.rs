@@ -14,14 +14,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::Caller,
     error::{ApiError, StoreReadErrors, StoreWriteErrors},
-    extract::{ApiPath, ApiQuery, JsonBody},
+    extract::{parse, ApiPath, ApiQuery, JsonBody},
 };
 use crate::model::ErrorCode;
 use crate::{
     export::{http::download_plan, ExportFormat},
     model::{
-        DuplicatePlan, NewPlan, NewVersion, PlanSummary, PlanUpdate, PlanVersion, SavedPlan,
-        SectionDiff, VersionSummary,
+        DuplicatePlan, NewPlan, NewVersion, PlanFromData, PlanSummary, PlanUpdate, PlanVersion,
+        SavedPlan, SectionDiff, VersionSummary,
     },
     plans::ListParams,
     state::AppState,
@@ -187,23 +187,42 @@ pub async fn list(
     }))
 }
 
-/// 保存一份新预案
+/// 新建一份预案
 ///
-/// `plan` 为页面中的预案（与导出接口相同的结构）；标题默认为“企业名称-预案类型”。
+/// 两种请求体：`{template_id, data, title?}` 由服务器按模板建立预案（所有章节待生成，附带模板的条款与要素），
+/// 随后可用 `POST /api/plans/{id}/generate` 生成；或 `{plan, title?, id?}` 导入一份完整的预案（与导出接口相同的结构）。
+/// 标题默认为“企业名称-预案类型”。
 #[utoipa::path(
     post,
     path = "/api/plans",
     tag = "plans",
-    request_body = NewPlan,
+    request_body = CreatePlanBody,
     responses((status = 201, description = "已保存", body = SavedPlanResponse), StoreWriteErrors)
 )]
 pub async fn create(
     State(state): State<AppState>,
     Caller(user): Caller,
-    JsonBody(body): JsonBody<NewPlan>,
+    JsonBody(body): JsonBody<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(StatusCode, Json<SavedPlanResponse>), ApiError> {
-    let plan = state.plans.create(&user.name, body).await?;
+    // Read again as the shape it has, so a wrong field is named as that shape names it.
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let plan = if body.contains_key("plan") {
+        let body: NewPlan = parse(&bytes)?;
+        state.plans.create(&user.name, body).await?
+    } else {
+        let body: PlanFromData = parse(&bytes)?;
+        state.jobs.create_plan(&user.name, body).await?
+    };
     Ok((StatusCode::CREATED, saved(plan)))
+}
+
+/// What `POST /api/plans` takes: an enterprise's data, or a whole plan to import.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum CreatePlanBody {
+    FromData(PlanFromData),
+    Import(Box<NewPlan>),
 }
 
 /// 读取一份预案

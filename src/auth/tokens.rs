@@ -85,6 +85,14 @@ impl Tokens {
         self.entries.iter()
     }
 
+    /// The user called `name`, while one is configured.
+    pub fn user_named(&self, name: &str) -> Option<Arc<User>> {
+        self.entries
+            .iter()
+            .find(|(_, user)| &*user.name == name)
+            .map(|(_, user)| user.clone())
+    }
+
     /// Every user once, in configuration order.
     pub fn users(&self) -> Vec<Arc<User>> {
         let mut users: Vec<Arc<User>> = Vec::new();

@@ -80,6 +80,11 @@ section! {
         /// Connections this instance keeps open at most.
         ["DATABASE_MAX_CONNECTIONS", "max_connections", "values::count_u32::<_, 1, 1_000>", "`8`"]
         pub max_connections: u32 = 8,
+        /// How long an instance's claim on a generation job holds without being renewed (it
+        /// is renewed every third of it): when the instance dies, another takes the job over
+        /// this long after.
+        ["PLAN_JOB_LEASE_MS", "job_lease_ms", "values::millis::<_, 1_000, 600_000>", "`30000`"]
+        pub job_lease: Duration = Duration::from_secs(30),
     }
 }
 

@@ -24,6 +24,12 @@ use crate::{
     },
 };
 
+/// How long a lock lasts in Redis unless its holder renews it, and how often holders do: an
+/// instance that dies holding a lock (a section half written) keeps the others waiting for
+/// this long at most, not for the model's whole worst case.
+const LOCK_HOLD: Duration = Duration::from_secs(6);
+const LOCK_RENEW: Duration = Duration::from_secs(2);
+
 /// Marks kept in memory, at most (a mark is a few dozen bytes).
 const MAX_MARKS: usize = 100_000;
 
@@ -93,6 +99,16 @@ impl Coordination {
         if store.kv.configured() {
             let weak: Weak<Self> = Arc::downgrade(&store);
             tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LOCK_RENEW).await;
+                    let Some(store) = weak.upgrade() else {
+                        return;
+                    };
+                    store.renew_held_locks().await;
+                }
+            });
+            let weak: Weak<Self> = Arc::downgrade(&store);
+            tokio::spawn(async move {
                 while recoveries.changed().await.is_ok() {
                     let Some(store) = weak.upgrade() else {
                         return;
@@ -122,12 +138,16 @@ impl Coordination {
         self.beside("lock", key)
     }
 
-    /// Asks for the cross-instance lock on `key`, held at most `ttl`.
+    /// Asks for the cross-instance lock on `key`. Held until released (renewed meanwhile), or
+    /// `LOCK_HOLD` (at most `ttl`) after its holder stopped renewing it.
     pub async fn lock(self: &Arc<Self>, key: &str, ttl: Duration) -> LockAttempt {
         let Some(redis) = self.kv.live() else {
             return LockAttempt::Unavailable;
         };
-        match redis.try_lock(&self.lock_key(key), ttl).await {
+        match redis
+            .try_lock(&self.lock_key(key), ttl.min(LOCK_HOLD))
+            .await
+        {
             Ok(Some(token)) => {
                 let id = self.next_lock.fetch_add(1, Ordering::Relaxed);
                 self.locks().insert(id, token.clone());
@@ -151,6 +171,20 @@ impl Coordination {
 
     fn forget_lock(&self, id: u64) {
         self.locks().remove(&id);
+    }
+
+    /// Keeps every lock this instance holds (their writers still run) for `LOCK_HOLD` more.
+    async fn renew_held_locks(&self) {
+        let held: Vec<LockToken> = self.locks().values().cloned().collect();
+        let Some(redis) = self.kv.live() else {
+            return;
+        };
+        for token in held {
+            if let Err(e) = redis.renew_lock(&token, LOCK_HOLD).await {
+                self.kv.failed(&e);
+                return;
+            }
+        }
     }
 
     /// Gives back every lock still held (a stopping instance whose writers did not finish), so
@@ -218,6 +252,11 @@ impl Coordination {
 
     /// Redis for state operations, when it can be used; `None` means this instance is on its
     /// own and keeps such state in memory.
+    /// Whether Redis is configured (up or not).
+    pub fn configured(&self) -> bool {
+        self.kv.configured()
+    }
+
     pub fn shared(&self) -> Option<SharedState<'_>> {
         self.kv
             .live()
@@ -429,6 +468,30 @@ impl SharedState<'_> {
     pub async fn renew_lease(&self, name: &str, member: &str, ttl: Duration) -> Option<bool> {
         let key = self.key(name);
         self.ok(self.redis.renew_lease(&key, member, ttl).await)
+    }
+
+    /// Appends `payload` to log `name` (about `max_len` entries kept, for `ttl` after the
+    /// last); the entry's id.
+    pub async fn append(
+        &self,
+        name: &str,
+        payload: &str,
+        max_len: usize,
+        ttl: Duration,
+    ) -> Option<String> {
+        let key = self.key(name);
+        self.ok(self.redis.append(&key, payload, max_len, ttl).await)
+    }
+
+    /// At most `count` entries of log `name` from `start` (`(id` for after it).
+    pub async fn read_log(
+        &self,
+        name: &str,
+        start: &str,
+        count: usize,
+    ) -> Option<Vec<(String, String)>> {
+        let key = self.key(name);
+        self.ok(self.redis.read_log(&key, start, count).await)
     }
 
     pub async fn unlease(&self, name: &str, member: &str) {

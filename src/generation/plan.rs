@@ -77,12 +77,14 @@ impl GenerationService {
         let service = self.clone();
         self.spawn(async move {
             let template = plan.template.clone();
+            let wanted = |i: usize| plan.only.as_ref().is_none_or(|only| only.contains(&i));
             let first = template
                 .context_section
                 .as_deref()
-                .and_then(|id| template.sections.iter().position(|s| s.id == id));
-            let mut context = None;
-            if let Some(i) = first {
+                .and_then(|id| template.sections.iter().position(|s| s.id == id))
+                .filter(|i| wanted(*i));
+            let mut context = plan.context.clone();
+            if let Some(i) = first.filter(|_| !plan.stop.is_cancelled()) {
                 let mut overview = PlanSection::new(&template.sections[i].id, "");
                 let mut events = service.section_events(plan.section(i, None), writing).await;
                 while let Some(event) = events.next().await {
@@ -93,8 +95,12 @@ impl GenerationService {
                     .then(|| clip_context(overview.text()))
                     .filter(|c| !c.is_empty());
             }
+            let stop = plan.stop.clone();
+            // Taken one at a time as places free up: a section not yet started when `stop` is
+            // cancelled is not started.
             let rest = (0..template.sections.len())
-                .filter(|i| Some(*i) != first)
+                .filter(|i| Some(*i) != first && wanted(*i))
+                .take_while(move |_| !stop.is_cancelled())
                 .map(|i| {
                     let service = service.clone();
                     let request = plan.section(i, context.clone());

@@ -35,6 +35,12 @@ pub struct PlanRequest {
     pub info: EnterpriseInfo,
     pub refresh: bool,
     pub payer: Option<Payer>,
+    /// Only these sections (by position), when set: a job's sections not yet saved.
+    pub only: Option<Vec<usize>>,
+    /// The context section's text, when it is not among the sections written.
+    pub context: Option<String>,
+    /// Once cancelled, no further section is started (those started finish).
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl SectionRequest {
@@ -86,6 +92,9 @@ impl PlanRequest {
             info,
             refresh: body.refresh.unwrap_or(false),
             payer: None,
+            only: None,
+            context: None,
+            stop: Default::default(),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod check;
 pub mod deployment;
 pub mod docs;
 pub mod error;
+pub mod job;
 pub mod plan;
 pub mod request;
 pub mod saved;
@@ -21,6 +22,10 @@ pub use check::{ClauseRow, ElementCheck, ElementSpec, SectionCheck};
 pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
 pub use error::{AppError, ErrorCode};
+pub use job::{
+    FeedEvent, FeedItem, JobRequest, JobStarted, JobState, PlanFromData, PlanJob, SavedSection,
+    SectionOutcome,
+};
 pub use plan::{Plan, PlanMeta};
 pub use request::{
     EnterpriseData, FieldInput, FieldProblem, GenerateBody, PlanBody, SectionId, MAX_CONTEXT_CHARS,

@@ -112,18 +112,16 @@ impl Plan {
         clause_rows(&self.clauses, &sections)
     }
 
-    /// A plan read back after a reload: sections that were still being written keep their
-    /// text and can be retried.
+    /// A plan read back after a reload: a section this page was writing keeps its text and
+    /// can be retried. Sections waiting stay so: the server writes them (a job).
     pub fn restored(mut self) -> Self {
         for s in &mut self.sections {
-            let message = match s.status {
-                SectionStatus::Waiting => "页面刷新时该章节尚未开始生成，可点击“重试”",
-                SectionStatus::Writing => {
-                    "页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”"
-                }
-                SectionStatus::Done | SectionStatus::Failed => continue,
-            };
-            s.fail("INTERRUPTED", message);
+            if s.status == SectionStatus::Writing {
+                s.fail(
+                    "INTERRUPTED",
+                    "页面刷新时该章节尚未写完，已保留已生成的部分，可点击“重试”",
+                );
+            }
         }
         self
     }
@@ -148,10 +146,6 @@ impl Plan {
 
     pub fn edited(&self) -> bool {
         self.sections.iter().any(|s| s.edited)
-    }
-
-    pub fn busy(&self) -> bool {
-        self.sections.iter().any(|s| !s.is_settled())
     }
 
     fn context_index(&self) -> Option<usize> {
@@ -257,6 +251,7 @@ mod tests {
     #[test]
     fn unfinished_sections_come_back_retryable() {
         let mut plan = Plan::new(&template(), EnterpriseData::default(), 1);
+        plan.sections[0].begin();
         plan.apply(PlanEvent {
             section_id: "1".into(),
             event: SectionEvent::Text {
@@ -264,8 +259,8 @@ mod tests {
             },
         });
         let plan = plan.restored();
-        assert!(!plan.busy());
         assert_eq!(plan.sections[0].text(), "写了一半");
         assert_eq!(plan.sections[0].status, SectionStatus::Failed);
+        assert_eq!(plan.sections[1].status, SectionStatus::Waiting);
     }
 }

@@ -1,8 +1,11 @@
-//! The whole plan on the generator page. The server writes it (`generation::plan`: the context
-//! section first, its text then given to the others) and streams every section's events; the
-//! page adds them up with the same reducer as the plan API (`model::Plan::apply`), shows each
-//! section in an editable text box, keeps the plan in `localStorage` so nothing is lost on
-//! reload, and exports it to Word or Markdown.
+//! The whole plan on the generator page. The server writes it, as a job that outlives the page
+//! (`jobs`): each finished section goes straight into the saved plan. The page follows the
+//! job's events (from any tab or device, and again after a reload), shows the text as it is
+//! streamed over the saved plan, and applies each saved section to its own copy; it never saves
+//! generated text itself. Sections the server still has to write are read-only here (an edit
+//! made elsewhere meanwhile wins over the job: see `plans::jobs`). The writer's own edits are
+//! saved by `sync`; a section is written again from the page; the plan is exported to Word or
+//! Markdown.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +20,9 @@ use crate::{
     browser,
     components::check::{CheckLine, SelfCheckTable},
     model::{
-        AppError, EnterpriseData, FieldKind, GenerateBody, Plan, PlanBody, PlanEvent, PlanMeta,
-        PlanSection, SectionEvent, SectionId, SectionStatus, TemplateView,
+        AppError, EnterpriseData, FeedEvent, FeedItem, FieldKind, GenerateBody, JobStarted,
+        JobState, NewPlan, Plan, PlanJob, PlanMeta, PlanSection, SectionEvent, SectionId,
+        SectionStatus, TemplateView,
     },
 };
 
@@ -34,15 +38,33 @@ pub async fn stream_section(body: GenerateBody) -> Result<ByteStream<AppError>, 
     Ok(ByteStream::new(events))
 }
 
-/// Every section of a plan, streamed as newline-delimited `PlanEvent`s.
+/// Saves the page's new plan and has the server write it (or the sections of an opened plan
+/// not yet done): the plan's revision and the job.
+#[server(prefix = "/fn", input = leptos::server_fn::codec::Json, endpoint = "start_plan_job")]
+pub async fn start_plan_job(new: NewPlan) -> Result<JobStarted, AppError> {
+    super::server::Door::writer()?.start_job(new).await
+}
+
+/// Stops the plan's job once the sections in flight are saved.
+#[server(prefix = "/fn", input = leptos::server_fn::codec::Json, endpoint = "cancel_plan_job")]
+pub async fn cancel_plan_job(id: String) -> Result<PlanJob, AppError> {
+    super::server::Door::writer()?.cancel_job(&id).await
+}
+
+/// The events of the plan's open job, as newline-delimited `FeedEvent`s, after `last`.
 #[server(
     prefix = "/fn",
     input = leptos::server_fn::codec::Json,
     output = leptos::server_fn::codec::Streaming,
-    endpoint = "stream_plan"
+    endpoint = "follow_plan"
 )]
-pub async fn stream_plan(body: PlanBody) -> Result<ByteStream<AppError>, AppError> {
-    let events = super::server::Door::writer()?.stream_plan(body).await?;
+pub async fn follow_plan(
+    id: String,
+    last: Option<String>,
+) -> Result<ByteStream<AppError>, AppError> {
+    let events = super::server::Door::writer()?
+        .follow_plan(&id, last)
+        .await?;
     Ok(ByteStream::new(events))
 }
 
@@ -59,11 +81,19 @@ pub fn enterprise_data(
 }
 
 /// The plan on this page, shared by the form (which starts it) and the panel, and kept saved
-/// by `sync`.
+/// by `sync`. The server writes its sections (a job); the page follows the job's events.
 #[derive(Clone, Copy)]
 pub struct PlanStore {
     plan: RwSignal<Option<Plan>>,
     pub sync: Sync,
+    /// The plan's generation job, as last heard.
+    job: RwSignal<Option<PlanJob>>,
+    /// Why the job could not be started or followed, in the writer's words.
+    job_problem: RwSignal<Option<String>>,
+    /// Sections the server is writing now, as streamed so far (shown over the saved ones).
+    live: RwSignal<BTreeMap<String, PlanSection>>,
+    /// Raised for every plan put on the page: a follower of an earlier one stops.
+    following: RwSignal<u64>,
 }
 
 impl Default for PlanStore {
@@ -72,13 +102,30 @@ impl Default for PlanStore {
     }
 }
 
+/// The longest wait before following a job again after the connection failed.
+const FOLLOW_RETRY_MAX_MS: u64 = 30_000;
+
 impl PlanStore {
     pub fn new() -> Self {
         let plan = RwSignal::new(None::<Plan>);
-        Self {
+        let store = Self {
             plan,
             sync: Sync::new(plan),
-        }
+            job: RwSignal::new(None),
+            job_problem: RwSignal::new(None),
+            live: RwSignal::new(BTreeMap::new()),
+            following: RwSignal::new(0),
+        };
+        // A plan opened (from the server or this browser) may be being written right now.
+        let opened = store.sync.opened;
+        Effect::new(move |_| {
+            if opened.get() > 0 {
+                if let Some(id) = store.sync.id.get_untracked() {
+                    store.follow(id);
+                }
+            }
+        });
+        store
     }
 
     /// The plan as it stands, for reading.
@@ -86,69 +133,209 @@ impl PlanStore {
         self.plan
     }
 
+    /// Whether the plan is being written: by the server's job, or a section by this page.
     pub fn busy(&self) -> Signal<bool> {
-        let plan = self.plan;
-        Signal::derive(move || plan.with(|p| p.as_ref().is_some_and(Plan::busy)))
+        let (plan, job) = (self.plan, self.job);
+        Signal::derive(move || {
+            job.with(|j| j.as_ref().is_some_and(|j| j.state.is_open()))
+                || plan.with(|p| {
+                    p.as_ref().is_some_and(|p| {
+                        p.sections
+                            .iter()
+                            .any(|s| s.status == SectionStatus::Writing)
+                    })
+                })
+        })
     }
 
-    /// Starts a new plan for `template` and `fields`. The plan on the page so far stays saved
-    /// under its own name; the new one is saved as its sections are written.
+    /// Section `index` as shown: while the server writes it, its text so far.
+    fn with_section<T>(&self, index: usize, f: impl FnOnce(Option<&PlanSection>) -> T) -> T {
+        let live = self.live;
+        self.plan.with(|p| {
+            let saved = p.as_ref().and_then(|p| p.sections.get(index));
+            live.with(|live| {
+                let streaming = saved.and_then(|s| live.get(&s.section_id));
+                f(streaming.or(saved))
+            })
+        })
+    }
+
+    /// Starts a new plan for `template` and `fields`, written by the server. The plan on the
+    /// page so far stays saved under its own name (a job writing it goes on).
     pub fn start(&self, template: &TemplateView, data: EnterpriseData) {
-        let busy = self
-            .plan
-            .with_untracked(|p| p.as_ref().is_some_and(Plan::busy));
-        if busy && !browser::confirm("当前预案还在生成中，开始新的预案会中断它，是否继续？")
+        let writing_here = self.plan.with_untracked(|p| {
+            p.as_ref().is_some_and(|p| {
+                p.sections
+                    .iter()
+                    .any(|s| s.status == SectionStatus::Writing)
+            })
+        });
+        if writing_here
+            && !browser::confirm("当前预案有章节正在重新生成，开始新的预案会中断它，是否继续？")
         {
             return;
         }
         let run = self
             .plan
             .with_untracked(|p| p.as_ref().map_or(1, |p| p.run + 1));
-        let body = PlanBody {
-            template_id: template.id.clone(),
-            data: data.clone(),
-            refresh: None,
+        let plan = Plan::new(template, data, run);
+        let id = browser::random_id();
+        self.reset_job();
+        self.sync.start_on_server(id.clone(), plan.clone());
+        self.begin_job(id, plan);
+    }
+
+    /// Has the server write the sections of the plan on the page not yet done.
+    fn continue_job(&self) {
+        let (Some(id), Some(plan)) = (self.sync.id.get_untracked(), self.plan.get_untracked())
+        else {
+            return;
         };
-        let sync = self.sync;
-        sync.start(Plan::new(template, data, run));
-        let id = sync.id.get_untracked();
-        let plan = self.plan;
-        // Applies a change when the plan is still the one this call belongs to.
-        let update = move |f: &mut dyn FnMut(&mut Plan)| {
-            let mut applied = false;
-            if sync.id.get_untracked() != id {
-                return false;
-            }
-            plan.update(|p| {
-                if let Some(p) = p.as_mut().filter(|p| p.run == run) {
-                    f(p);
-                    applied = true;
-                }
-            });
-            applied
+        self.reset_job();
+        self.begin_job(id, plan);
+    }
+
+    fn reset_job(&self) {
+        self.following.update(|n| *n += 1);
+        self.job.set(None);
+        self.job_problem.set(None);
+        self.live.set(BTreeMap::new());
+    }
+
+    fn begin_job(&self, id: String, plan: Plan) {
+        let store = *self;
+        let new = NewPlan {
+            id: Some(id.clone()),
+            title: None,
+            plan,
         };
         leptos::task::spawn_local(async move {
-            let outcome = follow(stream_plan(body).await, |event: PlanEvent| {
-                let ended = ended_note(&event.event, "生成", &event.section_id, plan);
-                if update(&mut |p| p.apply(event.clone())) {
-                    if let Some(note) = ended {
-                        sync.changed(note, 300);
+            let started = start_plan_job(new).await;
+            if store.sync.id.get_untracked().as_ref() != Some(&id) {
+                return;
+            }
+            match started {
+                Ok(started) => {
+                    store
+                        .sync
+                        .saved_by_server(started.revision, started.updated_at);
+                    store.job.set(Some(started.job));
+                    store.follow(id);
+                }
+                Err(e) => {
+                    store.sync.start_failed();
+                    store
+                        .job_problem
+                        .set(Some(format!("无法开始生成：{}", e.message)));
+                }
+            }
+        });
+    }
+
+    /// Follows the events of plan `id`'s open job until it ends, reconnecting (from the last
+    /// event it had) when the connection breaks. Stops when another plan is put on the page.
+    fn follow(&self, id: String) {
+        let store = *self;
+        store.following.update(|n| *n += 1);
+        let turn = store.following.get_untracked();
+        let mine = id.clone();
+        let current = move || {
+            store.following.get_untracked() == turn
+                && store.sync.id.get_untracked().as_ref() == Some(&mine)
+        };
+        leptos::task::spawn_local(async move {
+            let mut last: Option<String> = None;
+            let mut wait_ms = 1_000;
+            loop {
+                if !current() {
+                    return;
+                }
+                let mut heard = 0usize;
+                let outcome = follow(
+                    follow_plan(id.clone(), last.clone()).await,
+                    |event: FeedEvent| {
+                        if !current() {
+                            return;
+                        }
+                        heard += 1;
+                        last = Some(event.id.clone());
+                        store.apply(event.item);
+                    },
+                )
+                .await;
+                let open = store
+                    .job
+                    .with_untracked(|j| j.as_ref().is_some_and(|j| j.state.is_open()));
+                match outcome {
+                    // Nothing open to follow, or followed to its end.
+                    Ok(()) if !open || heard == 0 => return,
+                    // Cut at the stream deadline: on from where it stopped.
+                    Ok(()) => wait_ms = 1_000,
+                    Err(problem) => {
+                        store
+                            .job_problem
+                            .set(Some(format!("{problem}；正在重新连接")));
+                        browser::sleep(wait_ms).await;
+                        wait_ms = (wait_ms * 2).min(FOLLOW_RETRY_MAX_MS);
                     }
                 }
-            })
-            .await;
-            let cut = outcome
-                .err()
-                .unwrap_or_else(|| "连接在章节写完前中断".to_owned());
-            let mut cut_any = false;
-            update(&mut |p| {
-                for s in p.sections.iter_mut().filter(|s| !s.is_settled()) {
-                    s.fail("INTERRUPTED", &format!("{cut}，可点击“重试”"));
-                    cut_any = true;
+            }
+        });
+    }
+
+    /// One event of the plan's job.
+    fn apply(&self, item: FeedItem) {
+        match item {
+            FeedItem::Section(event) => self.live.update(|live| {
+                if let Some(s) = live.get_mut(&event.section_id) {
+                    s.apply(event.event);
+                } else if let SectionEvent::Start { section_title, .. } = &event.event {
+                    let mut s = PlanSection::new(&event.section_id, section_title);
+                    s.apply(event.event);
+                    live.insert(event.section_id, s);
                 }
-            });
-            if cut_any {
-                sync.changed(None, 0);
+            }),
+            FeedItem::Saved(saved) => {
+                let id = saved.section.section_id.clone();
+                self.live.update(|live| {
+                    live.remove(&id);
+                });
+                // Only what is newer than the page's copy (a replay repeats older saves).
+                if saved.revision > self.sync.revision() {
+                    self.plan.update(|p| {
+                        if let Some(s) = p
+                            .as_mut()
+                            .and_then(|p| p.sections.iter_mut().find(|s| s.section_id == id))
+                        {
+                            *s = saved.section.clone();
+                        }
+                    });
+                    self.sync
+                        .server_saved(saved.base_revision, saved.revision, saved.updated_at);
+                }
+            }
+            FeedItem::Job(job) => {
+                self.job_problem.set(None);
+                if !job.state.is_open() {
+                    self.live.set(BTreeMap::new());
+                }
+                self.job.set(Some(job));
+            }
+        }
+    }
+
+    /// Stops the job once the sections in flight are saved.
+    fn cancel_job(&self) {
+        let Some(id) = self.sync.id.get_untracked() else {
+            return;
+        };
+        let store = *self;
+        leptos::task::spawn_local(async move {
+            match cancel_plan_job(id).await {
+                Ok(job) => store.job.set(Some(job)),
+                Err(e) => store
+                    .job_problem
+                    .set(Some(format!("取消失败：{}", e.message))),
             }
         });
     }
@@ -195,29 +382,6 @@ impl PlanStore {
     /// The writer changed the plan's text or particulars.
     fn edited(&self) {
         self.sync.changed(None, EDIT_DELAY_MS);
-    }
-}
-
-/// When `event` ends its section: `Some(note)` for the automatic version if it was written
-/// to the end, `Some(None)` if it failed.
-fn ended_note(
-    event: &SectionEvent,
-    verb: &str,
-    section_id: &str,
-    plan: RwSignal<Option<Plan>>,
-) -> Option<Option<String>> {
-    match event {
-        SectionEvent::Done { .. } => Some(plan.with_untracked(|p| {
-            let p = p.as_ref()?;
-            let at = p.sections.iter().position(|s| s.section_id == section_id)?;
-            Some(format!(
-                "{verb}：{}. {}",
-                at + 1,
-                p.sections[at].section_title
-            ))
-        })),
-        SectionEvent::Error { .. } => Some(None),
-        _ => None,
     }
 }
 
@@ -373,12 +537,13 @@ fn PlanPanel(store: PlanStore) -> impl IntoView {
                         }));
                     }
                 };
+                let busy = store.busy();
                 let exportable = move || {
-                    plan.with(|p| {
-                        p.as_ref().is_some_and(|p| {
-                            !p.busy() && p.sections.iter().any(|s| !s.text().trim().is_empty())
+                    !busy.get()
+                        && plan.with(|p| {
+                            p.as_ref()
+                                .is_some_and(|p| p.sections.iter().any(|s| !s.text().trim().is_empty()))
                         })
-                    })
                 };
                 view! {
                     <section class="panel plan" data-testid="plan" aria-live="polite">
@@ -397,6 +562,7 @@ fn PlanPanel(store: PlanStore) -> impl IntoView {
                             <VersionBar sync />
                         </div>
                         <ConflictBanner sync plan />
+                        <JobBar store />
                         <form class="plan-export" method="post" action="/export/docx" on:submit=fill_form>
                             <input type="hidden" name="plan" node_ref=plan_input />
                             <MetaInputs store />
@@ -421,6 +587,63 @@ fn PlanPanel(store: PlanStore) -> impl IntoView {
                 }
             })
     }
+}
+
+/// The server's job on the plan: its progress while it runs (and a way to stop it), what it
+/// left when it ended, and a way to write what is not done yet.
+#[component]
+fn JobBar(store: PlanStore) -> impl IntoView {
+    let job = store.job;
+    let unfinished = move || {
+        store.plan.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| p.sections.iter().any(|s| s.status != SectionStatus::Done))
+        })
+    };
+    let open = move || job.with(|j| j.as_ref().is_some_and(|j| j.state.is_open()));
+    let line = move || {
+        job.with(|j| {
+            let j = j.as_ref()?;
+            let progress = format!("{} / {} 章", j.settled(), j.sections.len());
+            Some(match j.state {
+                JobState::Queued => format!("已提交，等待服务器开始生成（{progress}）"),
+                JobState::Running => format!("服务器正在生成：{progress}。关闭页面不影响生成"),
+                JobState::WaitingForQuota => format!(
+                    "{}；将于 {} 自动继续（{progress}）",
+                    j.message.clone().unwrap_or_default(),
+                    j.resumes_at.as_deref().map(short_time).unwrap_or_default()
+                ),
+                JobState::Cancelling => format!("正在取消：进行中的章节完成后停止（{progress}）"),
+                JobState::Done => j
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("服务器已生成完毕（{progress}）")),
+                JobState::Failed => {
+                    format!("生成未能进行：{}", j.message.clone().unwrap_or_default())
+                }
+                JobState::Cancelled => format!("已取消（{progress}），已完成的章节已保存"),
+            })
+        })
+    };
+    view! {
+        <div class="job-bar" data-testid="job" data-state=move || job.with(|j| j.as_ref().map(|j| j.state.as_str()).unwrap_or("none"))>
+            <span role="status" data-testid="job-line">{line}</span>
+            {move || store.job_problem.get().map(|p| view! { <span class="alert" role="alert">{p}</span> })}
+            {move || open().then(|| view! {
+                <button type="button" data-testid="job-cancel" on:click=move |_| store.cancel_job()>"取消生成"</button>
+            })}
+            {move || (!open() && unfinished()).then(|| view! {
+                <button type="button" class="primary" data-testid="job-continue" on:click=move |_| store.continue_job()>"生成未完成的章节"</button>
+            })}
+        </div>
+    }
+}
+
+/// `2026-12-04T00:00:00+08:00` as `12-04 00:00`.
+fn short_time(at: &str) -> String {
+    at.get(5..16)
+        .map(|t| t.replace('T', " "))
+        .unwrap_or_else(|| at.to_owned())
 }
 
 /// The plan's number, version and 主要负责人 for the cover and the approval page (Annex C),
@@ -467,37 +690,16 @@ fn MetaInputs(store: PlanStore) -> impl IntoView {
 fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
     let plan = store.plan;
     let read = move |f: fn(&PlanSection) -> String| {
-        move || {
-            plan.with(|p| {
-                p.as_ref()
-                    .and_then(|p| p.sections.get(index))
-                    .map(f)
-                    .unwrap_or_default()
-            })
-        }
+        move || store.with_section(index, |s| s.map(f).unwrap_or_default())
     };
-    let status = move || {
-        plan.with(|p| {
-            p.as_ref()
-                .and_then(|p| p.sections.get(index))
-                .map_or(SectionStatus::Waiting, |s| s.status)
-        })
-    };
-    let flag = move |f: fn(&PlanSection) -> bool| {
-        move || {
-            plan.with(|p| {
-                p.as_ref()
-                    .and_then(|p| p.sections.get(index))
-                    .is_some_and(f)
-            })
-        }
-    };
+    let status =
+        move || store.with_section(index, |s| s.map_or(SectionStatus::Waiting, |s| s.status));
+    let flag =
+        move |f: fn(&PlanSection) -> bool| move || store.with_section(index, |s| s.is_some_and(f));
     let title = read(|s| s.section_title.clone());
     let error = move || {
-        plan.with(|p| {
-            p.as_ref()
-                .and_then(|p| p.sections.get(index))
-                .and_then(|s| s.error.as_ref().map(|e| e.message.clone()))
+        store.with_section(index, |s| {
+            s.and_then(|s| s.error.as_ref().map(|e| e.message.clone()))
         })
     };
     let on_input = move |ev| {
@@ -526,13 +728,13 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
                 aria-label=move || format!("{} 正文", title())
                 rows="10"
                 readonly=move || matches!(status(), SectionStatus::Waiting | SectionStatus::Writing)
-                placeholder=move || if status() == SectionStatus::Waiting { "等待生成…" } else { "" }
+                placeholder=move || if status() == SectionStatus::Waiting { "等待服务器生成…" } else { "" }
                 prop:value=read(|s| s.text().to_owned())
                 on:input=on_input
             ></textarea>
             {move || {
-                plan.with(|p| {
-                    let s = p.as_ref()?.sections.get(index)?;
+                store.with_section(index, |s| {
+                    let s = s?;
                     let check = s.check.clone()?;
                     let text = s.text().to_owned();
                     Some(view! { <CheckLine check text /> })
@@ -540,6 +742,7 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
             }}
             <div class="section-actions">
                 {move || match status() {
+                    _ if store.busy().get() && status() != SectionStatus::Done => None,
                     SectionStatus::Done => Some(view! {
                         <button type="button" on:click=move |_| store.redo(index, true)>"重新生成"</button>
                     }.into_any()),

@@ -85,6 +85,12 @@ pub struct Machine {
     /// The plan of a save whose answer never came (it may have landed): a conflict with
     /// exactly that text is this page's own save, not another writer's.
     unanswered: Option<Plan>,
+    /// Saves the server made itself (a job writing a section the page applied), as revision
+    /// before and after: each moves the page's base on once the page's base reaches it.
+    server_steps: Vec<(i64, i64)>,
+    /// The server is saving the page's new plan itself (its job starts with it): nothing is
+    /// sent until it has.
+    starting: bool,
 }
 
 impl Default for Machine {
@@ -101,9 +107,14 @@ impl Default for Machine {
             timer: 0,
             retry_ms: RETRY_FIRST_MS,
             unanswered: None,
+            server_steps: Vec::new(),
+            starting: false,
         }
     }
 }
+
+/// Server saves remembered at most, waiting for the page's base to reach them.
+const MAX_SERVER_STEPS: usize = 200;
 
 impl Machine {
     /// What the buffer of the plan on the page holds besides its text.
@@ -140,6 +151,8 @@ impl Machine {
 
     /// The plan as the server has it, now the page's.
     pub fn adopt(&mut self, saved: &SavedPlan) {
+        self.server_steps.clear();
+        self.starting = false;
         self.id = Some(saved.id.clone());
         self.revision = saved.revision;
         self.dirty = false;
@@ -164,6 +177,8 @@ impl Machine {
 
     /// A new plan under `id`, saved at once.
     pub fn start(&mut self, id: String) -> Vec<Command> {
+        self.server_steps.clear();
+        self.starting = false;
         self.id = Some(id);
         self.revision = 0;
         self.dirty = false;
@@ -172,6 +187,68 @@ impl Machine {
         self.retry_ms = RETRY_FIRST_MS;
         self.state = SaveState::Unsaved;
         self.changed(None, 0)
+    }
+
+    /// A new plan under `id` that the server saves itself, as it starts writing it.
+    pub fn start_on_server(&mut self, id: String) {
+        self.server_steps.clear();
+        self.id = Some(id);
+        self.revision = 0;
+        self.dirty = false;
+        self.notes.clear();
+        self.keep_replaced = false;
+        self.retry_ms = RETRY_FIRST_MS;
+        self.starting = true;
+        self.state = SaveState::Saving;
+    }
+
+    /// The server saved the page's plan at `revision`: what changed since is sent.
+    pub fn saved_by_server(&mut self, revision: i64, updated_at: String) -> Vec<Command> {
+        self.starting = false;
+        self.revision = self.revision.max(revision);
+        self.follow_server();
+        if self.dirty {
+            self.state = SaveState::Unsaved;
+            vec![self.schedule(0)]
+        } else {
+            self.state = SaveState::Saved(updated_at);
+            Vec::new()
+        }
+    }
+
+    /// The server could not take the new plan: the page saves it as any other.
+    pub fn start_failed(&mut self) -> Vec<Command> {
+        self.starting = false;
+        self.changed(None, 0)
+    }
+
+    /// The server saved a change of its own (`base` → `revision`), which the page applied
+    /// to its copy.
+    pub fn server_saved(&mut self, base: i64, revision: i64, updated_at: String) {
+        if revision <= self.revision || base == revision {
+            return;
+        }
+        if self.server_steps.len() >= MAX_SERVER_STEPS {
+            self.server_steps.remove(0);
+        }
+        self.server_steps.push((base, revision));
+        self.follow_server();
+        if !self.dirty && !self.in_flight && self.revision == revision {
+            self.state = SaveState::Saved(updated_at);
+        }
+    }
+
+    /// Moves the page's base along the server's own saves that start from it.
+    fn follow_server(&mut self) {
+        while let Some(at) = self
+            .server_steps
+            .iter()
+            .position(|(base, _)| *base == self.revision)
+        {
+            self.revision = self.server_steps.remove(at).1;
+        }
+        let revision = self.revision;
+        self.server_steps.retain(|(_, after)| *after > revision);
     }
 
     /// The plan changed: saved after `delay_ms`, with an automatic version when `note` says
@@ -209,7 +286,11 @@ impl Machine {
     /// Sends `plan` now, unless it is saved, being saved, or waiting for the writer to settle
     /// a conflict.
     pub fn flush(&mut self, plan: Option<Plan>) -> Vec<Command> {
-        if !self.dirty || self.in_flight || matches!(self.state, SaveState::Conflict(_)) {
+        if !self.dirty
+            || self.in_flight
+            || self.starting
+            || matches!(self.state, SaveState::Conflict(_))
+        {
             return Vec::new();
         }
         let (Some(id), Some(plan)) = (self.id.clone(), plan) else {
@@ -260,6 +341,7 @@ impl Machine {
                 updated_at,
             }) => {
                 self.revision = revision;
+                self.follow_server();
                 self.keep_replaced = false;
                 self.unanswered = None;
                 self.retry_ms = RETRY_FIRST_MS;
@@ -281,6 +363,16 @@ impl Machine {
                 // Our own earlier save, whose answer was lost: go on from its revision.
                 self.unanswered = None;
                 self.revision = current.revision;
+                self.state = SaveState::Unsaved;
+                vec![self.schedule(0)]
+            }
+            Ok(SaveOutcome::Conflict(current))
+                if {
+                    self.follow_server();
+                    current.revision == self.revision
+                } =>
+            {
+                // Only the server's own saves came in between, and the page has them.
                 self.state = SaveState::Unsaved;
                 vec![self.schedule(0)]
             }
@@ -610,5 +702,81 @@ mod tests {
             .chain(["重试：4. 第4章".to_owned()])
             .collect();
         assert_eq!(note_of(&whole).as_deref(), Some("生成 9 章；重试 1 章"));
+    }
+
+    #[test]
+    fn a_plan_the_server_starts_is_not_sent_until_the_server_saved_it() {
+        let mut m = Machine::default();
+        m.start_on_server("a".into());
+        assert!(m.changed(None, 0).len() == 1);
+        assert!(
+            m.flush(Some(plan("edited meanwhile"))).is_empty(),
+            "waits for the server"
+        );
+        let commands = m.saved_by_server(1, "t1".into());
+        assert_eq!(ticket(&commands).1, 0);
+        let request = sent(m.flush(Some(plan("edited meanwhile")))).request;
+        assert_eq!(request.revision, 1);
+
+        let mut m = Machine::default();
+        m.start_on_server("b".into());
+        assert!(m.saved_by_server(1, "t1".into()).is_empty());
+        assert_eq!(m.state, SaveState::Saved("t1".into()));
+        // The server could not start it: the page saves it itself.
+        let mut m = Machine::default();
+        m.start_on_server("c".into());
+        m.start_failed();
+        assert_eq!(sent(m.flush(Some(plan("c")))).request.revision, 0);
+    }
+
+    #[test]
+    fn the_servers_own_saves_move_the_base_on_in_any_order() {
+        let mut m = clean();
+        m.server_saved(3, 4, "t4".into());
+        assert_eq!(
+            (m.revision, m.state.clone()),
+            (4, SaveState::Saved("t4".into()))
+        );
+        // Arrived before the one it follows.
+        m.server_saved(5, 6, "t6".into());
+        assert_eq!(m.revision, 4);
+        m.server_saved(4, 5, "t5".into());
+        assert_eq!(m.revision, 6);
+        // Old news changes nothing.
+        m.server_saved(2, 3, "t3".into());
+        assert_eq!(m.revision, 6);
+    }
+
+    #[test]
+    fn a_save_that_crossed_a_server_save_is_sent_again_on_top_of_it() {
+        let mut m = clean();
+        m.changed(None, 0);
+        let first = sent(m.flush(Some(plan("mine"))));
+        assert_eq!(first.request.revision, 3);
+        // The server's job saved a section meanwhile; the page applied it.
+        m.server_saved(3, 4, "t4".into());
+        let commands = m.answered(first, Ok(SaveOutcome::Conflict(on_server("a", 4, "job"))));
+        assert_eq!(ticket(&commands).1, 0);
+        assert_eq!(sent(m.flush(Some(plan("mine")))).request.revision, 4);
+        // Another writer's save is still a conflict.
+        let mut m = clean();
+        m.changed(None, 0);
+        let first = sent(m.flush(Some(plan("mine"))));
+        m.answered(
+            first,
+            Ok(SaveOutcome::Conflict(on_server("a", 4, "other tab"))),
+        );
+        assert!(m.conflict().is_some());
+    }
+
+    #[test]
+    fn a_save_answered_after_a_server_save_it_preceded_follows_it() {
+        let mut m = clean();
+        m.changed(None, 0);
+        let first = sent(m.flush(Some(plan("mine"))));
+        // Ours landed first (4), then the job's (4 → 5), whose event came first.
+        m.server_saved(4, 5, "t5".into());
+        m.answered(first, saved(4, "t4"));
+        assert_eq!(m.revision, 5);
     }
 }

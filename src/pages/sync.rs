@@ -289,6 +289,39 @@ impl Sync {
         self.step(|m| m.start(browser::random_id()));
     }
 
+    /// A new plan on this page (under `id`) that the server saves itself as it starts
+    /// writing it; the plan it replaces is sent now if it has unsaved changes.
+    pub fn start_on_server(self, id: String, plan: Plan) {
+        if let Some(previous) = self.snapshot().filter(|b| b.dirty) {
+            leptos::task::spawn_local(async move {
+                send_buffer(previous).await;
+            });
+        }
+        self.plan.set(Some(plan));
+        self.machine.update(|m| m.start_on_server(id));
+    }
+
+    /// The server saved the page's new plan at `revision`.
+    pub fn saved_by_server(self, revision: i64, updated_at: String) {
+        self.step(|m| m.saved_by_server(revision, updated_at));
+    }
+
+    /// The server could not take the new plan: it is saved as any other.
+    pub fn start_failed(self) {
+        self.step(Machine::start_failed);
+    }
+
+    /// The server saved a change of its own that the page applied.
+    pub fn server_saved(self, base: i64, revision: i64, updated_at: String) {
+        self.machine
+            .update(|m| m.server_saved(base, revision, updated_at));
+    }
+
+    /// The server's revision the page's copy is based on.
+    pub fn revision(self) -> i64 {
+        self.machine.with_untracked(|m| m.revision)
+    }
+
     /// The plan on the page as its buffer holds it.
     fn snapshot(self) -> Option<Buffer> {
         let kept = self.machine.with_untracked(Machine::kept)?;

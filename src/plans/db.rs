@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owners",
         include_str!("../../migrations/0002_owners.sql"),
     ),
+    (3, "jobs", include_str!("../../migrations/0003_jobs.sql")),
 ];
 
 fn migrator() -> Migrator {

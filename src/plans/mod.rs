@@ -6,6 +6,8 @@
 
 pub mod db;
 pub mod diff;
+mod job_records;
+pub mod jobs;
 mod records;
 
 use std::{sync::Arc, time::Duration};
@@ -46,6 +48,8 @@ pub enum StoreError {
     Conflict(Box<SavedPlan>),
     #[error("{0}")]
     Invalid(String),
+    #[error("该预案正在生成中（任务 {}），请等待完成或先取消", .0.id)]
+    JobRunning(Box<crate::model::PlanJob>),
     #[error("预案数量已达上限（{0} 份，含回收站），请先删除不再需要的预案")]
     TooMany(usize),
     #[error("手动保存的版本已达上限（{0} 个）")]
@@ -69,6 +73,7 @@ impl StoreError {
             Self::NoVersion => ErrorCode::VersionNotFound,
             Self::NoSection => ErrorCode::SectionNotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::JobRunning(_) => ErrorCode::JobRunning,
             Self::Invalid(_) => ErrorCode::ValidationError,
             Self::TooMany(_) | Self::TooManyVersions(_) | Self::NoRoom(_) => ErrorCode::PlanLimit,
             Self::Unavailable => ErrorCode::StoreUnavailable,

@@ -56,10 +56,16 @@ async fn signal() -> Stop {
 }
 
 /// Resolves when the listener should close: after a stop signal and, for SIGTERM, the drain
-/// period, during which `ready` is false.
-pub async fn until_listener_closes(ready: Arc<AtomicBool>, drain: Duration) {
+/// period, during which `ready` is false. `stopping` is cancelled when the signal comes (the
+/// generation jobs running here are handed over then).
+pub async fn until_listener_closes(
+    ready: Arc<AtomicBool>,
+    drain: Duration,
+    stopping: tokio_util::sync::CancellationToken,
+) {
     let stop = signal().await;
     ready.store(false, Ordering::Release);
+    stopping.cancel();
     if stop == Stop::Terminate && !drain.is_zero() {
         tracing::info!(
             "收到停止信号：/readyz 改为 503，继续服务 {} 秒后停止接受新连接",

@@ -11,6 +11,7 @@ mod deployment;
 mod errors;
 mod helpers;
 mod hostile;
+mod jobs;
 mod memory_cache;
 mod ops;
 mod pages;

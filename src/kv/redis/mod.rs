@@ -13,8 +13,8 @@ use redis::{AsyncCommands, Client};
 use self::{
     link::{Conn, Link},
     scripts::{
-        ADD_ONCE_SCRIPT, COUNT_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT, STAMPS_SCRIPT,
-        STAMP_SCRIPT,
+        ADD_ONCE_SCRIPT, COUNT_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT, RENEW_LOCK_SCRIPT,
+        RENEW_SCRIPT, STAMPS_SCRIPT, STAMP_SCRIPT,
     },
 };
 use super::KvError;
@@ -194,6 +194,23 @@ impl Redis {
         )
         .await
         .map(drop)
+    }
+
+    /// Keeps a lock that is still ours for `ttl` more; whether it was still ours.
+    pub async fn renew_lock(&self, lock: &LockToken, ttl: Duration) -> Result<bool, KvError> {
+        let mut conn = self.conn();
+        let renewed: i64 = self
+            .bounded(
+                redis::cmd("EVAL")
+                    .arg(RENEW_LOCK_SCRIPT)
+                    .arg(1)
+                    .arg(&lock.key)
+                    .arg(&lock.token)
+                    .arg((ttl.as_millis() as u64).max(1))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(renewed == 1)
     }
 
     /// Sets `key` for `ttl` (its value says nothing).
@@ -411,6 +428,67 @@ impl Redis {
                 .query_async::<()>(&mut conn),
         )
         .await
+    }
+
+    /// Appends `payload` to the stream `key` (trimmed to about `max_len` entries, kept `ttl`
+    /// after its last entry); the entry's id.
+    pub async fn append(
+        &self,
+        key: &str,
+        payload: &str,
+        max_len: usize,
+        ttl: Duration,
+    ) -> Result<String, KvError> {
+        let mut conn = self.conn();
+        let ms = (ttl.as_millis() as u64).max(1);
+        let (id,): (String,) = self
+            .bounded(
+                redis::pipe()
+                    .cmd("XADD")
+                    .arg(key)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(max_len)
+                    .arg("*")
+                    .arg("e")
+                    .arg(payload)
+                    .cmd("PEXPIRE")
+                    .arg(key)
+                    .arg(ms)
+                    .ignore()
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// At most `count` entries of stream `key` from `start` (an id; `(id` for after it), in
+    /// order: each id and payload.
+    pub async fn read_log(
+        &self,
+        key: &str,
+        start: &str,
+        count: usize,
+    ) -> Result<Vec<(String, String)>, KvError> {
+        let mut conn = self.conn();
+        let entries: Vec<(String, Vec<(String, String)>)> = self
+            .bounded(
+                redis::cmd("XRANGE")
+                    .arg(key)
+                    .arg(start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let payload = fields.into_iter().find(|(f, _)| f == "e")?.1;
+                Some((id, payload))
+            })
+            .collect())
     }
 
     /// Removes every key under `prefix` but those under `keep` with SCAN + UNLINK (never

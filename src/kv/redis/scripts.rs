@@ -103,3 +103,6 @@ for i = 1, #seen, 2 do
 end
 return out
 ";
+
+/// Gives a lock still holding our token `ttl` more; whether it did.
+pub const RENEW_LOCK_SCRIPT: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";

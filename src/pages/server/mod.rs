@@ -3,6 +3,7 @@
 //! turn plain services into what the pages show. Failures come back as `AppError`s.
 
 pub mod docs;
+mod jobs;
 mod plans;
 
 use std::sync::Arc;
@@ -73,18 +74,6 @@ impl Door {
             .boxed(),
         };
         ndjson(events)
-    }
-
-    /// Every section of a plan as the page writes it: streamed, each event tagged with its
-    /// section. Cut at the deadline, the sections still open are reported as interrupted by
-    /// the page.
-    pub async fn stream_plan(
-        &self,
-        body: PlanBody,
-    ) -> Result<impl Stream<Item = Result<Bytes, AppError>> + Send + 'static, AppError> {
-        Ok(ndjson(
-            admission::stream_plan(&self.state, &self.user, body).await?,
-        ))
     }
 
     pub async fn dashboard(&self) -> Dashboard {
