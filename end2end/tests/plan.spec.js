@@ -4,7 +4,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { test, expect, USER, loginWithLink, watchConsole, waitHydrated, fillSeedForm, uniqueName, shot } = require('./support');
+const { test, expect, USER, loginWithLink, watchConsole, waitHydrated, waitInteractive, fillSeedForm, uniqueName, shot } = require('./support');
 
 const TITLES = ['总则', '企业概况', '风险评估结果', '应急组织机构及职责', '信息报告与预警', '应急响应', '后期处置', '应急保障', '预案管理'];
 const port = Number(process.env.E2E_PORT || 3107);
@@ -175,6 +175,54 @@ test('a failing section reports its error, the others complete, and it retries a
   await failed.getByRole('button', { name: '重试' }).click();
   await expect(failed).toHaveAttribute('data-status', 'done');
   await expect(page.getByTestId('plan-count')).toHaveText('9 / 9');
+});
+
+test('the server goes on writing a plan whose page was closed; another browser shows it live', async ({ browser, request }) => {
+  test.setTimeout(90_000);
+  await steer(request, { mode: 'stream', hold: true });
+  const name = uniqueName('关页企业');
+  const first = await browser.newContext();
+  const page = await first.newPage();
+  await page.goto(`${failingApp}/login?token=${USER}`);
+  await waitHydrated(page);
+  await fillSeedForm(page, name);
+  await page.getByRole('button', { name: '生成整份预案' }).click();
+  await expect(section(page, '企业概况').getByTestId('section-text')).toHaveValue(/流式第一段/);
+  await expect(page.getByTestId('job')).toHaveAttribute('data-state', 'running');
+  await first.close();
+
+  // Another browser, nothing shared but the user: the plan is listed, and opens mid-job.
+  const second = await browser.newContext();
+  const other = await second.newPage();
+  const problems = watchConsole(other);
+  await other.goto(`${failingApp}/login?token=${USER}&next=${encodeURIComponent('/plans')}`);
+  await waitInteractive(other);
+  const row = other.getByTestId('plan-row').filter({ hasText: name });
+  await expect(row).toHaveCount(1);
+  await row.getByRole('link', { name: '打开' }).click();
+  await waitHydrated(other);
+  await expect(other.getByTestId('job')).toHaveAttribute('data-state', 'running');
+  await expect(other.getByTestId('job-line')).toContainText('服务器正在生成');
+  const overview = section(other, '企业概况');
+  await expect(overview).toHaveAttribute('data-status', 'writing');
+  await expect(overview.getByTestId('section-text')).toHaveValue(/流式第一段/);
+  await expect(overview.getByTestId('section-text')).not.toHaveValue(/流式结束/);
+  await other.screenshot({ path: shot('plan-followed-elsewhere.png'), fullPage: true });
+
+  // Released: it streams on, and every section lands in the saved plan.
+  await steer(request, { mode: 'stream', hold: false });
+  await request.post(`${upstream}/release`);
+  await expect(overview.getByTestId('section-text')).toHaveValue(/流式结束/);
+  await expect(other.getByTestId('plan-count')).toHaveText('9 / 9', { timeout: 30_000 });
+  await expect(other.getByTestId('job')).toHaveAttribute('data-state', 'done');
+  await expect(other.getByTestId('save-state')).toHaveAttribute('data-state', 'saved');
+  const list = await request.get(`${failingApp}/api/plans?q=${encodeURIComponent(name)}`, {
+    headers: { Authorization: `Bearer ${USER}` },
+  });
+  const body = await list.json();
+  expect(body.plans[0].sections_done).toBe(9);
+  await second.close();
+  expect(problems).toEqual([]);
 });
 
 test('a single section streams into the result panel too', async ({ page, request }) => {

@@ -20,8 +20,8 @@ use crate::{
     browser,
     components::check::{CheckLine, SelfCheckTable},
     model::{
-        AppError, EnterpriseData, FeedEvent, FeedItem, FieldKind, GenerateBody, JobStarted,
-        JobState, NewPlan, Plan, PlanJob, PlanMeta, PlanSection, SectionEvent, SectionId,
+        AppError, EnterpriseData, FeedEvent, FeedItem, FieldKind, GenerateBody, JobRequest,
+        JobStarted, JobState, NewPlan, Plan, PlanJob, PlanMeta, PlanSection, SectionEvent,
         SectionStatus, TemplateView,
     },
 };
@@ -39,10 +39,10 @@ pub async fn stream_section(body: GenerateBody) -> Result<ByteStream<AppError>, 
 }
 
 /// Saves the page's new plan and has the server write it (or the sections of an opened plan
-/// not yet done): the plan's revision and the job.
+/// not yet done, or those `request` names): the plan's revision and the job.
 #[server(prefix = "/fn", input = leptos::server_fn::codec::Json, endpoint = "start_plan_job")]
-pub async fn start_plan_job(new: NewPlan) -> Result<JobStarted, AppError> {
-    super::server::Door::writer()?.start_job(new).await
+pub async fn start_plan_job(new: NewPlan, request: JobRequest) -> Result<JobStarted, AppError> {
+    super::server::Door::writer()?.start_job(new, request).await
 }
 
 /// Stops the plan's job once the sections in flight are saved.
@@ -182,7 +182,7 @@ impl PlanStore {
         let id = browser::random_id();
         self.reset_job();
         self.sync.start_on_server(id.clone(), plan.clone());
-        self.begin_job(id, plan);
+        self.begin_job(id, plan, JobRequest::default());
     }
 
     /// Has the server write the sections of the plan on the page not yet done.
@@ -192,7 +192,7 @@ impl PlanStore {
             return;
         };
         self.reset_job();
-        self.begin_job(id, plan);
+        self.begin_job(id, plan, JobRequest::default());
     }
 
     fn reset_job(&self) {
@@ -202,7 +202,7 @@ impl PlanStore {
         self.live.set(BTreeMap::new());
     }
 
-    fn begin_job(&self, id: String, plan: Plan) {
+    fn begin_job(&self, id: String, plan: Plan, request: JobRequest) {
         let store = *self;
         let new = NewPlan {
             id: Some(id.clone()),
@@ -210,7 +210,7 @@ impl PlanStore {
             plan,
         };
         leptos::task::spawn_local(async move {
-            let started = start_plan_job(new).await;
+            let started = start_plan_job(new, request).await;
             if store.sync.id.get_untracked().as_ref() != Some(&id) {
                 return;
             }
@@ -340,12 +340,13 @@ impl PlanStore {
         });
     }
 
-    /// Writes one section again (a retry, or "重新生成" which skips the cache).
+    /// Has the server write one section again (a retry, or "重新生成", which skips the cache
+    /// and keeps the writer's edited text as a version).
     fn redo(&self, index: usize, refresh: bool) {
-        let plan = self.plan;
-        let Some((run, edited)) = plan.with_untracked(|p| {
+        let Some((section_id, edited)) = self.plan.with_untracked(|p| {
             p.as_ref()
-                .and_then(|p| p.sections.get(index).map(|s| (p.run, s.edited)))
+                .and_then(|p| p.sections.get(index))
+                .map(|s| (s.section_id.clone(), s.edited))
         }) else {
             return;
         };
@@ -356,73 +357,22 @@ impl PlanStore {
         {
             return;
         }
-        let sync = self.sync;
-        let id = std::sync::Arc::new(sync.id.get_untracked());
-        // Only into the plan it was asked for, even if another is opened meanwhile.
-        let current = move || sync.id.with_untracked(|now| now == &*id);
-        leptos::task::spawn_local(async move {
-            write_section(plan, run, index, refresh, current.clone()).await;
-            if !current() {
-                return;
-            }
-            let note = plan.with_untracked(|p| {
-                let s = p.as_ref()?.sections.get(index)?;
-                let verb = if refresh { "重新生成" } else { "重试" };
-                Some(
-                    (s.status == SectionStatus::Done)
-                        .then(|| format!("{verb}：{}. {}", index + 1, s.section_title)),
-                )
-            });
-            if let Some(note) = note {
-                sync.changed(note, 0);
-            }
-        });
+        let (Some(id), Some(plan)) = (self.sync.id.get_untracked(), self.plan.get_untracked())
+        else {
+            return;
+        };
+        self.reset_job();
+        let request = JobRequest {
+            sections: Some(vec![section_id]),
+            force: refresh.then_some(true),
+        };
+        self.begin_job(id, plan, request);
     }
 
     /// The writer changed the plan's text or particulars.
     fn edited(&self) {
         self.sync.changed(None, EDIT_DELAY_MS);
     }
-}
-
-/// Streams one section of the plan again, piece by piece. The section's old text stays until
-/// the first new piece arrives, and stays if the new answer fails before any text.
-async fn write_section(
-    plan: RwSignal<Option<Plan>>,
-    run: u64,
-    index: usize,
-    refresh: bool,
-    current: impl Fn() -> bool + 'static,
-) {
-    let update = move |f: &mut dyn FnMut(&mut PlanSection)| {
-        if !current() {
-            return;
-        }
-        plan.update(|p| {
-            if let Some(s) = p
-                .as_mut()
-                .filter(|p| p.run == run)
-                .and_then(|p| p.sections.get_mut(index))
-            {
-                f(s);
-            }
-        });
-    };
-    // The context is read now, not when the plan started: a retried or edited overview counts.
-    let Some(body) = plan.with_untracked(|p| {
-        let p = p.as_ref().filter(|p| p.run == run)?;
-        let section = p.sections.get(index)?;
-        Some(GenerateBody {
-            template_id: p.template_id.clone(),
-            section_id: SectionId(section.section_id.clone()),
-            data: p.data.clone(),
-            refresh: refresh.then_some(true),
-            context: p.context_for(index),
-        })
-    }) else {
-        return;
-    };
-    write_into(body, update).await;
 }
 
 /// Streams one section into the section `update` reaches: a new attempt, each event reduced

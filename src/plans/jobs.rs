@@ -343,7 +343,9 @@ impl PlanService {
                         return Err(StoreError::Unavailable.into());
                     }
                     if !failed {
-                        let note = format!("生成：{}", written.section_title);
+                        // As the page's own notes read: `生成：9. 预案管理`.
+                        let verb = if job.force { "重新生成" } else { "生成" };
+                        let note = format!("{verb}：{}. {}", index + 1, written.section_title);
                         keep_version(conn, owner, &next, VersionKind::Auto, &note, now).await?;
                     }
                     if replaced_edit || !failed {

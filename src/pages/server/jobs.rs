@@ -15,8 +15,8 @@ type Result<T> = std::result::Result<T, AppError>;
 
 impl Door {
     /// Saves the page's new plan (or takes the one saved under its id) and has the server
-    /// write its sections not yet done; the job already running on it, if there is one.
-    pub async fn start_job(&self, new: NewPlan) -> Result<JobStarted> {
+    /// write the sections `request` asks for; the job already running on it, if there is one.
+    pub async fn start_job(&self, new: NewPlan, request: JobRequest) -> Result<JobStarted> {
         let owner: &str = &self.user.name;
         let Some(id) = new.id.clone() else {
             return Err(StoreError::NotFound.into());
@@ -27,7 +27,7 @@ impl Door {
             Err(e) => return Err(e.into()),
         };
         let jobs = &self.state.jobs;
-        let job = match jobs.generate(owner, &id, JobRequest::default(), None).await {
+        let job = match jobs.generate(owner, &id, request, None).await {
             Ok((job, _)) => job,
             Err(StoreError::JobRunning(job)) => *job,
             Err(e) => return Err(e.into()),
