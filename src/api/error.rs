@@ -302,7 +302,7 @@ impl IntoResponses for JobStartErrors {
         documented(&[
             BAD_JSON,
             UNAUTHORIZED,
-            (404, "预案不存在（或属于其他用户）"),
+            (404, "预案不存在（或属于其他用户），或该预案没有所列的章节"),
             (
                 409,
                 "该预案已有进行中的生成任务（JOB_RUNNING）；error.job 为该任务",

@@ -83,7 +83,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
-/// A body that may be left out (`T::default()` then), or else read as `parse` reads it.
+/// A body that may be left out (`T::default()` then: no body, or `null`), or else read as
+/// `parse` reads it.
 pub fn optional_json<T: DeserializeOwned + Default>(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<T, ApiError> {
@@ -94,7 +95,8 @@ pub fn optional_json<T: DeserializeOwned + Default>(
             ApiError::new(ErrorCode::BadRequest, "无法读取请求体")
         }
     })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // Left out: no body, or JSON's null.
+    if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     parse(&bytes)

@@ -50,9 +50,9 @@ const MAX_EVENT_ID: usize = 64;
     tag = "plans",
     params(
         ("id" = String, Path, description = "预案 id（32 位十六进制）", pattern = "^[0-9a-f]{32}$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "重试时带上同一个值，得到同一个任务（1–128 个可见 ASCII 字符）"),
+        ("Idempotency-Key" = Option<String>, Header, description = "重试时带上同一个值，得到同一个任务（1–128 个可见 ASCII 字符）", pattern = "^[!-~]{1,128}$", max_length = 128),
     ),
-    request_body(content = JobRequest, description = "可省略请求体：生成所有尚未完成的章节"),
+    request_body(content = Option<JobRequest>, description = "可省略请求体：生成所有尚未完成的章节"),
     responses((status = 202, description = "任务已受理（或同一 Idempotency-Key 的已有任务）", body = JobResponse), JobStartErrors)
 )]
 pub async fn generate(
@@ -141,7 +141,7 @@ pub async fn cancel(
     tag = "plans",
     params(
         ("id" = String, Path, description = "预案 id（32 位十六进制）", pattern = "^[0-9a-f]{32}$"),
-        ("Last-Event-ID" = Option<String>, Header, description = "此前收到的最后一个事件 id", pattern = "^[0-9]{1,20}-[0-9]{1,20}$"),
+        ("Last-Event-ID" = Option<String>, Header, description = "此前收到的最后一个事件 id；格式不符的值被忽略（从任务的第一个事件开始）", pattern = "^[0-9]{1,20}-[0-9]{1,20}$"),
     ),
     responses((status = 200, description = "事件流（text/event-stream）", content_type = "text/event-stream", body = String), JobErrors)
 )]

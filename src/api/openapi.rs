@@ -20,10 +20,10 @@ use crate::{
     model::{
         AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan,
         EnterpriseData, FieldKind, FieldProblem, FieldSpec, GenerateBody, InstanceView, JobRequest,
-        JobState, NewPlan, NewVersion, Plan, PlanBody, PlanFromData, PlanJob, PlanMeta,
-        PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, Scope,
-        SectionDiff, SectionEvent, SectionFailure, SectionStatus, Spend, TierStats, Tiers,
-        UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
+        JobState, NewPlan, NewVersion, Plan, PlanBody, PlanEvent, PlanFromData, PlanJob, PlanMeta,
+        PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, SavedSection,
+        Scope, SectionDiff, SectionEvent, SectionFailure, SectionOutcome, SectionStatus, Spend,
+        TierStats, Tiers, UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
     },
     templates::{Registry, Section, Template},
 };
@@ -90,7 +90,8 @@ impl Modify for BearerAuth {
         DiffRow, DiffSpan, DiffKind, plans::PlanListResponse, plans::SavedPlanResponse,
         plans::VersionListResponse, plans::VersionResponse, plans::NewVersionResponse,
         plans::DiffResponse, plans::DeletedResponse, plans::Sort, plans::CreatePlanBody,
-        PlanFromData, JobRequest, PlanJob, JobState, jobs::JobResponse
+        PlanFromData, JobRequest, PlanJob, JobState, jobs::JobResponse, PlanEvent, SavedSection,
+        SectionOutcome
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -106,6 +107,7 @@ pub fn document(registry: &Registry) -> String {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     narrow_to_registry(&mut doc, registry);
     frame_events(&mut doc);
+    frame_plan_events(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned())
 }
 
@@ -169,6 +171,52 @@ fn frame_events(doc: &mut Value) {
     }
 }
 
+/// The plan's event stream (`/api/plans/{id}/events`) carries three kinds of message, each
+/// with its id: a section's piece (`PlanEvent`), a saved section (`SavedSection`) and the job
+/// (`PlanJob`).
+fn frame_plan_events(doc: &mut Value) {
+    let messages: Vec<Value> = [
+        ("section", "PlanEvent", "章节生成中的片段"),
+        ("saved", "SavedSection", "章节已写入预案"),
+        ("job", "PlanJob", "任务状态"),
+    ]
+    .iter()
+    .map(|(name, schema, description)| {
+        json!({
+            "type": "object",
+            "description": description,
+            "required": ["id", "event", "data"],
+            "properties": {
+                "id": { "type": "string", "pattern": "^[0-9]{1,20}-[0-9]{1,20}$" },
+                "event": { "type": "string", "enum": [name] },
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": { "$ref": format!("#/components/schemas/{schema}") },
+                },
+            },
+        })
+    })
+    .collect();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(
+            "PlanFeedMessage".to_owned(),
+            json!({
+                "description": "预案事件流中的一条消息：id 为事件 id（断线重连时放在 Last-Event-ID 中），event 为事件名，data 为事件内容的 JSON 文本",
+                "oneOf": messages,
+            }),
+        );
+    }
+    if let Some(stream) = doc.pointer_mut(
+        "/paths/~1api~1plans~1{id}~1events/get/responses/200/content/text~1event-stream",
+    ) {
+        stream["schema"] = json!({ "$ref": "#/components/schemas/PlanFeedMessage" });
+    }
+}
+
 /// Replaces the general request bodies by one variant per template, telling the template's
 /// sections and fields; the general pieces they replace leave the document.
 fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
@@ -178,7 +226,7 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
     else {
         return;
     };
-    for body in ["GenerateBody", "PlanBody"] {
+    for body in ["GenerateBody", "PlanBody", "PlanFromData"] {
         let Some(general) = schemas.remove(body) else {
             continue;
         };
@@ -333,6 +381,37 @@ mod tests {
         let framed = json!({"event": event.name(), "data": serde_json::to_string(&event).unwrap()});
         assert!(validator.is_valid(&framed), "{framed}");
         assert!(!validator.is_valid(&json!({"event": "finish", "data": "{}"})));
+    }
+
+    #[test]
+    fn the_plans_event_stream_is_described_message_by_message() {
+        let doc = doc();
+        let stream = &doc["paths"]["/api/plans/{id}/events"]["get"]["responses"]["200"]["content"]
+            ["text/event-stream"]["schema"]["$ref"];
+        assert_eq!(stream, "#/components/schemas/PlanFeedMessage");
+        let validator =
+            jsonschema::validator_for(&doc["components"]["schemas"]["PlanFeedMessage"]).unwrap();
+        let event = crate::model::PlanEvent {
+            section_id: "2".into(),
+            event: crate::model::SectionEvent::Text {
+                text: "正文".into(),
+            },
+        };
+        let item = crate::model::FeedItem::Section(event);
+        let framed =
+            json!({"id": "1700000000000-3", "event": item.name(), "data": item.data().unwrap()});
+        assert!(validator.is_valid(&framed), "{framed}");
+        let wrong = json!({"id": "1700000000000-3", "event": "finish", "data": "{}"});
+        assert!(!validator.is_valid(&wrong));
+        // What `data` holds (an annotation the validator leaves to its readers) is the event.
+        let data = json!({
+            "$ref": "#/components/schemas/PlanEvent",
+            "components": doc["components"],
+        });
+        let data = jsonschema::validator_for(&data).unwrap();
+        let parsed: Value = serde_json::from_str(&item.data().unwrap()).unwrap();
+        assert!(data.is_valid(&parsed), "{parsed}");
+        assert!(!data.is_valid(&json!({"section_id": "2"})));
     }
 
     #[test]

@@ -117,7 +117,11 @@ impl Jobs {
         })?;
         let template = request.template.view();
         let run = now_ms().max(0) as u64;
-        let plan = Plan::new(&template, body.data, run);
+        // Keys the template does not have are ignored, as the document says: not kept.
+        let mut data = body.data;
+        data.enterprise_info
+            .retain(|key, _| template.fields.iter().any(|f| &f.id == key));
+        let plan = Plan::new(&template, data, run);
         let new = NewPlan {
             id: None,
             title: body.title,
@@ -259,13 +263,8 @@ impl Jobs {
         last: Option<&str>,
     ) -> Result<Option<Cursor>, AppError> {
         let latest = self.plans.latest_job(owner, plan_id).await?;
-        if let Some(last) = last {
-            let id = EventId::parse(last).ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::ValidationError,
-                    "Last-Event-ID 格式不正确，应为此前收到的事件 id",
-                )
-            })?;
+        // An id that is none of ours names no place in the log: read from the start.
+        if let Some(id) = last.and_then(EventId::parse) {
             return Ok(Some(Cursor::After(id)));
         }
         Ok(latest

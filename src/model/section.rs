@@ -52,6 +52,7 @@ impl SectionEvent {
 
 /// An event of one section of a plan that is written as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanEvent {
     pub section_id: String,
     pub event: SectionEvent,

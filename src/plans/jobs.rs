@@ -90,7 +90,7 @@ impl PlanService {
                     .find(|id| !body.sections.iter().any(|s| &s.section_id == *id))
                 {
                     let shown: String = unknown.chars().take(64).collect();
-                    return Err(StoreError::Invalid(format!("该预案没有章节“{shown}”")).into());
+                    return Err(StoreError::UnknownSection(shown).into());
                 }
             }
             // In the template's order, each once.

@@ -44,6 +44,8 @@ pub enum StoreError {
     NoVersion,
     #[error("两个版本中都没有这个章节")]
     NoSection,
+    #[error("该预案没有章节“{0}”")]
+    UnknownSection(String),
     #[error("此预案已在其他窗口或设备上修改")]
     Conflict(Box<SavedPlan>),
     #[error("{0}")]
@@ -71,7 +73,7 @@ impl StoreError {
         match self {
             Self::NotFound => ErrorCode::NotFound,
             Self::NoVersion => ErrorCode::VersionNotFound,
-            Self::NoSection => ErrorCode::SectionNotFound,
+            Self::NoSection | Self::UnknownSection(_) => ErrorCode::SectionNotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::JobRunning(_) => ErrorCode::JobRunning,
             Self::Invalid(_) => ErrorCode::ValidationError,
