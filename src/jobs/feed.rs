@@ -21,8 +21,9 @@ use crate::{
 /// Events kept per plan (about: Redis trims whole blocks): a plan of 50 sections streamed in
 /// small pieces fits.
 const MAX_EVENTS: usize = 20_000;
-/// How long a plan's log is kept after its last event.
-const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
+/// How long a plan's log is kept after its last event (a viewer back later reads the saved
+/// plan and the job).
+const KEPT_FOR: Duration = Duration::from_secs(6 * 3600);
 /// Plans whose log this process keeps while Redis is away; the oldest goes first.
 const MAX_LOCAL_PLANS: usize = 1_000;
 

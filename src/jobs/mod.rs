@@ -56,8 +56,10 @@ fn no_job() -> AppError {
 /// How often a viewer looks for events another instance wrote, and how many it reads at once.
 const WATCH_POLL: Duration = Duration::from_millis(250);
 const WATCH_BATCH: usize = 200;
-/// Jobs one look at the database takes at most.
+/// Jobs one look at the database takes at most, and jobs one instance runs at once (more wait
+/// queued for this or another instance: each runs a few model calls at a time).
 const BATCH: i64 = 8;
+const MAX_RUNNING: usize = 32;
 /// Tries to save a finished section while the database is away, and the first pause between.
 const SAVE_TRIES: u32 = 4;
 const SAVE_PAUSE: Duration = Duration::from_millis(500);
@@ -305,7 +307,7 @@ impl Jobs {
         }
         {
             let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-            if running.contains_key(&id) {
+            if running.contains_key(&id) || running.len() >= MAX_RUNNING {
                 return;
             }
             running.insert(id.clone(), self.stopping.child_token());

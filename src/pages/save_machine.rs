@@ -175,8 +175,8 @@ impl Machine {
         };
     }
 
-    /// A new plan under `id`, saved at once.
-    pub fn start(&mut self, id: String) -> Vec<Command> {
+    /// A new plan under `id`, not on the server yet.
+    fn begin(&mut self, id: String, state: SaveState) {
         self.server_steps.clear();
         self.starting = false;
         self.id = Some(id);
@@ -185,21 +185,19 @@ impl Machine {
         self.notes.clear();
         self.keep_replaced = false;
         self.retry_ms = RETRY_FIRST_MS;
-        self.state = SaveState::Unsaved;
+        self.state = state;
+    }
+
+    /// A new plan under `id`, saved at once.
+    pub fn start(&mut self, id: String) -> Vec<Command> {
+        self.begin(id, SaveState::Unsaved);
         self.changed(None, 0)
     }
 
     /// A new plan under `id` that the server saves itself, as it starts writing it.
     pub fn start_on_server(&mut self, id: String) {
-        self.server_steps.clear();
-        self.id = Some(id);
-        self.revision = 0;
-        self.dirty = false;
-        self.notes.clear();
-        self.keep_replaced = false;
-        self.retry_ms = RETRY_FIRST_MS;
+        self.begin(id, SaveState::Saving);
         self.starting = true;
-        self.state = SaveState::Saving;
     }
 
     /// The server saved the page's plan at `revision`: what changed since is sent.
