@@ -457,7 +457,12 @@ impl Jobs {
                 continue;
             };
             match self.settle(&job, written).await {
-                Some((saved, row)) => {
+                Err(gone) => {
+                    // The plan went to the trash (or away): the job stops, saying why.
+                    lost.cancel();
+                    return self.end(job, JobState::Failed, Some(gone)).await;
+                }
+                Ok(Some((saved, row))) => {
                     job = row;
                     if job.state == JobState::Cancelling {
                         stop_new.cancel();
@@ -465,7 +470,7 @@ impl Jobs {
                     self.publish(&job, FeedItem::Saved(saved)).await;
                     self.publish_job(&job).await;
                 }
-                None => {
+                Ok(None) => {
                     lost.cancel();
                     return;
                 }
@@ -498,13 +503,14 @@ impl Jobs {
             .unwrap_or_else(|| self.stopping.child_token())
     }
 
-    /// Saves a settled section; `None` when this instance no longer holds the job (or the
-    /// database stayed away through every try: the job is given up for a later try).
+    /// Saves a settled section; `Ok(None)` when this instance no longer holds the job (or the
+    /// database stayed away through every try: the job is given up for a later try), `Err`
+    /// (why, for the writer) when the job cannot go on (its plan went to the trash).
     async fn settle(
         &self,
         job: &JobRow,
         written: PlanSection,
-    ) -> Option<(crate::model::SavedSection, JobRow)> {
+    ) -> Result<Option<(crate::model::SavedSection, JobRow)>, String> {
         let mut pause = SAVE_PAUSE;
         for _ in 0..SAVE_TRIES {
             match self
@@ -512,20 +518,23 @@ impl Jobs {
                 .settle_section(&job.id, &self.me, written.clone())
                 .await
             {
-                Ok(Settled::Saved(saved)) => return Some(*saved),
-                Ok(Settled::LeaseLost) => return None,
+                Ok(Settled::Saved(saved)) => return Ok(Some(*saved)),
+                Ok(Settled::LeaseLost) => return Ok(None),
                 Err(StoreError::Unavailable) => {
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                 }
+                Err(StoreError::NotFound) => {
+                    return Err("预案已删除，任务已停止".to_owned());
+                }
                 Err(e) => {
                     tracing::warn!("生成任务 {} 保存章节失败: {e}", job.id);
-                    return None;
+                    return Err(format!("保存章节失败：{e}"));
                 }
             }
         }
         let _ = self.plans.release_job(&job.id, &self.me).await;
-        None
+        Ok(None)
     }
 
     /// A job whose owner is over their limits: paused until the limit lets it go on, or failed

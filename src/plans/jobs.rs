@@ -340,7 +340,8 @@ impl PlanService {
                     );
                     let growth = next.body.len() as i64 - current.body.len() as i64;
                     if !records::update(conn, owner, &next, None, current.revision, growth).await? {
-                        return Err(StoreError::Unavailable.into());
+                        // Read and written in one transaction: only a plan gone meanwhile.
+                        return Err(StoreError::NotFound.into());
                     }
                     if !failed {
                         // As the page's own notes read: `生成：9. 预案管理`.

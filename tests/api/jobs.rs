@@ -616,3 +616,34 @@ async fn a_stopped_instance_hands_its_job_over_and_exits_in_time() {
     assert_eq!(job["done"].as_array().unwrap().len(), 9, "{job}");
     check_whole(&b, &http, &id).await;
 }
+
+#[tokio::test]
+async fn a_plan_deleted_while_its_job_runs_stays_deleted() {
+    let (app, _upstream) = slow_app(4, 50, &[]).await;
+    let base = app.url("");
+    let id = new_plan(&base, &app.http, USER).await;
+    start_job(&base, &app.http, &id, None).await;
+    let (status, body) = call(&app, USER, "DELETE", &format!("/api/plans/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for _ in 0..30 {
+        let (status, body) = call(&app, USER, "GET", &format!("/api/plans/{id}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let export = app
+            .download(USER, &format!("/api/plans/{id}/export/docx"))
+            .await;
+        assert_eq!(export.status(), 404);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The job stopped, saying why.
+    let (status, body) = call(
+        &app,
+        USER,
+        "POST",
+        &format!("/api/plans/{id}/undelete"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let job = wait_job(&base, &app.http, &id, Duration::from_secs(10), finished).await;
+    assert_eq!(job["state"], "failed", "{job}");
+}
