@@ -16,6 +16,13 @@ const test = base.extend({
     context.on('console', (m) => said.push(`${at()} console.${m.type()}: ${m.text().slice(0, 500)}`));
     context.on('weberror', (e) => said.push(`${at()} uncaught: ${e.error().message.slice(0, 500)}`));
     context.on('requestfailed', (r) => said.push(`${at()} request failed: ${r.url()} ${r.failure()?.errorText}`));
+    // Each page's own document: where it came from and the policy it carried (once, in CI, a
+    // reloaded page arrived with the policy meant for non-pages and could not run its code).
+    context.on('response', (r) => {
+      if (r.request().resourceType() !== 'document') return;
+      const csp = (r.headers()['content-security-policy'] || '(none)').slice(0, 40);
+      said.push(`${at()} document ${r.status()} ${r.url()} from ${r.fromServiceWorker() ? 'worker' : 'network'} csp: ${csp}`);
+    });
     context.on('requestfinished', async (r) => {
       if (!/\.(wasm|js)$/.test(new URL(r.url()).pathname)) return;
       const t = r.timing();
