@@ -5,7 +5,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, Weak},
     time::Duration,
 };
 
@@ -70,8 +70,9 @@ struct Local {
 pub struct Feed {
     coord: Arc<Coordination>,
     local: Mutex<Local>,
-    /// Woken by every event this process writes.
-    written: Notify,
+    /// For each plan someone here waits on, what this process wakes them with when it writes
+    /// to that plan's log.
+    wakers: Mutex<HashMap<String, Weak<Notify>>>,
 }
 
 impl Feed {
@@ -79,7 +80,7 @@ impl Feed {
         Self {
             coord,
             local: Mutex::default(),
-            written: Notify::new(),
+            wakers: Mutex::default(),
         }
     }
 
@@ -97,7 +98,10 @@ impl Feed {
             None => None,
         };
         let id = id.unwrap_or_else(|| self.append_here(&name, payload).to_string());
-        self.written.notify_waiters();
+        let waker = self.wakers().get(&name).and_then(Weak::upgrade);
+        if let Some(waker) = waker {
+            waker.notify_waiters();
+        }
         Some(id)
     }
 
@@ -179,9 +183,22 @@ impl Feed {
         self.coord.configured()
     }
 
-    /// Resolves when this process writes an event, or after `at_most`.
-    pub async fn next_write(&self, at_most: Duration) {
-        let _ = tokio::time::timeout(at_most, self.written.notified()).await;
+    fn wakers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Weak<Notify>>> {
+        self.wakers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What wakes a viewer of the plan when this process writes to its log (one per plan,
+    /// shared by its viewers here, gone with the last of them).
+    pub fn waker(&self, owner: &str, plan_id: &str) -> Arc<Notify> {
+        let name = Self::name(owner, plan_id);
+        let mut wakers = self.wakers();
+        if let Some(waker) = wakers.get(&name).and_then(Weak::upgrade) {
+            return waker;
+        }
+        wakers.retain(|_, w| w.strong_count() > 0);
+        let waker = Arc::new(Notify::new());
+        wakers.insert(name, Arc::downgrade(&waker));
+        waker
     }
 }
 
@@ -198,6 +215,31 @@ mod tests {
         for bad in ["", "1", "-1", "1-", "a-1", "1-2-3", "1 -2", &"9".repeat(21)] {
             assert_eq!(EventId::parse(bad), None, "{bad}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_wakes_the_viewers_of_its_plan_only() {
+        let feed = Feed::new(Coordination::start(&Default::default()).await);
+        let item = FeedItem::Section(crate::model::PlanEvent {
+            section_id: "1".into(),
+            event: crate::model::SectionEvent::Text { text: "x".into() },
+        });
+        let waker = feed.waker("u", "a");
+        assert!(Arc::ptr_eq(&waker, &feed.waker("u", "a")));
+        let other = waker.notified();
+        tokio::pin!(other);
+        other.as_mut().enable();
+        feed.publish("u", "b", &item).await;
+        let woken = tokio::time::timeout(Duration::from_secs(5), other.as_mut()).await;
+        assert!(woken.is_err(), "another plan's write wakes nobody here");
+        // Listening before a write that comes before the wait still wakes.
+        let mine = waker.notified();
+        tokio::pin!(mine);
+        mine.as_mut().enable();
+        feed.publish("u", "a", &item).await;
+        assert!(tokio::time::timeout(Duration::from_secs(5), mine)
+            .await
+            .is_ok());
     }
 
     #[tokio::test]

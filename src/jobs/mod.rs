@@ -196,14 +196,20 @@ impl Jobs {
         } else {
             Duration::from_secs(15)
         };
+        let waker = self.feed.waker(&owner, &plan_id);
         let start = (cursor, std::collections::VecDeque::<FeedEvent>::new());
         futures::stream::unfold(start, move |(mut cursor, mut ready)| {
             let (jobs, owner, plan_id) = (jobs.clone(), owner.clone(), plan_id.clone());
+            let waker = waker.clone();
             async move {
                 loop {
                     if let Some(event) = ready.pop_front() {
                         return Some((event, (cursor, ready)));
                     }
+                    // Listening before looking: an event written meanwhile still wakes it.
+                    let written = waker.notified();
+                    tokio::pin!(written);
+                    written.as_mut().enable();
                     let Some(at) = &cursor else {
                         cursor = match jobs.plans.latest_job(&owner, &plan_id).await {
                             Ok(job) => job
@@ -214,7 +220,8 @@ impl Jobs {
                             Err(_) => None,
                         };
                         if cursor.is_none() {
-                            jobs.feed.next_write(poll.max(Duration::from_secs(1))).await;
+                            let wait = poll.max(Duration::from_secs(1));
+                            let _ = tokio::time::timeout(wait, written).await;
                         }
                         continue;
                     };
@@ -224,7 +231,9 @@ impl Jobs {
                             cursor = Some(Cursor::After(last));
                             ready.extend(events);
                         }
-                        None => jobs.feed.next_write(poll).await,
+                        None => {
+                            let _ = tokio::time::timeout(poll, written).await;
+                        }
                     }
                 }
             }
