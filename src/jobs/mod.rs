@@ -32,6 +32,18 @@ use crate::{
 };
 use feed::{Cursor, EventId, Feed};
 
+/// After `last`, or else from the first event of `latest` (the plan's latest job). An id that is
+/// none of ours names no place in the log: read from the start.
+fn start_of(latest: Option<JobRow>, last: Option<&str>) -> Option<Cursor> {
+    if let Some(id) = last.and_then(EventId::parse) {
+        return Some(Cursor::After(id));
+    }
+    latest
+        .and_then(|job| job.first_event)
+        .and_then(|id| EventId::parse(&id))
+        .map(Cursor::From)
+}
+
 /// `events` up to and including the one that says the job ended.
 fn until_ended(
     events: impl futures::Stream<Item = FeedEvent> + Send + 'static,
@@ -248,13 +260,9 @@ impl Jobs {
         plan_id: &str,
         last: Option<&str>,
     ) -> Result<impl futures::Stream<Item = FeedEvent> + Send + 'static, AppError> {
-        let open = self
-            .plans
-            .latest_job(owner, plan_id)
-            .await?
-            .is_some_and(|job| job.state.is_open());
-        let cursor = self.cursor(owner, plan_id, last).await?;
-        let cursor = cursor.filter(|_| open || last.is_some());
+        let latest = self.plans.latest_job(owner, plan_id).await?;
+        let open = latest.as_ref().is_some_and(|job| job.state.is_open());
+        let cursor = start_of(latest, last).filter(|_| open || last.is_some());
         let events = match cursor {
             Some(cursor) => self
                 .watch(owner.to_owned(), plan_id.to_owned(), Some(cursor))
@@ -274,14 +282,7 @@ impl Jobs {
         last: Option<&str>,
     ) -> Result<Option<Cursor>, AppError> {
         let latest = self.plans.latest_job(owner, plan_id).await?;
-        // An id that is none of ours names no place in the log: read from the start.
-        if let Some(id) = last.and_then(EventId::parse) {
-            return Ok(Some(Cursor::After(id)));
-        }
-        Ok(latest
-            .and_then(|job| job.first_event)
-            .and_then(|id| EventId::parse(&id))
-            .map(Cursor::From))
+        Ok(start_of(latest, last))
     }
 
     fn renew_every(&self) -> Duration {
@@ -524,7 +525,7 @@ impl Jobs {
         for _ in 0..SAVE_TRIES {
             match self
                 .plans
-                .settle_section(&job.id, &self.me, written.clone())
+                .settle_section(&job.owner, &job.id, &self.me, written.clone())
                 .await
             {
                 Ok(Settled::Saved(saved)) => return Ok(Some(*saved)),

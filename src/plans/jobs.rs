@@ -252,18 +252,14 @@ impl PlanService {
     /// automatic version, as the page's saves were.
     pub async fn settle_section(
         &self,
+        owner: &str,
         job_id: &str,
         me: &str,
         written: PlanSection,
     ) -> Result<Settled> {
         let keep = self.settings.auto_versions as i64;
-        let owner = self.job(job_id).await?.map(|j| j.owner);
-        let Some(owner) = owner else {
-            return Ok(Settled::LeaseLost);
-        };
-        let owner = owner.as_str();
         self.run("save section", Access::WriteAs(owner), async move |conn| {
-            let Some(mut job) = jobs::find(conn, job_id).await? else {
+            let Some(mut job) = jobs::find(conn, job_id).await?.filter(|j| j.owner == owner) else {
                 return Ok(Settled::LeaseLost);
             };
             if job.lease_holder.as_deref() != Some(me) {
