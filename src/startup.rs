@@ -29,6 +29,7 @@ use crate::{
     config::Settings,
     coord::Coordination,
     deployment::Deployment,
+    enterprises::EnterpriseService,
     export,
     generation::GenerationService,
     jobs::{feed::Feed, Jobs},
@@ -83,6 +84,11 @@ impl Application {
             PlanService::new(&settings.store, registry.clone()).map_err(StartupError::Store)?,
         );
         plans.spawn_housekeeping();
+        let enterprises = Arc::new(EnterpriseService::new(
+            plans.clone(),
+            registry.clone(),
+            settings.store.max_enterprises_per_user,
+        ));
 
         let kv = Kv::start(&settings.cache).await;
         let cache = CacheService::new(kv.clone(), &settings.cache);
@@ -172,6 +178,7 @@ impl Application {
             cache,
             coord,
             plans,
+            enterprises,
             jobs,
             body_limit: settings.server.body_limit_bytes,
             history,

@@ -13,6 +13,7 @@ use crate::{
     cache::{history::History, CacheService},
     coord::Coordination,
     deployment::Deployment,
+    enterprises::EnterpriseService,
     generation::GenerationService,
     jobs::Jobs,
     metrics::Metrics,
@@ -61,6 +62,8 @@ pub struct Shared {
     pub coord: Arc<Coordination>,
     /// Writers' saved plans and their versions.
     pub plans: Arc<PlanService>,
+    /// Enterprise profiles, the facts plans are written from.
+    pub enterprises: Arc<EnterpriseService>,
     /// Whole plans generated as server jobs, and each plan's event log.
     pub jobs: Arc<Jobs>,
     /// Behind one `Arc`: the gate and the origin check take it for every request.

@@ -16,7 +16,7 @@ use utoipa::{
 
 use crate::{
     generation::GenerationError,
-    model::{AppError, ErrorCode, FieldProblem, PlanJob, SavedPlan},
+    model::{profile::SavedProfile, AppError, ErrorCode, FieldProblem, PlanJob, SavedPlan},
     plans::StoreError,
     usage::limits::LimitError,
 };
@@ -44,6 +44,10 @@ pub struct ErrorBody {
     /// Present when the plan is being generated already (409 `JOB_RUNNING`): that job.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<Box<PlanJob>>,
+    /// Present for a save of an enterprise profile that conflicts (409): the profile as it is
+    /// now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Box<SavedProfile>>,
 }
 
 /// An error as the API answers it: the error both sides share, and, for a save that conflicts,
@@ -53,6 +57,7 @@ pub struct ApiError {
     pub error: AppError,
     pub current: Option<Box<SavedPlan>>,
     pub job: Option<Box<PlanJob>>,
+    pub profile: Option<Box<SavedProfile>>,
 }
 
 impl ApiError {
@@ -90,6 +95,7 @@ impl From<AppError> for ApiError {
             error,
             current: None,
             job: None,
+            profile: None,
         }
     }
 }
@@ -112,6 +118,7 @@ impl IntoResponse for ApiError {
                 details,
                 current: self.current,
                 job: self.job,
+                profile: self.profile,
             },
         });
         let mut response = (status, body).into_response();
@@ -144,16 +151,14 @@ impl From<GenerationError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let error = AppError::from(&e);
-        let (current, job) = match e {
-            StoreError::Conflict(current) => (Some(current), None),
-            StoreError::JobRunning(job) => (None, Some(job)),
-            _ => (None, None),
-        };
-        Self {
-            error,
-            current,
-            job,
+        let mut answer = Self::from(error);
+        match e {
+            StoreError::Conflict(current) => answer.current = Some(current),
+            StoreError::JobRunning(job) => answer.job = Some(job),
+            StoreError::ProfileConflict(profile) => answer.profile = Some(profile),
+            _ => {}
         }
+        answer
     }
 }
 
@@ -264,6 +269,47 @@ impl IntoResponses for StoreReadErrors {
             INVALID,
             GUESSING,
             STORE_DOWN,
+        ])
+    }
+}
+
+/// Reading or removing an enterprise profile.
+pub struct ProfileReadErrors;
+
+impl IntoResponses for ProfileReadErrors {
+    fn responses() -> Documented {
+        documented(&[
+            UNAUTHORIZED,
+            (404, "企业档案不存在（或属于其他用户）"),
+            INVALID,
+            GUESSING,
+            STORE_DOWN,
+        ])
+    }
+}
+
+/// Writing an enterprise profile.
+pub struct ProfileWriteErrors;
+
+impl IntoResponses for ProfileWriteErrors {
+    fn responses() -> Documented {
+        documented(&[
+            BAD_JSON,
+            UNAUTHORIZED,
+            (403, "企业档案数量已达上限（PLAN_LIMIT）"),
+            (404, "企业档案不存在（或属于其他用户）"),
+            (
+                409,
+                "base_revision 不是最新的：档案已在别处修改，未写入；error.profile 为当前的档案",
+            ),
+            TOO_LARGE,
+            (
+                422,
+                "有不合格的字段（如电话格式、负数数量、L 或 S 超出 1–5、重复人员）：error.details 逐项列出位置和原因，未写入任何内容",
+            ),
+            GUESSING,
+            STORE_DOWN,
+            (507, "预案库存储空间已满"),
         ])
     }
 }

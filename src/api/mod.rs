@@ -2,6 +2,7 @@
 //! `{"success": false, "error": {...}}`.
 
 pub mod auth;
+mod enterprises;
 pub mod error;
 pub mod extract;
 mod handlers;
@@ -32,11 +33,30 @@ pub fn router(body_limit: usize) -> Router<AppState> {
         .route("/api/templates", get(handlers::templates))
         .route("/api/openapi.json", get(handlers::openapi_json))
         .merge(plan_routes())
+        .merge(enterprise_routes())
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .route("/api", any(not_found))
         .route("/api/", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
+}
+
+/// The enterprise profiles, whose bodies carry hundreds of rows: a limit of their own.
+fn enterprise_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/enterprises",
+            get(enterprises::list).post(enterprises::create),
+        )
+        .route(
+            "/api/enterprises/{id}",
+            get(enterprises::get)
+                .put(enterprises::update)
+                .delete(enterprises::delete),
+        )
+        .layer(DefaultBodyLimit::max(
+            crate::model::profile::MAX_PROFILE_BYTES + extract::PLAN_BODY_SLACK,
+        ))
 }
 
 /// The saved plans, whose bodies carry a whole plan: a limit of their own.

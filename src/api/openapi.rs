@@ -10,6 +10,7 @@ use utoipa::{
 };
 
 use super::{
+    enterprises,
     error::{ErrorBody, ErrorResponse},
     handlers, jobs, plans,
     responses::{ClearResponse, GenerateResponse, PlanResponse, StatsResponse, TemplatesResponse},
@@ -18,7 +19,7 @@ use crate::{
     domain::enterprise::info_schema,
     generation::Generated,
     model::{
-        AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan,
+        profile, AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan,
         EnterpriseData, FieldKind, FieldProblem, FieldSpec, GenerateBody, InstanceView, JobRequest,
         JobState, NewPlan, NewVersion, Plan, PlanBody, PlanEvent, PlanFromData, PlanJob, PlanMeta,
         PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, SavedSection,
@@ -78,6 +79,11 @@ impl Modify for BearerAuth {
         jobs::job,
         jobs::cancel,
         jobs::events,
+        enterprises::list,
+        enterprises::create,
+        enterprises::get,
+        enterprises::update,
+        enterprises::delete,
     ),
     components(schemas(
         GenerateBody, PlanBody, GenerateResponse, StatsResponse, ClearResponse, TemplatesResponse,
@@ -91,13 +97,20 @@ impl Modify for BearerAuth {
         plans::VersionListResponse, plans::VersionResponse, plans::NewVersionResponse,
         plans::DiffResponse, plans::DeletedResponse, plans::Sort, plans::CreatePlanBody,
         PlanFromData, JobRequest, PlanJob, JobState, jobs::JobResponse, PlanEvent, SavedSection,
-        SectionOutcome
+        SectionOutcome, profile::Profile, profile::Basics, profile::Scale, profile::Organization,
+        profile::OrgMember, profile::OrgRole, profile::WorkGroup, profile::RiskUnit,
+        profile::RiskLevel, profile::Resources, profile::Equipment, profile::Team,
+        profile::ExternalResource, profile::ExternalKind, profile::SensitiveTarget,
+        profile::KeyPost, profile::SavedProfile, profile::ProfileSummary, profile::NewProfile,
+        profile::ProfileUpdate, enterprises::ProfileListResponse, enterprises::ProfileResponse,
+        enterprises::ProfileDeletedResponse
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "ai", description = "生成与缓存"),
-        (name = "plans", description = "保存的预案与版本：只对令牌所属的用户可见")
+        (name = "plans", description = "保存的预案与版本：只对令牌所属的用户可见"),
+        (name = "enterprises", description = "企业档案：预案所依据的企业事实（人员、电话、资源、风险、岗位），只对令牌所属的用户可见")
     )
 )]
 struct ApiDoc;
@@ -106,6 +119,7 @@ struct ApiDoc;
 pub fn document(registry: &Registry) -> String {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     narrow_to_registry(&mut doc, registry);
+    narrow_profile(&mut doc, registry);
     frame_events(&mut doc);
     frame_plan_events(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned())
@@ -219,6 +233,77 @@ fn frame_plan_events(doc: &mut Value) {
 
 /// Replaces the general request bodies by one variant per template, telling the template's
 /// sections and fields; the general pieces they replace leave the document.
+/// What a profile's fields take, beyond their types: names that are not blank, phone numbers
+/// in the form they are kept in, accident categories from the registry. Rules across rows (a
+/// person listed twice, two commanders, a group nobody declared) no schema can state; they are
+/// answered 422 with each row named.
+fn narrow_profile(doc: &mut Value, registry: &Registry) {
+    use crate::{domain::enterprise::white_space_class, model::profile_check::PHONE_PATTERN};
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let not_blank = json!(format!("[^{}]", white_space_class()));
+    let phone = json!(PHONE_PATTERN);
+    let phone_or_none = json!(format!("^$|{PHONE_PATTERN}"));
+    let categories: Vec<Value> = registry
+        .risk()
+        .categories
+        .iter()
+        .map(|c| json!(c))
+        .collect();
+    let rules: &[(&str, &str, &str, &Value)] = &[
+        ("Basics", "enterprise_name", "pattern", &not_blank),
+        ("Basics", "duty_phone", "pattern", &phone_or_none),
+        (
+            "Basics",
+            "credit_code",
+            "pattern",
+            &json!("^(?:[0-9A-Za-z]{18})?$"),
+        ),
+        ("OrgMember", "name", "pattern", &not_blank),
+        ("OrgMember", "mobile", "pattern", &phone),
+        ("WorkGroup", "name", "pattern", &not_blank),
+        ("RiskUnit", "unit", "pattern", &not_blank),
+        ("RiskUnit", "category", "enum", &json!(categories)),
+        ("Equipment", "name", "pattern", &not_blank),
+        ("Equipment", "unit", "pattern", &not_blank),
+        ("Equipment", "location", "pattern", &not_blank),
+        ("Equipment", "phone", "pattern", &phone_or_none),
+        ("Team", "name", "pattern", &not_blank),
+        ("Team", "phone", "pattern", &phone_or_none),
+        ("ExternalResource", "name", "pattern", &not_blank),
+        ("ExternalResource", "phone", "pattern", &phone_or_none),
+        ("SensitiveTarget", "name", "pattern", &not_blank),
+        ("KeyPost", "post", "pattern", &not_blank),
+    ];
+    for (schema, property, keyword, value) in rules {
+        if let Some(target) = schemas
+            .get_mut(*schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+            .and_then(Value::as_object_mut)
+        {
+            target.insert((*keyword).to_owned(), (*value).clone());
+        }
+    }
+    if let Some(items) = schemas
+        .get_mut("KeyPost")
+        .and_then(|s| s.pointer_mut("/properties/risks/items"))
+        .and_then(Value::as_object_mut)
+    {
+        items.insert("enum".into(), json!(categories));
+    }
+    if let Some(risks) = schemas
+        .get_mut("KeyPost")
+        .and_then(|s| s.pointer_mut("/properties/risks"))
+        .and_then(Value::as_object_mut)
+    {
+        risks.insert("uniqueItems".into(), json!(true));
+    }
+}
+
 fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
     let Some(schemas) = doc
         .pointer_mut("/components/schemas")

@@ -68,6 +68,9 @@ section! {
         /// Plans (the trash included) one user may keep.
         ["PLAN_MAX_PER_USER", "max_plans_per_user", "values::count_usize::<_, 1, 1_000_000>", "`1000`"]
         pub max_plans_per_user: usize = 1000,
+        /// Enterprise profiles one user may keep (a consultant keeps one per client firm).
+        ["ENTERPRISE_MAX_PER_USER", "max_enterprises_per_user", "values::count_usize::<_, 1, 100_000>", "`200`"]
+        pub max_enterprises_per_user: usize = 200,
         /// Space one user's plans, versions and trash may take, in MiB.
         ["PLAN_STORAGE_PER_USER_MIB", "storage_per_user_mib", "values::count::<_, 1, 10_000_000>", "`1024`"]
         pub storage_per_user_mib: u64 = 1024,

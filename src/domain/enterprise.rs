@@ -163,7 +163,7 @@ const WHITE_SPACE: &[(char, char)] = &[
 
 /// The white-space characters as the inside of a regex class, spelled out, so a schema
 /// validator in any language reads the same set as `trim`.
-fn white_space_class() -> String {
+pub fn white_space_class() -> String {
     let esc = |c: char| format!("\\u{:04x}", c as u32);
     WHITE_SPACE
         .iter()

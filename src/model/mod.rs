@@ -8,6 +8,8 @@ pub mod docs;
 pub mod error;
 pub mod job;
 pub mod plan;
+pub mod profile;
+pub mod profile_check;
 pub mod request;
 pub mod saved;
 pub mod section;

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0002_owners.sql"),
     ),
     (3, "jobs", include_str!("../../migrations/0003_jobs.sql")),
+    (
+        4,
+        "enterprises",
+        include_str!("../../migrations/0004_enterprises.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -40,6 +40,15 @@ pub const MAX_PAGE: i64 = 100;
 pub enum StoreError {
     #[error("预案不存在或已删除")]
     NotFound,
+    #[error("企业档案不存在或已删除")]
+    NoProfile,
+    #[error("企业档案已在其他窗口或设备上修改")]
+    ProfileConflict(Box<crate::model::profile::SavedProfile>),
+    /// Fields a writer must correct, each named.
+    #[error("{}", crate::model::AppError::validation(.0.clone()).message)]
+    Fields(Vec<crate::model::FieldProblem>),
+    #[error("企业档案数量已达上限（{0} 份），请先删除不再需要的档案")]
+    TooManyProfiles(usize),
     #[error("版本不存在")]
     NoVersion,
     #[error("两个版本中都没有这个章节")]
@@ -71,7 +80,10 @@ impl StoreError {
     /// The stable code this failure is reported under.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound => ErrorCode::NotFound,
+            Self::NotFound | Self::NoProfile => ErrorCode::NotFound,
+            Self::ProfileConflict(_) => ErrorCode::Conflict,
+            Self::Fields(_) => ErrorCode::ValidationError,
+            Self::TooManyProfiles(_) => ErrorCode::PlanLimit,
             Self::NoVersion => ErrorCode::VersionNotFound,
             Self::NoSection | Self::UnknownSection(_) => ErrorCode::SectionNotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
@@ -89,6 +101,7 @@ impl From<&StoreError> for AppError {
     fn from(e: &StoreError) -> Self {
         let error = AppError::new(e.code(), e.to_string());
         match e {
+            StoreError::Fields(problems) => AppError::validation(problems.clone()),
             StoreError::Unavailable => error.with_retry_after(5),
             _ => error,
         }
@@ -207,7 +220,7 @@ impl PlanService {
     /// Runs `work` on a connection, within the deadline: as it is for reads, in a write
     /// transaction for writes — one that first takes its owner's turn when it is one user's,
     /// so their limits are checked and kept within one transaction at a time.
-    async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         operation: &'static str,
         access: Access<'_>,
@@ -824,7 +837,7 @@ pub struct Purged {
 
 /// What a call does with the database.
 #[derive(Clone, Copy)]
-enum Access<'a> {
+pub(crate) enum Access<'a> {
     Read,
     /// A write that adds nothing to anyone's plans or space (a move to or from the trash, a
     /// removal, the purge).
@@ -835,7 +848,7 @@ enum Access<'a> {
 }
 
 /// A database error or one of ours, inside a transaction.
-enum Failure {
+pub(crate) enum Failure {
     Db(sqlx::Error),
     Store(StoreError),
 }
@@ -966,7 +979,7 @@ pub fn new_id() -> String {
     hex::encode(bytes)
 }
 
-fn check_id(id: &str) -> Result<(), StoreError> {
+pub(crate) fn check_id(id: &str) -> Result<(), StoreError> {
     if id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(())
     } else {

@@ -6,7 +6,10 @@ use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::{ElementSpec, FieldKind, FieldSpec, SectionView, TemplateView};
+pub use crate::model::{
+    profile::{FactPart, FactScope, RiskScale},
+    ElementSpec, FieldKind, FieldSpec, SectionView, TemplateView,
+};
 
 /// The registry shipped with the binary, used when no file is configured.
 pub const EMBEDDED_REGISTRY: &str = include_str!("../../templates/registry.yaml");
@@ -19,6 +22,8 @@ pub struct Section {
     /// The standard's elements this section covers, in the order it writes them.
     pub elements: Vec<ElementSpec>,
     pub prompt: String,
+    /// The parts of an enterprise profile this section is written from.
+    pub reads: Vec<FactPart>,
     #[serde(skip)]
     pub ttl: Duration,
 }
@@ -37,6 +42,8 @@ pub struct Template {
     /// The clauses of GB/T 29639-2020 a plan of this type must cover, in the standard's order;
     /// each is an element of exactly one section.
     pub clauses: Vec<String>,
+    /// How much of a profile a plan of this type is about.
+    pub scope: FactScope,
 }
 
 impl Template {
@@ -77,11 +84,17 @@ impl Section {
 #[derive(Debug, Clone)]
 pub struct Registry {
     templates: Vec<Arc<Template>>,
+    risk: RiskScale,
 }
 
 impl Registry {
     pub fn templates(&self) -> &[Arc<Template>] {
         &self.templates
+    }
+
+    /// How profiles' risks are graded, and the accident categories they may name.
+    pub fn risk(&self) -> &RiskScale {
+        &self.risk
     }
 
     pub fn template(&self, id: &str) -> Option<&Arc<Template>> {
@@ -126,6 +139,8 @@ fn fail<T>(message: String) -> Result<T, RegistryError> {
 struct RawRegistry {
     version: u32,
     fields: Vec<FieldSpec>,
+    /// Absent in a registry written before profiles: the embedded grading.
+    risk: Option<RiskScale>,
     templates: Vec<RawTemplate>,
 }
 
@@ -142,6 +157,8 @@ struct RawTemplate {
     context_section: Option<String>,
     #[serde(default)]
     clauses: Vec<String>,
+    #[serde(default)]
+    scope: FactScope,
 }
 
 /// A template names a catalogue field, optionally changing whether it is required.
@@ -163,6 +180,8 @@ struct RawSection {
     elements: Vec<ElementSpec>,
     prompt: String,
     ttl_secs: Option<u64>,
+    #[serde(default)]
+    reads: Vec<FactPart>,
 }
 
 fn is_id(s: &str) -> bool {
@@ -258,6 +277,7 @@ impl RawRegistry {
                     outline: s.outline,
                     elements: s.elements,
                     prompt: s.prompt,
+                    reads: s.reads,
                     ttl: Duration::from_secs(ttl_secs),
                 });
             }
@@ -281,6 +301,14 @@ impl RawRegistry {
                     ));
                 }
             }
+            if let FactScope::Category { field } | FactScope::Post { field } = &t.scope {
+                if !fields.iter().any(|f| &f.id == field && f.required) {
+                    return fail(format!(
+                        "模板 {} 的 scope 字段 {field} 应是该模板的必填字段",
+                        t.id
+                    ));
+                }
+            }
             templates.push(Arc::new(Template {
                 id: t.id,
                 name: t.name,
@@ -289,10 +317,53 @@ impl RawRegistry {
                 sections,
                 context_section: t.context_section,
                 clauses: t.clauses,
+                scope: t.scope,
             }));
         }
-        Ok(Registry { templates })
+        let risk = match self.risk {
+            Some(risk) => risk,
+            None => embedded_risk()?,
+        };
+        check_risk(&risk)?;
+        Ok(Registry { templates, risk })
     }
+}
+
+fn embedded_risk() -> Result<RiskScale, RegistryError> {
+    #[derive(Deserialize)]
+    struct RiskOnly {
+        risk: RiskScale,
+    }
+    serde_norway::from_str::<RiskOnly>(EMBEDDED_REGISTRY)
+        .map(|r| r.risk)
+        .map_err(|e| RegistryError {
+            message: e.to_string(),
+        })
+}
+
+/// Bands from the highest level down, each lower than the last and at least 1; categories
+/// named once each.
+fn check_risk(risk: &RiskScale) -> Result<(), RegistryError> {
+    if risk.bands.is_empty() || risk.bands.last().is_some_and(|b| b.min != 1) {
+        return fail("risk.bands 须从最高等级排到最低等级，最低一档的 min 为 1".to_owned());
+    }
+    let descending = risk
+        .bands
+        .windows(2)
+        .all(|w| w[0].min > w[1].min && w[0].level < w[1].level);
+    if !descending || risk.bands.iter().any(|b| b.min > 25) {
+        return fail("risk.bands 的 min 须逐档递减（不超过 25），等级由高到低".to_owned());
+    }
+    let mut seen = HashSet::new();
+    if risk.categories.is_empty()
+        || risk
+            .categories
+            .iter()
+            .any(|c| c.trim().is_empty() || c.chars().count() > 20 || !seen.insert(c.as_str()))
+    {
+        return fail("risk.categories 须非空、不重复，每项不超过 20 个字".to_owned());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

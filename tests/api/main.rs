@@ -8,6 +8,7 @@ mod binary;
 mod check;
 mod cluster;
 mod deployment;
+mod enterprises;
 mod errors;
 mod helpers;
 mod hostile;
