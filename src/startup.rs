@@ -346,6 +346,7 @@ fn router(state: AppState, body_limit: usize, request_timeout: Duration) -> Rout
         .merge(export::http::router())
         .nest("/pkg", assets::pkg_router(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(crate::web::drain::finish_pages))
         // Server functions read their bodies themselves: bounded here, by the largest a page
         // sends (an export form; a saved plan is smaller).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

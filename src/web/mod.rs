@@ -3,6 +3,7 @@
 //! (`assets`), the probes and metrics (`ops`), and stopping (`shutdown`).
 
 pub mod assets;
+pub mod drain;
 pub mod edge;
 pub mod headers;
 pub mod ops;
