@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::{
-    domain::enterprise::EnterpriseInfo,
+    domain::{enterprise::EnterpriseInfo, facts::SectionFacts},
     templates::{Section, Template},
 };
 
@@ -27,6 +27,7 @@ pub fn build(
     section: &Section,
     info: &EnterpriseInfo,
     context: Option<&str>,
+    facts: Option<&SectionFacts>,
 ) -> Prompt {
     let mut user = format!(
         "请为下面的企业编写《{}》的第 {} 章“{}”。\n\n{}\n",
@@ -54,6 +55,13 @@ pub fn build(
         if let Some(value) = info.get(&field.id) {
             user.push_str(&format!("- {}：{value}\n", field.label));
         }
+    }
+    if let Some(facts) = facts {
+        user.push_str(
+            "\n企业档案中的事实如下（人员、电话、物资、风险、岗位只能取自这些表格，逐项写入正文，不得编造；\
+             表中没有的写“（待补充：所缺信息）”）：\n",
+        );
+        user.push_str(&facts.tables());
     }
     if let Some(context) = context {
         user.push_str(&format!(
@@ -123,9 +131,9 @@ mod tests {
         let t = r.template("emergency_plan").unwrap();
         let s = t.section("2").unwrap();
         let info = seed_info(t, json!({}));
-        let p = build(t, s, &info, None);
+        let p = build(t, s, &info, None, None);
         assert!(!p.user.contains("已写好"));
-        let with = build(t, s, &info, Some("本公司位于某地"));
+        let with = build(t, s, &info, Some("本公司位于某地"), None);
         assert!(with.user.contains("<<<\n本公司位于某地\n>>>"));
         assert!(p.system.contains("GB/T 29639-2020"));
         assert!(p.user.contains("“企业概况”"));

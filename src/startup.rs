@@ -32,7 +32,7 @@ use crate::{
     enterprises::EnterpriseService,
     export,
     generation::GenerationService,
-    jobs::{feed::Feed, Jobs},
+    jobs::{feed::Feed, Jobs, Stores},
     kv::Kv,
     metrics::Metrics,
     plans::PlanService,
@@ -157,7 +157,10 @@ impl Application {
         let stopping = tokio_util::sync::CancellationToken::new();
         let tokens = Arc::new(tokens);
         let jobs = Jobs::new(
-            plans.clone(),
+            Stores {
+                plans: plans.clone(),
+                enterprises: enterprises.clone(),
+            },
             generation.clone(),
             tokens.clone(),
             Arc::new(Feed::new(coord.clone())),

@@ -2,7 +2,7 @@
 //! from the enterprise's facts and the section's outline, so the whole app works offline.
 
 use crate::{
-    domain::enterprise::EnterpriseInfo,
+    domain::{enterprise::EnterpriseInfo, facts::SectionFacts},
     templates::{Section, Template},
 };
 
@@ -70,6 +70,7 @@ pub fn generate(
     section: &Section,
     info: &EnterpriseInfo,
     context: Option<&str>,
+    profile: Option<&SectionFacts>,
 ) -> String {
     let field = |id: &str| info.get(id).map(|v| v.to_string());
     let name = field("enterprise_name").unwrap_or_else(|| "本单位".to_owned());
@@ -93,7 +94,7 @@ pub fn generate(
         "本章为{name}《{}》的“{}”部分。",
         template.name, section.title
     ));
-    if !facts.is_empty() {
+    if !facts.is_empty() && profile.is_none() {
         text.push_str(&format!("{name}{}。", facts.join("，")));
     }
     if context.is_some() {
@@ -106,11 +107,19 @@ pub fn generate(
 
     let industry = field("industry_type").unwrap_or_else(|| "本行业".to_owned());
     for (i, item) in section.outline.iter().enumerate() {
-        text.push_str(&format!(
-            "\n{}、{item}\n{name}应结合{industry}生产经营特点，明确{item}的具体内容、责任部门和责任人，\
-             做到职责清晰、程序简明、措施可行，并在日常培训和应急演练中检验、完善。\n",
-            numeral(i)
-        ));
+        text.push_str(&format!("\n{}、{item}\n", numeral(i)));
+        let known = profile
+            .map(|f| super::mock_facts::sentences(item, f))
+            .unwrap_or_default();
+        if known.is_empty() {
+            text.push_str(&format!(
+                "{name}应结合{industry}生产经营特点，明确{item}的具体内容、责任部门和责任人，\
+                 做到职责清晰、程序简明、措施可行，并在日常培训和应急演练中检验、完善。\n"
+            ));
+        }
+        for (n, sentence) in known.iter().enumerate() {
+            text.push_str(&format!("{}. {sentence}\n", n + 1));
+        }
     }
 
     let extra: Vec<String> = template
@@ -119,7 +128,7 @@ pub fn generate(
         .filter(|f| !CORE_FIELDS.contains(&f.id.as_str()))
         .filter_map(|f| info.get(&f.id).map(|v| format!("- {}：{v}", f.label)))
         .collect();
-    if !extra.is_empty() {
+    if !extra.is_empty() && profile.is_none() {
         text.push_str("\n企业提供的相关信息：\n");
         text.push_str(&extra.join("\n"));
         text.push('\n');
@@ -151,7 +160,7 @@ mod tests {
         let t = r.template("emergency_plan").unwrap();
         let s = t.section("2").unwrap();
         let info = seed_info(t, json!({"hazardous_chemicals": "液氯 20 t"}));
-        let text = generate(t, s, &info, None);
+        let text = generate(t, s, &info, None, None);
         assert!(text.starts_with(MARKER));
         assert!(text.contains(
             "测试企业位于北京市朝阳区，属于化工制造行业，主要产品为化工产品，现有从业人员100人。"
@@ -162,10 +171,10 @@ mod tests {
         assert!(text.contains("- 危险化学品（名称、CAS 号、最大储量、储存方式）：液氯 20 t"));
         assert_eq!(
             text,
-            generate(t, s, &info, None),
+            generate(t, s, &info, None, None),
             "the mock is deterministic"
         );
-        assert!(generate(t, s, &info, Some("概况")).contains("保持一致"));
+        assert!(generate(t, s, &info, Some("概况"), None).contains("保持一致"));
     }
 
     #[test]
@@ -180,7 +189,7 @@ mod tests {
             extra.retain(|id, _| !CORE_FIELDS.contains(&id.as_str()));
             let info = seed_info(t, serde_json::Value::Object(extra));
             for s in &t.sections {
-                let check = s.check(&generate(t, s, &info, None));
+                let check = s.check(&generate(t, s, &info, None, None));
                 assert!(
                     check.complete(),
                     "{} {}: {:?}",
@@ -192,16 +201,16 @@ mod tests {
         }
         let t = r.template("emergency_plan").unwrap();
         let empty = seed_info(t, json!({}));
-        let overview = generate(t, t.section("2").unwrap(), &empty, None);
+        let overview = generate(t, t.section("2").unwrap(), &empty, None, None);
         assert!(overview.contains("（待补充：应急值守电话）"), "{overview}");
-        let reporting = generate(t, t.section("5").unwrap(), &empty, None);
+        let reporting = generate(t, t.section("5").unwrap(), &empty, None, None);
         assert!(
             reporting.contains("（待补充：应急值守电话）"),
             "{reporting}"
         );
         assert!(t.section("5").unwrap().check(&reporting).placeholders >= 1);
         let given = seed_info(t, json!({"duty_phone": "0571-12345678"}));
-        let reporting = generate(t, t.section("5").unwrap(), &given, None);
+        let reporting = generate(t, t.section("5").unwrap(), &given, None, None);
         assert!(!reporting.contains("（待补充：应急值守电话）"));
         assert!(reporting.contains("0571-12345678"));
     }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod mock;
+mod mock_facts;
 pub mod openai;
 pub mod retry;
 pub mod usage;
@@ -39,6 +40,8 @@ pub struct GenerateInput<'a> {
     pub prompt: &'a Prompt,
     /// The plan's context section text, when given.
     pub context: Option<&'a str>,
+    /// What the section reads of the enterprise's profile, when the plan has one.
+    pub facts: Option<&'a crate::domain::facts::SectionFacts>,
 }
 
 /// Counters shown on the dashboard and in stats.
@@ -188,7 +191,13 @@ impl AiService {
         match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
-                let text = mock::generate(input.template, input.section, input.info, input.context);
+                let text = mock::generate(
+                    input.template,
+                    input.section,
+                    input.info,
+                    input.context,
+                    input.facts,
+                );
                 let usage = Usage::estimate(input.prompt, &text);
                 Ok(Answer { text, usage })
             }
@@ -220,7 +229,13 @@ impl AiService {
         let pieces: TextStream = match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
-                let text = mock::generate(input.template, input.section, input.info, input.context);
+                let text = mock::generate(
+                    input.template,
+                    input.section,
+                    input.info,
+                    input.context,
+                    input.facts,
+                );
                 mock::pieces(text, self.mock_chunk_delay)
             }
             Backend::OpenAi(client) => {

@@ -326,10 +326,10 @@ impl IntoResponses for StoreWriteErrors {
                 403,
                 "预案数量、手动保存的版本数或存储空间已达上限（PLAN_LIMIT）",
             ),
-            (404, "预案或版本不存在（或属于其他用户）"),
+            (404, "预案、版本或企业档案不存在（或属于其他用户）"),
             (
                 409,
-                "base_revision 不是最新的：预案已在别处修改，未写入；error.current 为当前的预案",
+                "base_revision 不是最新的：预案已在别处修改，未写入，error.current 为当前的预案；或由企业档案建立预案时档案缺少必需的信息（PROFILE_INCOMPLETE）",
             ),
             TOO_LARGE,
             INVALID,

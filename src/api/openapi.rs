@@ -21,10 +21,11 @@ use crate::{
     model::{
         profile, AiStats, BreakerStats, CacheStats, DiffKind, DiffRow, DiffSpan, DuplicatePlan,
         EnterpriseData, FieldKind, FieldProblem, FieldSpec, GenerateBody, InstanceView, JobRequest,
-        JobState, NewPlan, NewVersion, Plan, PlanBody, PlanEvent, PlanFromData, PlanJob, PlanMeta,
-        PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion, SavedPlan, SavedSection,
-        Scope, SectionDiff, SectionEvent, SectionFailure, SectionOutcome, SectionStatus, Spend,
-        TierStats, Tiers, UsageStats, UserLimits, UserUsage, VersionKind, VersionSummary,
+        JobState, NewPlan, NewVersion, Plan, PlanBody, PlanEvent, PlanFromData, PlanFromProfile,
+        PlanJob, PlanMeta, PlanOutcome, PlanSection, PlanSummary, PlanUpdate, PlanVersion,
+        SavedPlan, SavedSection, Scope, SectionDiff, SectionEvent, SectionFailure, SectionOutcome,
+        SectionStatus, Spend, TierStats, Tiers, UsageStats, UserLimits, UserUsage, VersionKind,
+        VersionSummary,
     },
     templates::{Registry, Section, Template},
 };
@@ -96,7 +97,7 @@ impl Modify for BearerAuth {
         DiffRow, DiffSpan, DiffKind, plans::PlanListResponse, plans::SavedPlanResponse,
         plans::VersionListResponse, plans::VersionResponse, plans::NewVersionResponse,
         plans::DiffResponse, plans::DeletedResponse, plans::Sort, plans::CreatePlanBody,
-        PlanFromData, JobRequest, PlanJob, JobState, jobs::JobResponse, PlanEvent, SavedSection,
+        PlanFromData, PlanFromProfile, JobRequest, PlanJob, JobState, jobs::JobResponse, PlanEvent, SavedSection,
         SectionOutcome, profile::Profile, profile::Basics, profile::Scale, profile::Organization,
         profile::OrgMember, profile::OrgRole, profile::WorkGroup, profile::RiskUnit,
         profile::RiskLevel, profile::Resources, profile::Equipment, profile::Team,
@@ -311,7 +312,12 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
     else {
         return;
     };
-    for body in ["GenerateBody", "PlanBody", "PlanFromData"] {
+    for body in [
+        "GenerateBody",
+        "PlanBody",
+        "PlanFromData",
+        "PlanFromProfile",
+    ] {
         let Some(general) = schemas.remove(body) else {
             continue;
         };
@@ -320,7 +326,8 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
         for template in registry.templates() {
             let name = format!("{body}.{}", template.id);
             let reference = format!("#/components/schemas/{name}");
-            schemas.insert(name, variant(&general, template));
+            let asked = body == "PlanFromProfile";
+            schemas.insert(name, variant(&general, template, asked));
             variants.push(json!({ "$ref": reference }));
             mapping.insert(template.id.clone(), json!(reference));
         }
@@ -334,10 +341,16 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
         );
     }
     for template in registry.templates() {
-        schemas.insert(
-            format!("EnterpriseInfo.{}", template.id),
-            info_schema(template),
-        );
+        let info = info_schema(template);
+        // What a plan made from a profile adds: only the field the profile cannot say.
+        let mut asked = info.clone();
+        asked["required"] = json!(scope_field(template).into_iter().collect::<Vec<_>>());
+        asked["description"] = json!(format!(
+            "“{}”的企业信息中企业档案没有的部分；与档案重复的键以档案为准（范围字段除外）",
+            template.name
+        ));
+        schemas.insert(format!("EnterpriseInfo.{}", template.id), info);
+        schemas.insert(format!("EnterpriseInfoAsked.{}", template.id), asked);
     }
     // A plan saved through the API is of one of this server's templates.
     let ids: Vec<Value> = registry.templates().iter().map(|t| json!(t.id)).collect();
@@ -358,8 +371,23 @@ fn narrow_to_registry(doc: &mut Value, registry: &Registry) {
 }
 
 /// `general` (a request body) for one template: its id, its section ids, its fields.
-fn variant(general: &Value, template: &Template) -> Value {
+/// The field a template's scope is read from (a special plan's category, an on-site plan's
+/// post), if it has one.
+fn scope_field(template: &Template) -> Option<&str> {
+    match &template.scope {
+        crate::templates::FactScope::Category { field }
+        | crate::templates::FactScope::Post { field } => Some(field.as_str()),
+        crate::templates::FactScope::Enterprise => None,
+    }
+}
+
+fn variant(general: &Value, template: &Template, asked: bool) -> Value {
     let mut schema = general.clone();
+    if asked && scope_field(template).is_some() {
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.push(json!("data"));
+        }
+    }
     let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
         return schema;
     };
@@ -391,7 +419,11 @@ fn variant(general: &Value, template: &Template) -> Value {
             "required": ["enterprise_info"],
             "properties": {
                 "enterprise_info": {
-                    "$ref": format!("#/components/schemas/EnterpriseInfo.{}", template.id)
+                    "$ref": format!(
+                        "#/components/schemas/{}.{}",
+                        if asked { "EnterpriseInfoAsked" } else { "EnterpriseInfo" },
+                        template.id
+                    )
                 }
             }
         }),

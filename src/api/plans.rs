@@ -20,8 +20,8 @@ use crate::model::ErrorCode;
 use crate::{
     export::{http::download_plan, ExportFormat},
     model::{
-        DuplicatePlan, NewPlan, NewVersion, PlanFromData, PlanSummary, PlanUpdate, PlanVersion,
-        SavedPlan, SectionDiff, VersionSummary,
+        DuplicatePlan, NewPlan, NewVersion, PlanFromData, PlanFromProfile, PlanSummary, PlanUpdate,
+        PlanVersion, SavedPlan, SectionDiff, VersionSummary,
     },
     plans::ListParams,
     state::AppState,
@@ -189,8 +189,11 @@ pub async fn list(
 
 /// 新建一份预案
 ///
-/// 两种请求体：`{template_id, data, title?}` 由服务器按模板建立预案（所有章节待生成，附带模板的条款与要素），
-/// 随后可用 `POST /api/plans/{id}/generate` 生成；或 `{plan, title?, id?}` 导入一份完整的预案（与导出接口相同的结构）。
+/// 三种请求体：`{template_id, data, title?}` 由服务器按模板建立预案（所有章节待生成，附带模板的条款与要素），
+/// 随后可用 `POST /api/plans/{id}/generate` 生成；`{template_id, enterprise_id, data?, title?}` 由企业档案建立预案：
+/// 企业信息取自档案，各章节生成时读取档案中的人员、电话、物资、风险和岗位（专项预案在 `data` 中给出事故类别
+/// `accident_types`，现场处置方案给出岗位 `post_or_facility`），档案缺少必需信息时返回 409 `PROFILE_INCOMPLETE`；
+/// 或 `{plan, title?, id?}` 导入一份完整的预案（与导出接口相同的结构）。
 /// 标题默认为“企业名称-预案类型”。
 #[utoipa::path(
     post,
@@ -209,6 +212,12 @@ pub async fn create(
     let plan = if body.contains_key("plan") {
         let body: NewPlan = parse(&bytes)?;
         state.plans.create(&user.name, body).await?
+    } else if body.contains_key("enterprise_id") {
+        let body: PlanFromProfile = parse(&bytes)?;
+        state
+            .jobs
+            .create_plan_from_profile(&user.name, body)
+            .await?
     } else {
         let body: PlanFromData = parse(&bytes)?;
         state.jobs.create_plan(&user.name, body).await?
@@ -222,6 +231,7 @@ pub async fn create(
 #[allow(dead_code)]
 pub enum CreatePlanBody {
     FromData(PlanFromData),
+    FromProfile(PlanFromProfile),
     Import(Box<NewPlan>),
 }
 

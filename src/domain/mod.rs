@@ -1,3 +1,4 @@
 //! Validated business input: parse, don't validate.
 
 pub mod enterprise;
+pub mod facts;

@@ -12,7 +12,11 @@ use crate::{
     },
     model::profile_check,
     plans::{check_id, new_id, Access, PlanService, StoreError},
-    templates::Registry,
+    templates::{Registry, Template},
+};
+use crate::{
+    domain::facts::{profile_form, PlanFacts},
+    model::EnterpriseData,
 };
 use records::ProfileRecord;
 
@@ -141,6 +145,21 @@ impl EnterpriseService {
                 },
             )
             .await
+    }
+
+    /// The form a plan of `template` made from profile `id` is asked with, and the profile
+    /// as the plan reads it.
+    pub async fn plan_form(
+        &self,
+        owner: &str,
+        id: &str,
+        template: &Template,
+        asked: &EnterpriseData,
+    ) -> Result<(EnterpriseData, PlanFacts)> {
+        let profile = self.get(owner, id).await?.profile;
+        let form = profile_form(&profile, template, asked);
+        let facts = PlanFacts::new(&profile, template, &form, self.registry.risk());
+        Ok((form, facts))
     }
 
     /// Removes a profile for good. Plans made from it keep their own enterprise data.

@@ -14,6 +14,8 @@ pub struct KeyParts<'a> {
     pub prompt_version: &'a str,
     /// The plan's context section text, when the prompt carries it.
     pub context: Option<&'a str>,
+    /// The profile's facts the section reads (`SectionFacts::digest_input`), when it has any.
+    pub facts: Option<&'a [u8]>,
 }
 
 /// `<prefix>gen:<template>:<section>:<sha256 hex>`; template and section stay readable so an
@@ -33,6 +35,11 @@ pub fn generation_key(prefix: &str, parts: &KeyParts<'_>) -> String {
     for (id, value) in parts.info.canonical() {
         hash_part(&mut h, id.as_bytes());
         hash_part(&mut h, value.as_bytes());
+    }
+    // Length-prefixed, before the context, which ends the input.
+    if let Some(facts) = parts.facts {
+        h.update([3]);
+        hash_part(&mut h, facts);
     }
     if let Some(context) = parts.context {
         h.update([2]);
@@ -78,6 +85,7 @@ mod tests {
                 model,
                 prompt_version: "v1",
                 context: None,
+                facts: None,
             },
         )
     }
@@ -85,6 +93,34 @@ mod tests {
     fn seed() -> serde_json::Value {
         json!({"enterprise_name": "测试企业", "industry_type": "化工制造", "address": "北京市朝阳区",
                "main_products": "化工产品", "employees_count": 100})
+    }
+
+    #[test]
+    fn the_facts_a_section_reads_are_part_of_its_key() {
+        let r = Registry::load(None).unwrap();
+        let t = r.template("emergency_plan").unwrap();
+        let info = EnterpriseInfo::parse(t, &serde_json::from_value(seed()).unwrap()).unwrap();
+        let key = |facts: Option<&[u8]>, context: Option<&str>| {
+            generation_key(
+                "yueen:",
+                &KeyParts {
+                    template: "emergency_plan",
+                    section: "4",
+                    info: &info,
+                    model: "mock",
+                    prompt_version: "v1",
+                    context,
+                    facts,
+                },
+            )
+        };
+        let a: &[u8] = br#"{"mobile":"13905710001"}"#;
+        let b: &[u8] = br#"{"mobile":"13905719999"}"#;
+        assert_eq!(key(Some(a), None), key(Some(a), None));
+        assert_ne!(key(Some(a), None), key(Some(b), None));
+        assert_ne!(key(Some(a), None), key(None, None));
+        // Facts and context cannot stand in for each other.
+        assert_ne!(key(Some(b"x"), Some("y")), key(None, Some("x\u{3}y")));
     }
 
     #[test]

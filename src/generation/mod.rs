@@ -338,6 +338,7 @@ impl GenerationService {
 
     /// The cache key of a request: everything that decides its answer.
     fn key(&self, req: &SectionRequest) -> String {
+        let facts = req.facts.as_ref().map(|f| f.digest_input());
         let version = self
             .prompt_versions
             .get(&req.template.id)
@@ -352,6 +353,7 @@ impl GenerationService {
                 model: self.ai.model(),
                 prompt_version: version,
                 context: req.context.as_deref(),
+                facts: facts.as_deref(),
             },
         )
     }
@@ -547,6 +549,7 @@ impl Job {
             req.section(),
             &req.info,
             req.context.as_deref(),
+            req.facts.as_deref(),
         );
         let answer = self
             .ai
@@ -556,6 +559,7 @@ impl Job {
                 info: &req.info,
                 prompt: &prompt,
                 context: req.context.as_deref(),
+                facts: req.facts.as_deref(),
             })
             .await?;
         self.accounts

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use super::GenerationError;
 use crate::{
-    domain::enterprise::EnterpriseInfo,
+    domain::{
+        enterprise::EnterpriseInfo,
+        facts::{PlanFacts, SectionFacts},
+    },
     model::{EnterpriseData, FieldProblem, GenerateBody, PlanBody, MAX_CONTEXT_CHARS},
     templates::{Registry, Section, Template},
     usage::Payer,
@@ -26,6 +29,8 @@ pub struct SectionRequest {
     pub context: Option<String>,
     /// Whose request it is: the model tokens it uses are counted to them.
     pub payer: Option<Payer>,
+    /// What the section reads of the enterprise's profile; part of the cache key.
+    pub facts: Option<Arc<SectionFacts>>,
 }
 
 /// A checked request to write every section of a plan.
@@ -41,6 +46,8 @@ pub struct PlanRequest {
     pub context: Option<String>,
     /// Once cancelled, no further section is started (those started finish).
     pub stop: tokio_util::sync::CancellationToken,
+    /// The enterprise's profile as this plan reads it, when the plan was made from one.
+    pub facts: Option<Arc<PlanFacts>>,
 }
 
 impl SectionRequest {
@@ -75,6 +82,7 @@ impl SectionRequest {
             refresh: body.refresh.unwrap_or(false),
             context,
             payer: None,
+            facts: None,
         })
     }
 
@@ -95,6 +103,7 @@ impl PlanRequest {
             only: None,
             context: None,
             stop: Default::default(),
+            facts: None,
         })
     }
 
@@ -107,6 +116,11 @@ impl PlanRequest {
             refresh: self.refresh,
             context,
             payer: self.payer.clone(),
+            facts: self
+                .facts
+                .as_ref()
+                .and_then(|f| f.for_section(&self.template.sections[index]))
+                .map(Arc::new),
         }
     }
 }

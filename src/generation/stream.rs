@@ -111,7 +111,13 @@ impl GenerationService {
             Claim::Answered(answer) => return Ok(whole(answer, false)),
             Claim::Writer(lock) => lock,
         };
-        let prompt = prompt::build(template, section, info, req.context.as_deref());
+        let prompt = prompt::build(
+            template,
+            section,
+            info,
+            req.context.as_deref(),
+            req.facts.as_deref(),
+        );
         let pieces = self
             .ai
             .stream(GenerateInput {
@@ -120,6 +126,7 @@ impl GenerationService {
                 info,
                 prompt: &prompt,
                 context: req.context.as_deref(),
+                facts: req.facts.as_deref(),
             })
             .await;
         let pieces = match pieces {

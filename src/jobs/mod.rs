@@ -20,10 +20,11 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::tokens::Tokens,
     clock::now_ms,
+    enterprises::EnterpriseService,
     generation::{plan::Writing, request::clip_context, GenerationService},
     model::{
         AppError, ErrorCode, FeedEvent, FeedItem, JobRequest, JobState, NewPlan, Plan, PlanBody,
-        PlanFromData, PlanJob, PlanSection, SavedPlan, SectionStatus,
+        PlanFromData, PlanFromProfile, PlanJob, PlanSection, SavedPlan, SectionStatus,
     },
     plans::{
         jobs::{ending_message, JobRow, JobStart, Settled},
@@ -61,6 +62,25 @@ fn until_ended(
     )
 }
 
+/// A profile that lacks what a plan needs: what it lacks, named.
+fn incomplete(e: crate::generation::GenerationError) -> AppError {
+    let error = AppError::from(e);
+    let message = match &error.details {
+        Some(details) => details
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect::<Vec<_>>()
+            .join("；"),
+        None => error.message.clone(),
+    };
+    AppError {
+        code: ErrorCode::ProfileIncomplete,
+        message: format!("企业档案还缺少生成该预案所需的信息：{message}。请先在企业档案中补充"),
+        retryable: false,
+        ..error
+    }
+}
+
 fn no_job() -> AppError {
     AppError::new(ErrorCode::JobNotFound, "该预案还没有生成任务")
 }
@@ -76,8 +96,15 @@ const MAX_RUNNING: usize = 32;
 const SAVE_TRIES: u32 = 4;
 const SAVE_PAUSE: Duration = Duration::from_millis(500);
 
+/// Where jobs read and write: the plans, and the profiles plans are written from.
+pub struct Stores {
+    pub plans: Arc<PlanService>,
+    pub enterprises: Arc<EnterpriseService>,
+}
+
 pub struct Jobs {
     plans: Arc<PlanService>,
+    enterprises: Arc<EnterpriseService>,
     generation: Arc<GenerationService>,
     tokens: Arc<Tokens>,
     feed: Arc<Feed>,
@@ -92,7 +119,7 @@ pub struct Jobs {
 
 impl Jobs {
     pub fn new(
-        plans: Arc<PlanService>,
+        stores: Stores,
         generation: Arc<GenerationService>,
         tokens: Arc<Tokens>,
         feed: Arc<Feed>,
@@ -101,7 +128,8 @@ impl Jobs {
         stopping: CancellationToken,
     ) -> Arc<Self> {
         Arc::new(Self {
-            plans,
+            plans: stores.plans,
+            enterprises: stores.enterprises,
             generation,
             tokens,
             feed,
@@ -136,6 +164,46 @@ impl Jobs {
         data.enterprise_info
             .retain(|key, _| template.fields.iter().any(|f| &f.id == key));
         let plan = Plan::new(&template, data, run);
+        let new = NewPlan {
+            id: None,
+            title: body.title,
+            plan,
+        };
+        Ok(self.plans.create(owner, new).await?)
+    }
+
+    /// A new saved plan built from `owner`'s enterprise profile: its form taken from the
+    /// profile (and what `body.data` adds), its sections reading the profile's facts when they
+    /// are written. A profile that lacks what the template needs is answered 409, naming it.
+    pub async fn create_plan_from_profile(
+        &self,
+        owner: &str,
+        body: PlanFromProfile,
+    ) -> Result<SavedPlan, AppError> {
+        let template = self
+            .generation
+            .registry()
+            .template(&body.template_id)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::from(crate::generation::GenerationError::UnknownTemplate(
+                    body.template_id.clone(),
+                ))
+            })?;
+        let asked = body.data.unwrap_or_default();
+        let (data, _) = self
+            .enterprises
+            .plan_form(owner, &body.enterprise_id, &template, &asked)
+            .await?;
+        if let Err(e) = self.generation.read_plan(PlanBody {
+            template_id: template.id.clone(),
+            data: data.clone(),
+            refresh: None,
+        }) {
+            return Err(incomplete(e));
+        }
+        let mut plan = Plan::new(&template.view(), data, now_ms().max(0) as u64);
+        plan.enterprise_id = Some(body.enterprise_id);
         let new = NewPlan {
             id: None,
             title: body.title,
@@ -382,9 +450,35 @@ impl Jobs {
         };
         let plan = saved.plan;
         let waiting = job.waiting();
+        // A plan made from a profile is written from the profile as it is now.
+        let template = self
+            .generation
+            .registry()
+            .template(&plan.template_id)
+            .cloned();
+        let mut data = plan.data.clone();
+        let mut facts = None;
+        if let (Some(eid), Some(template)) = (&plan.enterprise_id, &template) {
+            match self
+                .enterprises
+                .plan_form(&job.owner, eid, template, &plan.data)
+                .await
+            {
+                Ok((form, read)) => {
+                    data = form;
+                    facts = Some(Arc::new(read));
+                }
+                // The profile is gone: the plan keeps the form it was made with.
+                Err(StoreError::NoProfile) => {}
+                Err(_) => {
+                    let _ = self.plans.release_job(id, &self.me).await;
+                    return;
+                }
+            }
+        }
         let body = PlanBody {
             template_id: plan.template_id.clone(),
-            data: plan.data.clone(),
+            data,
             refresh: Some(job.force),
         };
         let mut request = match self.generation.read_plan(body) {
@@ -421,6 +515,7 @@ impl Jobs {
             .map(|s| clip_context(s.text()))
             .filter(|c| !c.is_empty());
         request.only = Some(positions);
+        request.facts = facts;
         let stop_new = self.stop_token(id);
         request.stop = stop_new.clone();
         let lost = CancellationToken::new();

@@ -131,6 +131,32 @@ pub struct PlanFromData {
     pub title: Option<String>,
 }
 
+/// A new plan built on the server from an enterprise profile (企业档案): its form comes from
+/// the profile, and each section reads the facts the registry says it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanFromProfile {
+    #[cfg_attr(feature = "ssr", schema(example = "emergency_plan", max_length = 64))]
+    pub template_id: String,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            example = "5b1f0c9e8d7a4b3c2d1e0f9a8b7c6d5e",
+            pattern = "^[0-9a-f]{32}$"
+        )
+    )]
+    pub enterprise_id: String,
+    /// What the profile cannot say (a special plan's accident category, an on-site plan's
+    /// post), and fields the profile leaves empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<EnterpriseData>,
+    /// Defaults to `<企业名称>-<预案类型>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100))]
+    pub title: Option<String>,
+}
+
 /// A section a job settled, as saved into the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

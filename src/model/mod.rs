@@ -25,8 +25,8 @@ pub use deployment::{InstanceView, Scope};
 pub use docs::{DocsView, OperationView, ResponseView, SchemaView};
 pub use error::{AppError, ErrorCode};
 pub use job::{
-    FeedEvent, FeedItem, JobRequest, JobStarted, JobState, PlanFromData, PlanJob, SavedSection,
-    SectionOutcome,
+    FeedEvent, FeedItem, JobRequest, JobStarted, JobState, PlanFromData, PlanFromProfile, PlanJob,
+    SavedSection, SectionOutcome,
 };
 pub use plan::{Plan, PlanMeta};
 pub use request::{

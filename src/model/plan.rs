@@ -30,6 +30,11 @@ pub struct Plan {
     pub enterprise_name: String,
     /// The enterprise as it was when the plan started; sections written again use it.
     pub data: EnterpriseData,
+    /// The enterprise profile the plan is written from, when it was made from one: its
+    /// sections read the profile as it is when they are written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub enterprise_id: Option<String>,
     #[cfg_attr(feature = "ssr", schema(max_items = 50))]
     pub sections: Vec<PlanSection>,
     /// The clauses of GB/T 29639-2020 this type of plan covers, in the standard's order.
@@ -74,6 +79,7 @@ impl Plan {
             context_section: template.context_section.clone(),
             enterprise_name,
             data,
+            enterprise_id: None,
             sections: template
                 .sections
                 .iter()

@@ -206,3 +206,270 @@ async fn a_writer_may_keep_only_so_many_profiles() {
         .unwrap()
         .contains("企业档案数量已达上限（2 份）"));
 }
+
+/// The sentences of `text` (split at 。；and line ends), without the headings, the mock's mark
+/// and list numbers.
+fn sentences(text: &str) -> Vec<String> {
+    text.split(['。', '；', '\n'])
+        .map(|s| s.trim())
+        .map(|s| s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' '))
+        .filter(|s| !s.is_empty())
+        .filter(|s| !s.starts_with('【') && !s.starts_with('（'))
+        .filter(|s| {
+            // A sub-heading: `二、应急处置`, or the section's title alone.
+            let heading = s.chars().count() <= 20 && !s.contains('，');
+            !heading
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every name, post, area, resource and phone number the sample profile holds.
+fn entities(profile: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut take = |v: &Value| {
+        if let Some(s) = v.as_str().filter(|s| s.chars().count() >= 2) {
+            found.push(s.to_owned());
+        }
+    };
+    for p in profile["organization"]["people"].as_array().unwrap() {
+        take(&p["name"]);
+        take(&p["post"]);
+        take(&p["mobile"]);
+    }
+    for r in profile["risks"].as_array().unwrap() {
+        take(&r["unit"]);
+    }
+    for e in profile["resources"]["equipment"].as_array().unwrap() {
+        take(&e["name"]);
+        take(&e["location"]);
+        take(&e["phone"]);
+    }
+    for list in ["teams", "external"] {
+        for t in profile["resources"][list].as_array().unwrap() {
+            take(&t["name"]);
+            take(&t["phone"]);
+        }
+    }
+    for t in profile["targets"].as_array().unwrap() {
+        take(&t["name"]);
+    }
+    for p in profile["posts"].as_array().unwrap() {
+        take(&p["post"]);
+        take(&p["area"]);
+    }
+    take(&profile["basics"]["duty_phone"]);
+    found
+}
+
+/// The share of `text`'s sentences that name something of the profile.
+fn specificity(text: &str, entities: &[String]) -> (usize, usize) {
+    let all = sentences(text);
+    let naming = all
+        .iter()
+        .filter(|s| entities.iter().any(|e| s.contains(e.as_str())))
+        .count();
+    (naming, all.len())
+}
+
+/// `text` from sub-heading `from` to the next one.
+fn part<'a>(text: &'a str, from: &str, to: &str) -> &'a str {
+    let start = text.find(from).expect("the sub-heading is there");
+    let end = text[start..].find(to).map_or(text.len(), |i| start + i);
+    &text[start..end]
+}
+
+/// A whole plan written by the server; its sections' texts by id.
+async fn written(
+    app: &TestApp,
+    body: Value,
+) -> (String, std::collections::BTreeMap<String, String>) {
+    let (status, created) = call(app, USER, "POST", "/api/plans", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["plan"]["id"].as_str().unwrap().to_owned();
+    let base = app.url("");
+    let (status, job) = super::jobs::start_job(&base, &app.http, &id, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job = super::jobs::wait_job(
+        &base,
+        &app.http,
+        &id,
+        std::time::Duration::from_secs(60),
+        super::jobs::finished,
+    )
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+    let (_, plan) = call(app, USER, "GET", &format!("/api/plans/{id}"), None).await;
+    let texts = plan["plan"]["plan"]["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["section_id"].as_str().unwrap().to_owned(),
+                s["content"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (id, texts)
+}
+
+#[tokio::test]
+async fn a_plan_from_the_profile_names_its_people_phones_and_resources() {
+    let app = spawn_app(&[("AI_MOCK_CHUNK_DELAY_MS", "0".into())]).await;
+    let sample = sample();
+    let profile = create_profile(&app, &sample).await;
+    let eid = profile["id"].as_str().unwrap();
+    let names = entities(&sample);
+    let from_profile = |template: &str, data: Value| {
+        let mut body = json!({"template_id": template, "enterprise_id": eid});
+        if !data.is_null() {
+            body["data"] = json!({ "enterprise_info": data });
+        }
+        body
+    };
+    let (_, whole) = written(&app, from_profile("emergency_plan", Value::Null)).await;
+    let (_, special) = written(
+        &app,
+        from_profile("special_plan", json!({"accident_types": "中毒和窒息"})),
+    )
+    .await;
+    let (_, onsite) = written(
+        &app,
+        from_profile("onsite_plan", json!({"post_or_facility": "液氯充装岗"})),
+    )
+    .await;
+    // The same enterprise as today's form would give it: its basics, its lists as typed text.
+    let b = &sample["basics"];
+    let form = json!({
+        "enterprise_name": b["enterprise_name"], "industry_type": b["industry_type"],
+        "address": b["address"], "main_products": b["main_products"],
+        "employees_count": b["employees_count"], "duty_phone": b["duty_phone"],
+        "principal": "周建国 13905710001", "hazardous_chemicals": b["hazardous_chemicals"],
+        "accident_types": "中毒和窒息、危险化学品泄漏、其它爆炸、灼烫、火灾、触电",
+        "sensitive_targets": "临江村居民区（东南 900 m）、临江小学（东 1.6 km）",
+    });
+    let by_form = |template: &str, extra: Value| {
+        let mut data = form.clone();
+        if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
+            d.extend(e.clone());
+        }
+        json!({"template_id": template, "data": {"enterprise_info": data}})
+    };
+    let (_, whole_form) = written(&app, by_form("emergency_plan", json!({}))).await;
+    let (_, special_form) = written(
+        &app,
+        by_form("special_plan", json!({"accident_types": "中毒和窒息"})),
+    )
+    .await;
+    let (_, onsite_form) = written(
+        &app,
+        by_form("onsite_plan", json!({"post_or_facility": "液氯充装岗"})),
+    )
+    .await;
+
+    let measured = |whole: &std::collections::BTreeMap<String, String>,
+                    special: &std::collections::BTreeMap<String, String>,
+                    onsite: &std::collections::BTreeMap<String, String>| {
+        vec![
+            ("6.2", specificity(&whole["4"], &names)),
+            (
+                "6.3.4",
+                specificity(part(&whole["6"], "应急处置", "应急支援"), &names),
+            ),
+            ("6.5", specificity(&whole["8"], &names)),
+            ("7.4", specificity(&special["4"], &names)),
+            ("8.3", specificity(&onsite["3"], &names)),
+        ]
+    };
+    let profile_figures = measured(&whole, &special, &onsite);
+    let form_figures = measured(&whole_form, &special_form, &onsite_form);
+    println!("specificity (sentences naming a profile entity): clause · from the profile · from the form");
+    for ((clause, (n, all)), (_, (fn_, fall))) in profile_figures.iter().zip(&form_figures) {
+        println!(
+            "  {clause}: {n}/{all} = {:.0}% · {fn_}/{fall} = {:.0}%",
+            100.0 * *n as f64 / *all as f64,
+            100.0 * *fn_ as f64 / *fall as f64
+        );
+    }
+    for s in sentences(&whole["4"]) {
+        if !names.iter().any(|e| s.contains(e.as_str())) {
+            println!("  6.2 sentence naming nothing of the profile: {s}");
+        }
+    }
+    for (clause, (n, all)) in &profile_figures {
+        assert!(
+            *n as f64 >= 0.7 * *all as f64,
+            "{clause}: only {n} of {all} sentences name the enterprise's own facts"
+        );
+    }
+    // The facts are written as the profile has them.
+    assert!(
+        whole["4"].contains("总经理周建国（13905710001）"),
+        "{}",
+        whole["4"]
+    );
+    assert!(
+        whole["8"].contains("正压式空气呼吸器（RHZK6.8）8 套"),
+        "{}",
+        whole["8"]
+    );
+    assert!(onsite["3"].contains("液氯储罐区"), "{}", onsite["3"]);
+    assert!(
+        !onsite["3"].contains("配电室"),
+        "an on-site plan reads its own post's risks"
+    );
+    assert!(special["4"].contains("中毒和窒息"));
+    assert!(
+        !special["4"].contains("成品仓库发生火灾"),
+        "a special plan reads its category"
+    );
+}
+
+#[tokio::test]
+async fn changing_a_phone_rewrites_exactly_the_sections_that_print_it() {
+    let app = spawn_app(&[("AI_MOCK_CHUNK_DELAY_MS", "0".into())]).await;
+    let mut sample = sample();
+    let profile = create_profile(&app, &sample).await;
+    let eid = profile["id"].as_str().unwrap().to_owned();
+    let body = json!({"template_id": "emergency_plan", "enterprise_id": eid});
+    let (_, before) = written(&app, body.clone()).await;
+    let calls = |stats: &Value| stats["ai"]["calls"].as_u64().unwrap();
+    let (_, stats) = call(&app, ADMIN, "GET", "/api/ai/cache/stats", None).await;
+    let first = calls(&stats);
+
+    // 王立新, who leads the rescue group and keeps the tank farm's kit, gets a new mobile.
+    sample["organization"]["people"][4]["mobile"] = json!("13905718888");
+    for e in sample["resources"]["equipment"].as_array_mut().unwrap() {
+        if e["custodian"] == "王立新" {
+            e["phone"] = json!("13905718888");
+        }
+    }
+    sample["resources"]["teams"][1]["phone"] = json!("13905718888");
+    let (status, _) = call(
+        &app,
+        USER,
+        "PUT",
+        &format!("/api/enterprises/{eid}"),
+        Some(json!({"profile": sample})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, after) = written(&app, body).await;
+    let (_, stats) = call(&app, ADMIN, "GET", "/api/ai/cache/stats", None).await;
+    let changed: Vec<&String> = before
+        .keys()
+        .filter(|id| before[*id] != after[*id])
+        .collect();
+    // The sections that read the organisation or the equipment (registry `reads`), and only
+    // they, are written again; each prints the new number.
+    assert_eq!(changed, ["4", "5", "6", "8"], "rewritten sections");
+    assert_eq!(calls(&stats) - first, 4, "the others came from the cache");
+    for id in changed {
+        assert!(
+            after[id].contains("13905718888"),
+            "section {id} prints the new number"
+        );
+        assert!(!after[id].contains("13905710005"));
+    }
+}

@@ -39,7 +39,7 @@ async fn new_plan(base: &str, http: &reqwest::Client, token: &str) -> String {
     body["plan"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn start_job(
+pub(crate) async fn start_job(
     base: &str,
     http: &reqwest::Client,
     id: &str,
@@ -68,7 +68,7 @@ async fn job_of(base: &str, http: &reqwest::Client, id: &str) -> Value {
 }
 
 /// Polls the job until `done` says so, for at most `within`.
-async fn wait_job(
+pub(crate) async fn wait_job(
     base: &str,
     http: &reqwest::Client,
     id: &str,
@@ -89,7 +89,7 @@ async fn wait_job(
     }
 }
 
-fn finished(job: &Value) -> bool {
+pub(crate) fn finished(job: &Value) -> bool {
     !matches!(
         job["state"].as_str(),
         Some("queued" | "running" | "waiting_for_quota" | "cancelling")
