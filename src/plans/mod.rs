@@ -823,6 +823,15 @@ impl PlanService {
                 plan.template_id.chars().take(64).collect::<String>()
             )));
         }
+        if plan
+            .enterprise_id
+            .as_deref()
+            .is_some_and(|id| check_id(id).is_err())
+        {
+            return Err(StoreError::Invalid(
+                "enterprise_id 应为企业档案的 id（32 位十六进制）".into(),
+            ));
+        }
         Ok(())
     }
 }

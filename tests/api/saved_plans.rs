@@ -459,6 +459,21 @@ async fn bad_plans_are_refused_in_chinese_and_nothing_is_written() {
         .as_str()
         .unwrap()
         .contains("未知的预案模板"));
+    let mut odd = plan("x");
+    odd.enterprise_id = Some(String::new());
+    let (status, body) = call(
+        &app,
+        USER,
+        "POST",
+        "/api/plans",
+        Some(json!({ "plan": odd })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("enterprise_id"));
     let (status, body) = call(
         &app,
         USER,
