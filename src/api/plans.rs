@@ -236,6 +236,10 @@ pub enum CreatePlanBody {
 }
 
 /// 读取一份预案
+///
+/// 由企业档案建立的预案，每个章节带 `facts`：正文与档案（当前内容）核对的结果，逐条给出段落（正文的第几行，从 0 起）、
+/// 类别（`unknown_phone` 电话不在档案中、`wrong_person` 人员与职务不符、`missing_resource` 物资不在档案中、
+/// `wrong_quantity` 数量与档案不符、`expired` 装备已过检验或有效期、`uncovered_risk` 一般及以上风险没有专项预案或现场处置方案覆盖）和说明。
 #[utoipa::path(
     get,
     path = "/api/plans/{id}",
@@ -249,7 +253,16 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SavedPlanResponse>, ApiError> {
     let plan = state.plans.get(&user.name, &id).await?;
-    Ok(saved(plan))
+    Ok(saved(checked(&state, &user.name, plan).await))
+}
+
+/// `plan` with what the check against the profile it was made from finds on each section; as
+/// it is when it was made from none, or the profile cannot be read now.
+async fn checked(state: &AppState, owner: &str, mut plan: SavedPlan) -> SavedPlan {
+    if let Err(e) = state.enterprises.check_plan(owner, &mut plan.plan).await {
+        tracing::warn!("预案未能与企业档案核对: {e}");
+    }
+    plan
 }
 
 /// 修改一份预案
@@ -506,6 +519,7 @@ async fn export(
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
     let saved = state.plans.get(&user.name, &id).await?;
+    let saved = checked(&state, &user.name, saved).await;
     download_plan(
         &saved.plan,
         state.generation.registry(),

@@ -6,6 +6,19 @@ mod records;
 use std::sync::Arc;
 
 use crate::{
+    clock,
+    domain::{
+        fact_check::FactBook,
+        facts::{profile_form, PlanFacts},
+    },
+    model::{
+        finding::{FactFinding, FindingKind},
+        profile::FactPart,
+        EnterpriseData, FieldInput, Plan,
+    },
+    templates::FactScope,
+};
+use crate::{
     clock::{now_ms, rfc3339},
     model::profile::{
         NewProfile, Profile, ProfileSummary, ProfileUpdate, SavedProfile, MAX_PROFILE_BYTES,
@@ -14,10 +27,47 @@ use crate::{
     plans::{check_id, new_id, Access, PlanService, StoreError},
     templates::{Registry, Template},
 };
-use crate::{
-    domain::facts::{profile_form, PlanFacts},
-    model::EnterpriseData,
-};
+
+/// The accident categories `plans` answer for: a special plan's categories, an on-site
+/// plan's post's risks.
+fn covered(
+    plans: &[Plan],
+    profile: &Profile,
+    registry: &Registry,
+) -> std::collections::BTreeSet<String> {
+    let mut covered = std::collections::BTreeSet::new();
+    for plan in plans {
+        let Some(template) = registry.template(&plan.template_id) else {
+            continue;
+        };
+        let asked = |field: &str| match plan.data.enterprise_info.get(field) {
+            Some(FieldInput::Text(t)) => t.trim().to_owned(),
+            _ => String::new(),
+        };
+        match &template.scope {
+            FactScope::Enterprise => {}
+            FactScope::Category { field } => {
+                let text = asked(field);
+                for c in &registry.risk().categories {
+                    if text.contains(c.as_str()) {
+                        covered.insert(c.clone());
+                    }
+                }
+            }
+            FactScope::Post { field } => {
+                let post = asked(field);
+                for p in profile
+                    .posts
+                    .iter()
+                    .filter(|p| p.post == post || p.area == post)
+                {
+                    covered.extend(p.risks.iter().cloned());
+                }
+            }
+        }
+    }
+    covered
+}
 use records::ProfileRecord;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -160,6 +210,65 @@ impl EnterpriseService {
         let form = profile_form(&profile, template, asked);
         let facts = PlanFacts::new(&profile, template, &form, self.registry.risk());
         Ok((form, facts))
+    }
+
+    /// Holds `plan`'s sections against the profile it was made from (as the profile is now),
+    /// and puts what is found on each section. A plan made from no profile, or from one since
+    /// deleted, is left as it is.
+    pub async fn check_plan(&self, owner: &str, plan: &mut Plan) -> Result<()> {
+        let Some(id) = plan.enterprise_id.clone() else {
+            return Ok(());
+        };
+        let profile = match self.get(owner, &id).await {
+            Ok(saved) => saved.profile,
+            Err(StoreError::NoProfile) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let siblings = self.store.of_enterprise(owner, &id).await?;
+        let covered = covered(&siblings, &profile, &self.registry);
+        let book = FactBook::new(
+            &profile,
+            self.registry.resource_words(),
+            clock::date(clock::now()),
+        );
+        for section in &mut plan.sections {
+            section.facts = section
+                .content
+                .as_deref()
+                .map(|t| book.check(t))
+                .unwrap_or_default();
+        }
+        // Risks no plan covers are told where the plan speaks of its risks.
+        let Some(template) = self.registry.template(&plan.template_id) else {
+            return Ok(());
+        };
+        let Some(at) = template
+            .sections
+            .iter()
+            .position(|s| s.reads.contains(&FactPart::Risks))
+        else {
+            return Ok(());
+        };
+        let Some(section) = plan.sections.get_mut(at) else {
+            return Ok(());
+        };
+        let text = section.content.clone().unwrap_or_default();
+        for (category, level) in book.uncovered(&covered) {
+            let paragraph = text
+                .lines()
+                .position(|l| l.contains(category.as_str()))
+                .unwrap_or(0);
+            section.facts.push(FactFinding {
+                kind: FindingKind::UncoveredRisk,
+                paragraph,
+                excerpt: category.clone(),
+                message: format!(
+                    "{category}评为{}，但本企业还没有针对它的专项应急预案或现场处置方案",
+                    level.label()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Removes a profile for good. Plans made from it keep their own enterprise data.

@@ -280,6 +280,21 @@ pub fn render(plan: &PlanDocument) -> Result<Vec<u8>, ExportError> {
                     .add_bookmark_end(n),
             )
             .add_table(Table::new(std::iter::once(header).chain(body).collect()));
+        if !plan.findings.is_empty() {
+            let header = TableRow::new(super::FINDINGS_HEADER.map(cell).to_vec());
+            let body = plan
+                .findings
+                .iter()
+                .map(|r| TableRow::new(r.iter().map(|t| cell(t)).collect()));
+            doc = doc
+                .add_paragraph(
+                    Paragraph::new()
+                        .style("Heading2")
+                        .line_spacing(LineSpacing::new().before(240).after(120))
+                        .add_run(Run::new().add_text(super::FINDINGS_TITLE)),
+                )
+                .add_table(Table::new(std::iter::once(header).chain(body).collect()));
+        }
     }
     let mut out = Cursor::new(Vec::new());
     doc.build()

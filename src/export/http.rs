@@ -65,6 +65,7 @@ pub fn download_plan(
     document.date = crate::clock::date(crate::clock::now());
     if !self_check {
         document.self_check.clear();
+        document.findings.clear();
     }
     render(&document, format).map_err(|e| e.to_string())
 }
@@ -95,6 +96,7 @@ fn read(form: &ExportForm, registry: &Registry) -> Result<PlanDocument, Box<Resp
     }
     if form.self_check.is_none() {
         plan.self_check.clear();
+        plan.findings.clear();
     }
     Ok(plan)
 }

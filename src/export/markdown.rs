@@ -69,6 +69,19 @@ pub fn render(plan: &PlanDocument) -> String {
                 .map(|r| format!("| {} |", r.iter().map(cell).collect::<Vec<_>>().join(" | "))),
         );
         blocks.push(table.join("\n"));
+        if !plan.findings.is_empty() {
+            blocks.push(format!("### {}", super::FINDINGS_TITLE));
+            let mut table = vec![
+                format!("| {} |", super::FINDINGS_HEADER.join(" | ")),
+                "|---|---|---|---|".to_owned(),
+            ];
+            table.extend(
+                plan.findings
+                    .iter()
+                    .map(|r| format!("| {} |", r.iter().map(cell).collect::<Vec<_>>().join(" | "))),
+            );
+            blocks.push(table.join("\n"));
+        }
     }
     let mut out = blocks.join("\n\n");
     out.push('\n');

@@ -45,6 +45,9 @@ pub struct PlanDocument {
     pub annexes: Option<Chapter>,
     /// The self-check by clause, printed as an appendix when not empty.
     pub self_check: Vec<ClauseRow>,
+    /// What the check against the enterprise's profile found: section, paragraph, kind and
+    /// what is wrong; printed in the appendix after the clauses.
+    pub findings: Vec<[String; 4]>,
 }
 
 impl PlanDocument {
@@ -71,6 +74,10 @@ impl PlanDocument {
 
 /// The appendix holding the self-check table.
 pub const SELF_CHECK_TITLE: &str = "附录 GB/T 29639-2020 要素自查表";
+/// The part of the appendix holding what the check against the profile found.
+pub const FINDINGS_TITLE: &str = "与企业档案的核对结果";
+/// The findings table's header.
+pub const FINDINGS_HEADER: [&str; 4] = ["章节", "段落", "类别", "说明"];
 
 /// Every clause `template` covers: where, and whether the text sent for that section has it
 /// (`None`: no text), checked here.
@@ -210,6 +217,20 @@ impl PlanDocument {
                 .template(&sent.template_id)
                 .map(|t| self_check(t, sent))
                 .unwrap_or_default(),
+            findings: sent
+                .sections
+                .iter()
+                .flat_map(|s| {
+                    s.facts.iter().map(|f| {
+                        [
+                            clean(s.section_title.trim()),
+                            format!("第 {} 段", f.paragraph + 1),
+                            f.kind.label().to_owned(),
+                            clean(&f.message),
+                        ]
+                    })
+                })
+                .collect(),
         };
         for (name, value) in [
             ("企业名称", &plan.enterprise_name),
@@ -337,6 +358,7 @@ pub(crate) fn sample_plan(first: &str) -> PlanDocument {
             section_title: "企业概况".into(),
             present: Some(true),
         }],
+        findings: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod check;
 pub mod deployment;
 pub mod docs;
 pub mod error;
+pub mod finding;
 pub mod job;
 pub mod plan;
 pub mod profile;

@@ -118,6 +118,10 @@ pub struct PlanSection {
     /// The text held against the standard's elements (once complete).
     #[serde(default)]
     pub check: Option<super::SectionCheck>,
+    /// What the check against the enterprise's profile found (plans made from a profile),
+    /// as of when the plan was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<super::finding::FactFinding>,
     /// Changed by the writer in the browser since it was written.
     #[serde(default, skip_serializing_if = "is_false")]
     #[cfg_attr(feature = "ssr", schema(ignore))]
@@ -145,6 +149,7 @@ impl PlanSection {
             elapsed_ms: None,
             error: None,
             check: None,
+            facts: Vec::new(),
             edited: false,
             fresh: false,
         }

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "enterprises",
         include_str!("../../migrations/0004_enterprises.sql"),
     ),
+    (
+        5,
+        "plan enterprise",
+        include_str!("../../migrations/0005_plan_enterprise.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

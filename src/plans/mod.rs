@@ -325,6 +325,16 @@ impl PlanService {
         .await
     }
 
+    /// `owner`'s plans (not in the trash) made from profile `enterprise_id`.
+    pub async fn of_enterprise(&self, owner: &str, enterprise_id: &str) -> Result<Vec<Plan>> {
+        let bodies = self
+            .run("plans of enterprise", Access::Read, async |conn| {
+                Ok(records::bodies_of_enterprise(conn, owner, enterprise_id).await?)
+            })
+            .await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
     pub async fn get(&self, owner: &str, id: &str) -> Result<SavedPlan> {
         check_id(id)?;
         self.run("get", Access::Read, async |conn| {
@@ -967,6 +977,7 @@ fn record_of(
         template_id: plan.template_id.clone(),
         template_name: plan.template_name.clone(),
         enterprise_name: plan.enterprise_name.clone(),
+        enterprise_id: plan.enterprise_id.clone(),
         sections_done: plan
             .sections
             .iter()
@@ -1078,6 +1089,18 @@ fn encode(plan: &Plan) -> Result<String, StoreError> {
     if plan.data.enterprise_info.values().any(odd) {
         return invalid("企业信息的字段值应为文字、整数或 null".into());
     }
+    // What the check against the profile found is worked out when a plan is read, not kept.
+    let unchecked;
+    let plan = if plan.sections.iter().any(|s| !s.facts.is_empty()) {
+        let mut copy = plan.clone();
+        for s in &mut copy.sections {
+            s.facts.clear();
+        }
+        unchecked = copy;
+        &unchecked
+    } else {
+        plan
+    };
     // Its counters were read within the document's 64-bit bounds (`model::whole`).
     let body = serde_json::to_string(plan)
         .map_err(|_| StoreError::Invalid("预案数据格式不正确".into()))?;

@@ -85,6 +85,7 @@ impl Section {
 pub struct Registry {
     templates: Vec<Arc<Template>>,
     risk: RiskScale,
+    resource_words: Vec<String>,
 }
 
 impl Registry {
@@ -95,6 +96,11 @@ impl Registry {
     /// How profiles' risks are graded, and the accident categories they may name.
     pub fn risk(&self) -> &RiskScale {
         &self.risk
+    }
+
+    /// Words that name emergency equipment and supplies.
+    pub fn resource_words(&self) -> &[String] {
+        &self.resource_words
     }
 
     pub fn template(&self, id: &str) -> Option<&Arc<Template>> {
@@ -141,6 +147,8 @@ struct RawRegistry {
     fields: Vec<FieldSpec>,
     /// Absent in a registry written before profiles: the embedded grading.
     risk: Option<RiskScale>,
+    /// Absent in a registry written before profiles: the embedded words.
+    resource_words: Option<Vec<String>>,
     templates: Vec<RawTemplate>,
 }
 
@@ -320,25 +328,39 @@ impl RawRegistry {
                 scope: t.scope,
             }));
         }
-        let risk = match self.risk {
-            Some(risk) => risk,
-            None => embedded_risk()?,
+        let (risk, resource_words) = match (self.risk, self.resource_words) {
+            (Some(risk), Some(words)) => (risk, words),
+            (risk, words) => {
+                let embedded = embedded_profile_data()?;
+                (
+                    risk.unwrap_or(embedded.risk),
+                    words.unwrap_or(embedded.resource_words),
+                )
+            }
         };
         check_risk(&risk)?;
-        Ok(Registry { templates, risk })
+        if resource_words.iter().any(|w| w.trim().is_empty()) {
+            return fail("resource_words 不能有空项".to_owned());
+        }
+        Ok(Registry {
+            templates,
+            risk,
+            resource_words,
+        })
     }
 }
 
-fn embedded_risk() -> Result<RiskScale, RegistryError> {
-    #[derive(Deserialize)]
-    struct RiskOnly {
-        risk: RiskScale,
-    }
-    serde_norway::from_str::<RiskOnly>(EMBEDDED_REGISTRY)
-        .map(|r| r.risk)
-        .map_err(|e| RegistryError {
-            message: e.to_string(),
-        })
+#[derive(Deserialize)]
+struct ProfileData {
+    risk: RiskScale,
+    resource_words: Vec<String>,
+}
+
+/// What profiles are read with, from the embedded registry.
+fn embedded_profile_data() -> Result<ProfileData, RegistryError> {
+    serde_norway::from_str::<ProfileData>(EMBEDDED_REGISTRY).map_err(|e| RegistryError {
+        message: e.to_string(),
+    })
 }
 
 /// Bands from the highest level down, each lower than the last and at least 1; categories

@@ -473,3 +473,167 @@ async fn changing_a_phone_rewrites_exactly_the_sections_that_print_it() {
         assert!(!after[id].contains("13905710005"));
     }
 }
+
+/// The plan `id` as read, and its findings as (section, paragraph, kind).
+async fn findings(app: &TestApp, id: &str) -> (Value, Vec<(String, usize, String)>) {
+    let (status, body) = call(app, USER, "GET", &format!("/api/plans/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut found = Vec::new();
+    for s in body["plan"]["plan"]["sections"].as_array().unwrap() {
+        for f in s["facts"].as_array().into_iter().flatten() {
+            found.push((
+                s["section_id"].as_str().unwrap().to_owned(),
+                f["paragraph"].as_u64().unwrap() as usize,
+                f["kind"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    (body["plan"].clone(), found)
+}
+
+/// Saves `plan` with section `section`'s text changed by `edit`; the changed line's index.
+async fn edit_section(
+    app: &TestApp,
+    saved: &Value,
+    section: &str,
+    edit: impl Fn(&str) -> String,
+) -> usize {
+    let mut plan = saved["plan"].clone();
+    let sections = plan["sections"].as_array_mut().unwrap();
+    let target = sections
+        .iter_mut()
+        .find(|s| s["section_id"] == section)
+        .unwrap();
+    let before = target["content"].as_str().unwrap().to_owned();
+    let after = edit(&before);
+    assert_ne!(before, after, "the edit changes the text");
+    let line = before
+        .lines()
+        .zip(after.lines().chain(std::iter::repeat("")))
+        .position(|(a, b)| a != b)
+        .unwrap();
+    target["content"] = json!(after);
+    let id = saved["id"].as_str().unwrap();
+    let (status, body) = call(
+        app,
+        USER,
+        "PUT",
+        &format!("/api/plans/{id}"),
+        Some(json!({"base_revision": saved["revision"], "plan": plan})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    line
+}
+
+#[tokio::test]
+async fn each_inconsistency_edited_into_a_plan_is_flagged_at_its_paragraph() {
+    let app = spawn_app(&[("AI_MOCK_CHUNK_DELAY_MS", "0".into())]).await;
+    let mut sample = sample();
+    let profile = create_profile(&app, &sample).await;
+    let eid = profile["id"].as_str().unwrap().to_owned();
+    let (id, _) = written(
+        &app,
+        json!({"template_id": "emergency_plan", "enterprise_id": eid}),
+    )
+    .await;
+
+    // Alone, the comprehensive plan leaves the four risks rated 一般 or higher uncovered: told
+    // in its risk chapter, at the paragraph naming each.
+    let (_, found) = findings(&app, &id).await;
+    let uncovered: Vec<&(String, usize, String)> =
+        found.iter().filter(|f| f.2 == "uncovered_risk").collect();
+    assert_eq!(uncovered.len(), 4, "{found:?}");
+    assert!(uncovered.iter().all(|f| f.0 == "3" && f.1 > 0), "{found:?}");
+    assert_eq!(found.len(), 4, "nothing else: {found:?}");
+    // A special plan for the chlorine and two on-site plans cover them; the plan is clean.
+    let special = json!({"template_id": "special_plan", "enterprise_id": eid,
+        "data": {"enterprise_info": {"accident_types": "中毒和窒息、危险化学品泄漏"}}});
+    call(&app, USER, "POST", "/api/plans", Some(special)).await;
+    for post in ["氢气压缩岗", "盐酸合成岗"] {
+        let onsite = json!({"template_id": "onsite_plan", "enterprise_id": eid,
+            "data": {"enterprise_info": {"post_or_facility": post}}});
+        let (status, body) = call(&app, USER, "POST", "/api/plans", Some(onsite)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (clean, found) = findings(&app, &id).await;
+    assert_eq!(found, [], "a plan true to its profile has no findings");
+
+    // Each inconsistency, one at a time, at the paragraph it was put in.
+    type Edit = (&'static str, &'static str, &'static str, &'static str);
+    let edits: [Edit; 4] = [
+        ("8", "13905710007", "13905719999", "unknown_phone"),
+        (
+            "4",
+            "总指挥由总经理周建国",
+            "总指挥由总经理吴志强",
+            "wrong_person",
+        ),
+        (
+            "8",
+            "正压式空气呼吸器（RHZK6.8）8 套",
+            "正压式空气呼吸器（RHZK6.8）6 套",
+            "wrong_quantity",
+        ),
+        (
+            "8",
+            "急救箱（工业型）5 个",
+            "急救箱（工业型）5 个、消防沙 2 t",
+            "missing_resource",
+        ),
+    ];
+    for (section, from, to, kind) in edits {
+        let (now, _) = findings(&app, &id).await;
+        let line = edit_section(&app, &now, section, |t| t.replacen(from, to, 1)).await;
+        let (now, found) = findings(&app, &id).await;
+        assert_eq!(
+            found,
+            [(section.to_owned(), line, kind.to_owned())],
+            "{kind}"
+        );
+        // Put back: clean again.
+        edit_section(&app, &now, section, |t| t.replacen(to, from, 1)).await;
+        let (_, found) = findings(&app, &id).await;
+        assert_eq!(found, [], "{kind} put back");
+    }
+
+    // The gas detectors' inspection lapses: flagged wherever the plan relies on them.
+    sample["resources"]["equipment"][3]["due"] = json!("2025-01-15");
+    let (status, _) = call(
+        &app,
+        USER,
+        "PUT",
+        &format!("/api/enterprises/{eid}"),
+        Some(json!({"profile": sample})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, found) = findings(&app, &id).await;
+    assert!(!found.is_empty());
+    for (section, line, kind) in &found {
+        assert_eq!(kind, "expired");
+        let text = clean["plan"]["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["section_id"] == section.as_str())
+            .unwrap()["content"]
+            .as_str()
+            .unwrap();
+        assert!(
+            text.lines().nth(*line).unwrap().contains("氯气检测报警仪"),
+            "section {section} line {line}"
+        );
+    }
+    // And in the export's appendix.
+    let response = app
+        .http
+        .get(app.url(&format!("/api/plans/{id}/export/markdown")))
+        .bearer_auth(USER)
+        .send()
+        .await
+        .unwrap();
+    let markdown = response.text().await.unwrap();
+    assert!(markdown.contains("### 与企业档案的核对结果"), "{markdown}");
+    assert!(markdown.contains("氯气检测报警仪（液氯储罐区）的检验或有效期已于 2025-01-15 到期"));
+}
