@@ -11,6 +11,7 @@ pub mod job;
 pub mod plan;
 pub mod profile;
 pub mod profile_check;
+pub mod profile_sheets;
 pub mod request;
 pub mod saved;
 pub mod section;

@@ -3,6 +3,7 @@
 //! turn plain services into what the pages show. Failures come back as `AppError`s.
 
 pub mod docs;
+mod enterprises;
 mod jobs;
 mod plans;
 
