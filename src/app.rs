@@ -8,8 +8,15 @@ use leptos_router::{
 use crate::{
     pages::nav::{provide_viewer, TopBar},
     pages::{
-        dashboard::DashboardRoute, docs::DocsRoute, generator::GeneratorPage, login::LoginRoute,
-        not_found::NotFound, plan::PlanStore, plans::PlansRoute, versions::VersionsRoute,
+        dashboard::DashboardRoute,
+        docs::DocsRoute,
+        generator::GeneratorPage,
+        login::LoginRoute,
+        not_found::NotFound,
+        plan::PlanStore,
+        plans::PlansRoute,
+        profiles::{ProfileRoute, ProfilesRoute},
+        versions::VersionsRoute,
     },
 };
 
@@ -53,6 +60,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/docs") view={Lazy::<DocsRoute>::new()} />
                     <Route path=path!("/plans") view={Lazy::<PlansRoute>::new()} />
                     <Route path=path!("/plans/:id/versions") view={Lazy::<VersionsRoute>::new()} />
+                    <Route path=path!("/enterprises") view={Lazy::<ProfilesRoute>::new()} />
+                    <Route path=path!("/enterprises/:id") view={Lazy::<ProfileRoute>::new()} />
                 </Routes>
             </main>
         </Router>

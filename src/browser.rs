@@ -156,6 +156,16 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Goes to `url` on this site (a full page load).
+pub fn go(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
 /// Asks for a line of text; `None` when cancelled or there is no window.
 pub fn prompt(message: &str, default: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]

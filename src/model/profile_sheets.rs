@@ -826,6 +826,17 @@ pub struct ProfileEditor {
     pub levels: Vec<String>,
 }
 
+/// What a save of the page's sheets came to. A refusal the writer can act on is an answer,
+/// not a failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProfileSaveOutcome {
+    Saved(ProfileSaved),
+    /// Cells to correct; nothing was written.
+    Invalid(Vec<FieldProblem>),
+    /// Changed elsewhere since the page's revision; nothing was written.
+    Conflict,
+}
+
 /// A save of the page's sheets: the profile as now kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileSaved {

@@ -10,6 +10,8 @@ pub mod nav;
 pub mod not_found;
 pub mod plan;
 pub mod plans;
+pub mod profile_sheet;
+pub mod profiles;
 pub mod save_machine;
 pub mod save_status;
 pub mod saved;

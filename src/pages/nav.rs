@@ -42,6 +42,7 @@ pub fn TopBar() -> impl IntoView {
                                 <nav class="nav" aria-label="主导航">
                                     <a href="/">"生成章节"</a>
                                     <a href="/plans">"我的预案"</a>
+                                    <a href="/enterprises">"企业档案"</a>
                                     {(me.role == Role::Admin).then(|| view! { <a href="/admin/cache">"缓存看板"</a> })}
                                     <a href="/docs">"API 文档"</a>
                                     <span class="muted who-name">{me.name}</span>

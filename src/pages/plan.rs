@@ -13,6 +13,7 @@ use leptos::{prelude::*, server_fn::codec::ByteStream};
 use serde::de::DeserializeOwned;
 
 use super::{
+    save_machine::SaveState,
     save_status::{ConflictBanner, SaveStatus, VersionBar},
     sync::{Sync, EDIT_DELAY_MS},
 };
@@ -20,9 +21,9 @@ use crate::{
     browser,
     components::check::{CheckLine, SelfCheckTable},
     model::{
-        AppError, EnterpriseData, FeedEvent, FeedItem, FieldKind, GenerateBody, JobRequest,
-        JobStarted, JobState, NewPlan, Plan, PlanJob, PlanMeta, PlanSection, SectionEvent,
-        SectionStatus, TemplateView,
+        finding::FactFinding, AppError, EnterpriseData, FeedEvent, FeedItem, FieldKind,
+        GenerateBody, JobRequest, JobStarted, JobState, NewPlan, Plan, PlanJob, PlanMeta,
+        PlanSection, SectionEvent, SectionStatus, TemplateView,
     },
 };
 
@@ -94,6 +95,9 @@ pub struct PlanStore {
     live: RwSignal<BTreeMap<String, PlanSection>>,
     /// Raised for every plan put on the page: a follower of an earlier one stops.
     following: RwSignal<u64>,
+    /// What the check against the enterprise's profile found, by section id, as of the last
+    /// save (plans made from a profile).
+    findings: RwSignal<BTreeMap<String, Vec<FactFinding>>>,
 }
 
 impl Default for PlanStore {
@@ -115,6 +119,7 @@ impl PlanStore {
             job_problem: RwSignal::new(None),
             live: RwSignal::new(BTreeMap::new()),
             following: RwSignal::new(0),
+            findings: RwSignal::new(BTreeMap::new()),
         };
         // A plan opened (from the server or this browser) may be being written right now.
         let opened = store.sync.opened;
@@ -125,7 +130,32 @@ impl PlanStore {
                 }
             }
         });
+        // Each save of a plan made from a profile is checked against the profile again.
+        let state = store.sync.state;
+        Effect::new(move |_| {
+            let saved = matches!(state.get(), SaveState::Saved(_));
+            let from_profile =
+                plan.with_untracked(|p| p.as_ref().is_some_and(|p| p.enterprise_id.is_some()));
+            match store.sync.id.get_untracked() {
+                Some(id) if saved && from_profile => store.check_facts(id),
+                _ if !from_profile => store.findings.set(BTreeMap::new()),
+                _ => {}
+            }
+        });
         store
+    }
+
+    fn check_facts(&self, id: String) {
+        let findings = self.findings;
+        let sync = self.sync;
+        leptos::task::spawn_local(async move {
+            if let Ok(found) = super::saved::plan_findings(id.clone()).await {
+                // Only for the plan still on the page.
+                if sync.id.get_untracked().as_ref() == Some(&id) {
+                    findings.set(found.into_iter().collect());
+                }
+            }
+        });
     }
 
     /// The plan as it stands, for reading.
@@ -688,6 +718,20 @@ fn PlanSectionCard(store: PlanStore, index: usize) -> impl IntoView {
                     let check = s.check.clone()?;
                     let text = s.text().to_owned();
                     Some(view! { <CheckLine check text /> })
+                })
+            }}
+            {move || {
+                let id = store.with_section(index, |s| s.map(|s| s.section_id.clone()))?;
+                let found = store.findings.with(|f| f.get(&id).cloned())?;
+                Some(view! {
+                    <ul class="findings" data-testid="fact-findings" aria-label="与企业档案核对">
+                        {found.into_iter().map(|f| view! {
+                            <li data-testid="fact-finding" data-kind=format!("{:?}", f.kind)>
+                                <span class="badge stale">{f.kind.label()}</span>
+                                {format!(" 第 {} 段：{}", f.paragraph + 1, f.message)}
+                            </li>
+                        }).collect_view()}
+                    </ul>
                 })
             }}
             <div class="section-actions">

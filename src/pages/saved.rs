@@ -6,7 +6,8 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::server::Door;
 use crate::model::{
-    AppError, Plan, PlanSummary, SaveOutcome, SavedPlan, SectionDiff, VersionSummary,
+    finding::FactFinding, AppError, Plan, PlanSummary, SaveOutcome, SavedPlan, SectionDiff,
+    VersionSummary,
 };
 pub use crate::model::{PlanChange, SaveRequest};
 
@@ -32,6 +33,13 @@ pub async fn keep_version(
     Door::writer()?
         .keep_version(&id, note, plan, conflict)
         .await
+}
+
+/// What the check against the profile plan `id` was made from finds, by section id (nothing
+/// for a plan made from no profile).
+#[server(prefix = "/fn", endpoint = "plan_findings")]
+pub async fn plan_findings(id: String) -> Result<Vec<(String, Vec<FactFinding>)>, AppError> {
+    Door::writer()?.plan_findings(&id).await
 }
 
 #[server(prefix = "/fn", endpoint = "list_plans")]

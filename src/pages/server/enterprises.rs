@@ -5,7 +5,7 @@ use super::Door;
 use crate::model::{
     profile::{NewProfile, Profile, ProfileSummary, ProfileUpdate, SavedProfile},
     profile_check::tidy,
-    profile_sheets::{ProfileEditor, ProfileSaved, Sheets},
+    profile_sheets::{ProfileEditor, ProfileSaveOutcome, ProfileSaved, Sheets},
     AppError, EnterpriseData, FieldInput, JobRequest, PlanFromProfile,
 };
 
@@ -48,7 +48,7 @@ impl Door {
         id: &str,
         revision: i64,
         sheets: Sheets,
-    ) -> Result<ProfileSaved> {
+    ) -> Result<ProfileSaveOutcome> {
         let (profile, mut problems, placement) = sheets.read_placed();
         let profile = tidy(profile);
         let enterprises = &self.state.enterprises;
@@ -58,19 +58,25 @@ impl Door {
             Ok(_) => {}
         }
         if !problems.is_empty() {
-            return Err(AppError::validation(problems));
+            return Ok(ProfileSaveOutcome::Invalid(problems));
         }
         let update = ProfileUpdate {
             base_revision: Some(revision),
             profile,
         };
-        let saved = enterprises.update(&self.user.name, id, update).await?;
-        Ok(ProfileSaved {
+        let saved = match enterprises.update(&self.user.name, id, update).await {
+            Ok(saved) => saved,
+            Err(crate::plans::StoreError::ProfileConflict(_)) => {
+                return Ok(ProfileSaveOutcome::Conflict)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(ProfileSaveOutcome::Saved(ProfileSaved {
             revision: saved.revision,
             updated_at: saved.updated_at,
             sheets: Sheets::of(&saved.profile),
             levels: levels(&saved.profile),
-        })
+        }))
     }
 
     pub async fn delete_profile(&self, id: &str) -> Result<()> {

@@ -4,8 +4,8 @@
 use super::Door;
 use crate::{
     model::{
-        AppError, NewPlan, NewVersion, Plan, PlanChange, PlanSummary, PlanUpdate, SaveOutcome,
-        SaveRequest, SavedPlan, SectionDiff, VersionSummary,
+        finding::FactFinding, AppError, NewPlan, NewVersion, Plan, PlanChange, PlanSummary,
+        PlanUpdate, SaveOutcome, SaveRequest, SavedPlan, SectionDiff, VersionSummary,
     },
     plans::ListParams,
 };
@@ -35,6 +35,22 @@ impl Door {
         Ok(plans
             .save(self.owner(), &request.id, update, create)
             .await?)
+    }
+
+    pub async fn plan_findings(&self, id: &str) -> Result<Vec<(String, Vec<FactFinding>)>> {
+        let owner = self.owner();
+        let mut saved = self.state.plans.get(owner, id).await?;
+        self.state
+            .enterprises
+            .check_plan(owner, &mut saved.plan)
+            .await?;
+        Ok(saved
+            .plan
+            .sections
+            .into_iter()
+            .filter(|s| !s.facts.is_empty())
+            .map(|s| (s.section_id, s.facts))
+            .collect())
     }
 
     pub async fn load_plan(&self, id: &str) -> Result<SavedPlan> {
