@@ -44,6 +44,19 @@ pub struct GenerateInput<'a> {
     pub facts: Option<&'a crate::domain::facts::SectionFacts>,
 }
 
+impl GenerateInput<'_> {
+    /// What the mock writes for this input.
+    fn mock(&self) -> String {
+        mock::generate(
+            self.template,
+            self.section,
+            self.info,
+            self.context,
+            self.facts,
+        )
+    }
+}
+
 /// Counters shown on the dashboard and in stats.
 #[derive(Debug, Default)]
 pub struct AiCounters {
@@ -191,13 +204,7 @@ impl AiService {
         match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
-                let text = mock::generate(
-                    input.template,
-                    input.section,
-                    input.info,
-                    input.context,
-                    input.facts,
-                );
+                let text = input.mock();
                 let usage = Usage::estimate(input.prompt, &text);
                 Ok(Answer { text, usage })
             }
@@ -229,13 +236,7 @@ impl AiService {
         let pieces: TextStream = match &self.backend {
             Backend::Mock => {
                 self.counters.calls.fetch_add(1, Ordering::Relaxed);
-                let text = mock::generate(
-                    input.template,
-                    input.section,
-                    input.info,
-                    input.context,
-                    input.facts,
-                );
+                let text = input.mock();
                 mock::pieces(text, self.mock_chunk_delay)
             }
             Backend::OpenAi(client) => {

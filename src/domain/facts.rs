@@ -11,9 +11,10 @@ use crate::{
     model::{
         profile::{
             Basics, Equipment, ExternalResource, FactPart, FactScope, KeyPost, Organization,
-            Profile, RiskScale, RiskUnit, SensitiveTarget, Team,
+            Profile, Resources, RiskScale, RiskUnit, SensitiveTarget, Team,
         },
-        profile_check::{show_distance, trim_number},
+        profile_check::show_distance,
+        profile_sheets::{Sheet, Sheets},
         EnterpriseData, FieldInput,
     },
     templates::{Section, Template},
@@ -253,179 +254,48 @@ impl SectionFacts {
             }
             table(&mut out, "基本情况", &["项目", "内容"], rows);
         }
-        if let Some(o) = &self.organization {
-            let rows = o
-                .people
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.role.label().into(),
-                        p.group.clone(),
-                        p.name.clone(),
-                        p.post.clone(),
-                        p.mobile.clone(),
-                        p.deputy.clone(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                "应急组织",
-                &["角色", "工作组", "姓名", "职务", "电话", "替补人"],
-                rows,
-            );
-            let rows = o
-                .groups
-                .iter()
-                .map(|g| vec![g.name.clone(), g.duties.clone()])
-                .collect();
-            table(&mut out, "工作组职责", &["工作组", "职责"], rows);
-        }
-        if let Some(risks) = &self.risks {
-            let title = match &self.method {
-                Some(method) => format!("风险清单（{method}）"),
-                None => "风险清单".into(),
+        // The lists as the profile's sheets show them (the page's tables, the workbook), risks
+        // with their grade.
+        let profile = Profile {
+            organization: self.organization.clone().unwrap_or_default(),
+            risks: self.risks.clone().unwrap_or_default(),
+            resources: Resources {
+                equipment: self.equipment.clone().unwrap_or_default(),
+                teams: self.teams.clone().unwrap_or_default(),
+                external: self.external.clone().unwrap_or_default(),
+            },
+            targets: self.targets.clone().unwrap_or_default(),
+            posts: self.posts.clone().unwrap_or_default(),
+            ..Profile::default()
+        };
+        let sheets = Sheets::of(&profile);
+        for sheet in Sheet::ALL {
+            let read = match sheet {
+                Sheet::Groups | Sheet::People => self.organization.is_some(),
+                Sheet::Risks => self.risks.is_some(),
+                Sheet::Equipment => self.equipment.is_some(),
+                Sheet::Teams => self.teams.is_some(),
+                Sheet::External => self.external.is_some(),
+                Sheet::Targets => self.targets.is_some(),
+                Sheet::Posts => self.posts.is_some(),
             };
-            let rows = risks
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.unit.clone(),
-                        r.category.clone(),
-                        r.l.to_string(),
-                        r.s.to_string(),
-                        (r.l * r.s).to_string(),
-                        r.level.map(|l| l.label()).unwrap_or_default().into(),
-                        r.consequences.clone(),
-                        r.reach.clone(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                &title,
-                &[
-                    "风险单元",
-                    "事故类别",
-                    "L",
-                    "S",
-                    "R",
-                    "风险等级",
-                    "事故后果",
-                    "影响范围",
-                ],
-                rows,
-            );
-        }
-        if let Some(equipment) = &self.equipment {
-            let rows = equipment
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.name.clone(),
-                        e.spec.clone(),
-                        trim_number(e.quantity),
-                        e.unit.clone(),
-                        e.location.clone(),
-                        e.custodian.clone(),
-                        e.phone.clone(),
-                        e.due.clone().unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                "应急物资装备",
-                &[
-                    "名称",
-                    "规格型号",
-                    "数量",
-                    "单位",
-                    "存放位置",
-                    "管理责任人",
-                    "电话",
-                    "检验或有效期至",
-                ],
-                rows,
-            );
-        }
-        if let Some(teams) = &self.teams {
-            let rows = teams
-                .iter()
-                .map(|t| {
-                    vec![
-                        t.name.clone(),
-                        t.headcount.to_string(),
-                        t.speciality.clone(),
-                        t.leader.clone(),
-                        t.phone.clone(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                "应急队伍",
-                &["队伍", "人数", "专业特长", "负责人", "电话"],
-                rows,
-            );
-        }
-        if let Some(external) = &self.external {
-            let rows = external
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.kind.label().into(),
-                        x.name.clone(),
-                        x.distance_m.map(show_distance).unwrap_or_default(),
-                        x.phone.clone(),
-                        if x.agreement { "是" } else { "否" }.into(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                "外部应急资源",
-                &["类别", "名称", "距离", "电话", "已签协议"],
-                rows,
-            );
-        }
-        if let Some(targets) = &self.targets {
-            let rows = targets
-                .iter()
-                .map(|t| {
-                    vec![
-                        t.name.clone(),
-                        t.direction.clone(),
-                        t.distance_m.map(show_distance).unwrap_or_default(),
-                        t.people.map(|n| n.to_string()).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                "周边敏感目标",
-                &["名称", "方位", "距离", "人数"],
-                rows,
-            );
-        }
-        if let Some(posts) = &self.posts {
-            let rows = posts
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.post.clone(),
-                        p.area.clone(),
-                        p.people.map(|n| n.to_string()).unwrap_or_default(),
-                        p.risks.join("、"),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                "重点岗位",
-                &["岗位", "所在区域", "人数", "主要风险"],
-                rows,
-            );
+            if !read {
+                continue;
+            }
+            let mut header: Vec<&str> = sheet.columns().iter().map(|(label, _)| *label).collect();
+            let mut rows = sheets.rows(sheet).to_vec();
+            let mut title = sheet.title().to_owned();
+            if sheet == Sheet::Risks {
+                header.extend(["R", "风险等级"]);
+                for (row, r) in rows.iter_mut().zip(&profile.risks) {
+                    row.push((r.l * r.s).to_string());
+                    row.push(r.level.map(|l| l.label()).unwrap_or_default().to_owned());
+                }
+                if let Some(method) = &self.method {
+                    title = format!("{title}（{method}）");
+                }
+            }
+            table(&mut out, &title, &header, rows);
         }
         out
     }
@@ -443,5 +313,103 @@ fn table(out: &mut String, title: &str, header: &[&str], rows: Vec<Vec<String>>)
     for row in rows {
         let cells: Vec<String> = row.iter().map(|c| c.replace(['|', '\n'], " ")).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{model::profile_check::check, templates::Registry};
+
+    fn sample(registry: &Registry) -> Profile {
+        let profile =
+            serde_json::from_str(include_str!("../../tests/fixtures/profile_sample.json"))
+                .expect("the sample profile reads");
+        check(profile, registry.risk()).expect("the sample profile is clean")
+    }
+
+    fn asked(field: &str, value: &str) -> EnterpriseData {
+        EnterpriseData {
+            enterprise_info: [(field.to_owned(), FieldInput::Text(value.to_owned()))]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_section_reads_only_its_parts_and_a_plan_only_its_scope() {
+        let r = Registry::load(None).unwrap();
+        let profile = sample(&r);
+        let whole = r.template("emergency_plan").unwrap();
+        let facts = PlanFacts::new(&profile, whole, &EnterpriseData::default(), r.risk());
+        assert!(facts.for_section(whole.section("1").unwrap()).is_none());
+        let org = facts.for_section(whole.section("4").unwrap()).unwrap();
+        let tables = org.tables();
+        assert!(tables.contains("【应急组织】"), "{tables}");
+        assert!(
+            tables.contains("| 总指挥 |  | 周建国 | 总经理 | 13905710001 | 吴志强 |"),
+            "{tables}"
+        );
+        assert!(!tables.contains("【风险清单】"));
+        let risks = facts
+            .for_section(whole.section("3").unwrap())
+            .unwrap()
+            .tables();
+        assert!(
+            risks.contains("| 液氯储罐区 | 中毒和窒息 | 3 | 5 | 氯气泄漏致人员中毒 | 下风向 1 km | 15 | 较大风险 |"),
+            "{risks}");
+        assert!(risks.contains("LS 矩阵法"));
+
+        let onsite = r.template("onsite_plan").unwrap();
+        let post = PlanFacts::new(
+            &profile,
+            onsite,
+            &asked("post_or_facility", "液氯充装岗"),
+            r.risk(),
+        );
+        let at_post = post.for_section(onsite.section("3").unwrap()).unwrap();
+        assert!(at_post
+            .risks
+            .as_ref()
+            .unwrap()
+            .iter()
+            .all(|x| x.unit == "液氯储罐区"));
+        assert_eq!(at_post.posts.as_ref().unwrap().len(), 1);
+        assert!(at_post
+            .equipment
+            .as_ref()
+            .unwrap()
+            .iter()
+            .all(|e| e.location.contains("液氯储罐区")));
+
+        let special = r.template("special_plan").unwrap();
+        let category = PlanFacts::new(
+            &profile,
+            special,
+            &asked("accident_types", "灼烫"),
+            r.risk(),
+        );
+        let read = category.for_section(special.section("4").unwrap()).unwrap();
+        assert_eq!(read.risks.as_ref().unwrap().len(), 1);
+        assert_eq!(read.scope.as_deref(), Some("事故类别：灼烫"));
+    }
+
+    #[test]
+    fn a_plans_form_comes_from_the_profile_and_its_scope_from_the_writer() {
+        let r = Registry::load(None).unwrap();
+        let profile = sample(&r);
+        let special = r.template("special_plan").unwrap();
+        let form = profile_form(&profile, special, &asked("accident_types", "火灾"));
+        let text = |id: &str| match form.enterprise_info.get(id) {
+            Some(FieldInput::Text(t)) => t.clone(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(text("enterprise_name"), "江南精细化工有限公司");
+        assert_eq!(text("accident_types"), "火灾", "the scope is the writer's");
+        assert_eq!(text("duty_phone"), "0571-86901119");
+        assert!(
+            !form.enterprise_info.contains_key("processes"),
+            "only the template's fields"
+        );
     }
 }
