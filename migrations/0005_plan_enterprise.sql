@@ -1,4 +1,6 @@
--- The enterprise profile a plan was made from, if any: an enterprise's plans are found
--- together (which accident categories and posts they cover).
+-- The enterprise profile a plan was made from, if any, and the enterprise form it was asked
+-- with (small: which accident category, which post): an enterprise's plans are found together
+-- and what they cover is read without their texts.
 ALTER TABLE plans ADD COLUMN enterprise_id TEXT;
+ALTER TABLE plans ADD COLUMN enterprise_data TEXT;
 CREATE INDEX plans_by_enterprise ON plans (owner, enterprise_id);

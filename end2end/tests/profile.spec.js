@@ -33,7 +33,7 @@ test('a profile filled in as tables writes a plan that is checked against it', a
   await waitInteractive(page);
 
   for (const [field, value] of [['industry_type', '化工制造'], ['address', '浙江省杭州市钱塘区'],
-    ['main_products', '液氯'], ['employees_count', '120'], ['duty_phone', '0571-86901119']]) {
+    ['main_products', '液氯'], ['employees_count', '120'], ['duty_phone', '0571 86901119']]) {
     await page.locator(`[data-field="${field}"]`).fill(value);
   }
   await fillRow(page, '工作组', { 工作组名称: '抢险救援组', 职责: '堵漏、关阀' });
@@ -54,6 +54,7 @@ test('a profile filled in as tables writes a plan that is checked against it', a
   // Kept as typed numbers are kept, and graded.
   const people = page.locator('section[data-sheet="应急组织"]').getByTestId('sheet-row');
   await expect(people.first().getByLabel('手机', { exact: true })).toHaveValue('13905710001');
+  await expect(page.locator('[data-field="duty_phone"]')).toHaveValue('0571-86901119');
   await expect(risk).toContainText('较大风险');
   await page.screenshot({ path: shot('profile-tables.png'), fullPage: true });
 

@@ -31,16 +31,16 @@ use crate::{
 /// The accident categories `plans` answer for: a special plan's categories, an on-site
 /// plan's post's risks.
 fn covered(
-    plans: &[Plan],
+    plans: &[(String, EnterpriseData)],
     profile: &Profile,
     registry: &Registry,
 ) -> std::collections::BTreeSet<String> {
     let mut covered = std::collections::BTreeSet::new();
-    for plan in plans {
-        let Some(template) = registry.template(&plan.template_id) else {
+    for (template_id, data) in plans {
+        let Some(template) = registry.template(template_id) else {
             continue;
         };
-        let asked = |field: &str| match plan.data.enterprise_info.get(field) {
+        let asked = |field: &str| match data.enterprise_info.get(field) {
             Some(FieldInput::Text(t)) => t.trim().to_owned(),
             _ => String::new(),
         };
@@ -224,7 +224,7 @@ impl EnterpriseService {
             Err(StoreError::NoProfile) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let siblings = self.store.of_enterprise(owner, &id).await?;
+        let siblings = self.store.forms_of_enterprise(owner, &id).await?;
         let covered = covered(&siblings, &profile, &self.registry);
         let book = FactBook::new(
             &profile,

@@ -254,13 +254,14 @@ fn ProfileForm(editor: ProfileEditor) -> impl IntoView {
             let input = if long {
                 view! {
                     <textarea rows="2" data-field=*field aria-invalid=move || invalid().is_some().to_string()
+                        prop:value=move || value.get()
                         on:input=move |ev| { value.set(event_target_value(&ev)); state.dirty.set(true); }
-                    >{value.get_untracked()}</textarea>
+                    ></textarea>
                 }
                 .into_any()
             } else {
                 view! {
-                    <input type="text" data-field=*field value=value.get_untracked()
+                    <input type="text" data-field=*field prop:value=move || value.get()
                         aria-invalid=move || invalid().is_some().to_string()
                         on:input=move |ev| { value.set(event_target_value(&ev)); state.dirty.set(true); } />
                 }

@@ -22,9 +22,9 @@ use crate::{
     model::{
         plan::{MAX_NAME_CHARS, MAX_SECTIONS, MAX_SECTION_CHARS},
         saved::{MAX_NOTE_CHARS, MAX_TITLE_CHARS},
-        AppError, DuplicatePlan, ErrorCode, FieldInput, NewPlan, NewVersion, Plan, PlanCounts,
-        PlanSummary, PlanUpdate, PlanVersion, SaveOutcome, SavedPlan, SectionDiff, SectionStatus,
-        VersionKind, VersionSummary,
+        AppError, DuplicatePlan, EnterpriseData, ErrorCode, FieldInput, NewPlan, NewVersion, Plan,
+        PlanCounts, PlanSummary, PlanUpdate, PlanVersion, SaveOutcome, SavedPlan, SectionDiff,
+        SectionStatus, VersionKind, VersionSummary,
     },
     templates::Registry,
 };
@@ -325,14 +325,22 @@ impl PlanService {
         .await
     }
 
-    /// `owner`'s plans (not in the trash) made from profile `enterprise_id`.
-    pub async fn of_enterprise(&self, owner: &str, enterprise_id: &str) -> Result<Vec<Plan>> {
-        let bodies = self
+    /// The template and enterprise form of each of `owner`'s plans (not in the trash) made
+    /// from profile `enterprise_id`.
+    pub async fn forms_of_enterprise(
+        &self,
+        owner: &str,
+        enterprise_id: &str,
+    ) -> Result<Vec<(String, EnterpriseData)>> {
+        let rows = self
             .run("plans of enterprise", Access::Read, async |conn| {
-                Ok(records::bodies_of_enterprise(conn, owner, enterprise_id).await?)
+                Ok(records::forms_of_enterprise(conn, owner, enterprise_id).await?)
             })
             .await?;
-        bodies.iter().map(|b| decode(b)).collect()
+        Ok(rows
+            .into_iter()
+            .map(|(template, data)| (template, serde_json::from_str(&data).unwrap_or_default()))
+            .collect())
     }
 
     pub async fn get(&self, owner: &str, id: &str) -> Result<SavedPlan> {
@@ -978,6 +986,10 @@ fn record_of(
         template_name: plan.template_name.clone(),
         enterprise_name: plan.enterprise_name.clone(),
         enterprise_id: plan.enterprise_id.clone(),
+        enterprise_data: plan
+            .enterprise_id
+            .is_some()
+            .then(|| serde_json::to_string(&plan.data).unwrap_or_default()),
         sections_done: plan
             .sections
             .iter()

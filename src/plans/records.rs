@@ -19,6 +19,8 @@ pub struct PlanRecord {
     pub enterprise_name: String,
     /// The profile the plan was made from.
     pub enterprise_id: Option<String>,
+    /// The enterprise form of a plan made from a profile (JSON), read without its text.
+    pub enterprise_data: Option<String>,
     pub sections_done: i64,
     pub sections_total: i64,
     pub body: String,
@@ -28,7 +30,7 @@ pub struct PlanRecord {
     pub deleted_at: Option<i64>,
 }
 
-const PLAN_COLUMNS: &str = "id, title, template_id, template_name, enterprise_name, enterprise_id, sections_done, sections_total, body, revision, created_at, updated_at, deleted_at";
+const PLAN_COLUMNS: &str = "id, title, template_id, template_name, enterprise_name, enterprise_id, enterprise_data, sections_done, sections_total, body, revision, created_at, updated_at, deleted_at";
 const SUMMARY_COLUMNS: &str = "id, title, template_name, enterprise_name, sections_done, sections_total, revision, created_at, updated_at, deleted_at";
 
 fn plan_record(row: &AnyRow) -> Result<PlanRecord, sqlx::Error> {
@@ -39,6 +41,7 @@ fn plan_record(row: &AnyRow) -> Result<PlanRecord, sqlx::Error> {
         template_name: row.try_get("template_name")?,
         enterprise_name: row.try_get("enterprise_name")?,
         enterprise_id: row.try_get("enterprise_id")?,
+        enterprise_data: row.try_get("enterprise_data")?,
         sections_done: row.try_get("sections_done")?,
         sections_total: row.try_get("sections_total")?,
         body: row.try_get("body")?,
@@ -199,8 +202,8 @@ pub async fn insert(
     plan: &PlanRecord,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO plans (owner, id, title, template_id, template_name, enterprise_name, sections_done, sections_total, body, revision, last_version, stored_bytes, created_at, updated_at, deleted_at, enterprise_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $13, $11, $12, NULL, $14)",
+        "INSERT INTO plans (owner, id, title, template_id, template_name, enterprise_name, sections_done, sections_total, body, revision, last_version, stored_bytes, created_at, updated_at, deleted_at, enterprise_id, enterprise_data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $13, $11, $12, NULL, $14, $15)",
     )
     .bind(owner)
     .bind(&plan.id)
@@ -216,25 +219,32 @@ pub async fn insert(
     .bind(plan.updated_at)
     .bind(plan.body.len() as i64)
     .bind(plan.enterprise_id.as_deref())
+    .bind(plan.enterprise_data.as_deref())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// The bodies of `owner`'s plans (not in the trash) made from profile `enterprise_id`.
-pub async fn bodies_of_enterprise(
+/// The template and enterprise form (JSON) of `owner`'s plans (not in the trash) made from
+/// profile `enterprise_id`: small, their texts are not read.
+pub async fn forms_of_enterprise(
     conn: &mut AnyConnection,
     owner: &str,
     enterprise_id: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT body FROM plans WHERE owner = $1 AND enterprise_id = $2 AND deleted_at IS NULL ORDER BY created_at LIMIT 1000",
+        "SELECT template_id, enterprise_data FROM plans WHERE owner = $1 AND enterprise_id = $2 AND deleted_at IS NULL ORDER BY created_at LIMIT 1000",
     )
     .bind(owner)
     .bind(enterprise_id)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(|row| row.try_get("body")).collect()
+    rows.iter()
+        .map(|row| {
+            let data: Option<String> = row.try_get("enterprise_data")?;
+            Ok((row.try_get("template_id")?, data.unwrap_or_default()))
+        })
+        .collect()
 }
 
 /// Writes the plan's content and revision as `plan` holds them (and `title` when given), if
@@ -251,7 +261,7 @@ pub async fn update(
     growth: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE plans SET title = COALESCE($3, title), template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10, stored_bytes = stored_bytes + $12, enterprise_id = $13 \
+        "UPDATE plans SET title = COALESCE($3, title), template_name = $4, enterprise_name = $5, sections_done = $6, sections_total = $7, body = $8, revision = $9, updated_at = $10, stored_bytes = stored_bytes + $12, enterprise_id = $13, enterprise_data = $14 \
          WHERE owner = $1 AND id = $2 AND revision = $11 AND deleted_at IS NULL",
     )
     .bind(owner)
@@ -267,6 +277,7 @@ pub async fn update(
     .bind(read)
     .bind(growth)
     .bind(plan.enterprise_id.as_deref())
+    .bind(plan.enterprise_data.as_deref())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
