@@ -83,6 +83,9 @@ impl Application {
         let plans = Arc::new(
             PlanService::new(&settings.store, registry.clone()).map_err(StartupError::Store)?,
         );
+        // Ready from the first request when the database answers in time (the schema brought
+        // up to date); one that is down is retried in the background, it does not stop the app.
+        let _ = tokio::time::timeout(settings.store.timeout, plans.probe()).await;
         plans.spawn_housekeeping();
         let enterprises = Arc::new(EnterpriseService::new(
             plans.clone(),

@@ -276,8 +276,13 @@ impl PlanService {
     }
 
     /// Asks the database whether it answers, within the probe's deadline (a call notes what
-    /// it finds; one cut short by the deadline is noted here).
-    async fn probe(&self) {
+    /// it finds; one cut short by the deadline is noted here). Bringing the schema up to date
+    /// first has a deadline of its own: a slow migration is not a database that is down.
+    pub async fn probe(&self) {
+        if self.prepare().await.is_err() {
+            self.noted(false);
+            return;
+        }
         let deadline = PROBE_DEADLINE.min(self.settings.timeout);
         let select = self.run("probe", Access::Read, async |conn| {
             sqlx::query("SELECT 1").execute(conn).await?;
