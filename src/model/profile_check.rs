@@ -153,7 +153,15 @@ struct Problems<'a> {
     label: &'a str,
 }
 
-impl Problems<'_> {
+impl<'a> Problems<'a> {
+    fn new(path: &'a str, label: &'a str) -> Self {
+        Self {
+            list: Vec::new(),
+            path,
+            label,
+        }
+    }
+
     fn add(&mut self, row: Option<usize>, field: &str, message: impl AsRef<str>) {
         let (path, place) = match row {
             Some(i) => (
@@ -298,11 +306,7 @@ pub fn check(mut profile: Profile, scale: &RiskScale) -> Result<Profile, Vec<Fie
 }
 
 fn basics(b: &mut Basics) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "basics",
-        label: "基本情况",
-    };
+    let mut p = Problems::new("basics", "基本情况");
     required(
         &mut p,
         None,
@@ -414,11 +418,7 @@ fn basics(b: &mut Basics) -> Vec<FieldProblem> {
 }
 
 fn organization(o: &mut Organization) -> Vec<FieldProblem> {
-    let mut g = Problems {
-        list: Vec::new(),
-        path: "organization.groups",
-        label: "工作组",
-    };
+    let mut g = Problems::new("organization.groups", "工作组");
     too_many(&mut g, &mut o.groups);
     let mut names = BTreeSet::new();
     for (i, group) in o.groups.iter_mut().enumerate() {
@@ -532,11 +532,7 @@ fn category(p: &mut Problems<'_>, row: usize, field: &str, value: &str, scale: &
 }
 
 fn risks(rows: &mut Vec<RiskUnit>, scale: &RiskScale) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "risks",
-        label: "风险清单",
-    };
+    let mut p = Problems::new("risks", "风险清单");
     too_many(&mut p, rows);
     let mut seen = BTreeMap::new();
     for (i, risk) in rows.iter_mut().enumerate() {
@@ -595,11 +591,7 @@ fn quantity(p: &mut Problems<'_>, row: usize, field: &str, label: &str, value: f
 }
 
 fn equipment(rows: &mut Vec<Equipment>) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "resources.equipment",
-        label: "应急物资装备",
-    };
+    let mut p = Problems::new("resources.equipment", "应急物资装备");
     too_many(&mut p, rows);
     let mut seen = BTreeMap::new();
     for (i, e) in rows.iter_mut().enumerate() {
@@ -650,11 +642,7 @@ fn equipment(rows: &mut Vec<Equipment>) -> Vec<FieldProblem> {
 }
 
 fn teams(rows: &mut Vec<Team>) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "resources.teams",
-        label: "应急队伍",
-    };
+    let mut p = Problems::new("resources.teams", "应急队伍");
     too_many(&mut p, rows);
     for (i, t) in rows.iter_mut().enumerate() {
         required(&mut p, Some(i), "name", "队伍名称", &mut t.name, 50);
@@ -676,11 +664,7 @@ fn teams(rows: &mut Vec<Team>) -> Vec<FieldProblem> {
 }
 
 fn external(rows: &mut Vec<ExternalResource>) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "resources.external",
-        label: "外部应急资源",
-    };
+    let mut p = Problems::new("resources.external", "外部应急资源");
     too_many(&mut p, rows);
     for (i, x) in rows.iter_mut().enumerate() {
         required(&mut p, Some(i), "name", "名称", &mut x.name, 100);
@@ -693,11 +677,7 @@ fn external(rows: &mut Vec<ExternalResource>) -> Vec<FieldProblem> {
 }
 
 fn targets(rows: &mut Vec<SensitiveTarget>) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "targets",
-        label: "周边敏感目标",
-    };
+    let mut p = Problems::new("targets", "周边敏感目标");
     too_many(&mut p, rows);
     for (i, t) in rows.iter_mut().enumerate() {
         required(&mut p, Some(i), "name", "名称", &mut t.name, 100);
@@ -713,11 +693,7 @@ fn targets(rows: &mut Vec<SensitiveTarget>) -> Vec<FieldProblem> {
 }
 
 fn posts(rows: &mut Vec<KeyPost>, scale: &RiskScale) -> Vec<FieldProblem> {
-    let mut p = Problems {
-        list: Vec::new(),
-        path: "posts",
-        label: "重点岗位",
-    };
+    let mut p = Problems::new("posts", "重点岗位");
     too_many(&mut p, rows);
     let mut seen = BTreeMap::new();
     for (i, post) in rows.iter_mut().enumerate() {
